@@ -1,0 +1,137 @@
+/**
+ * Ring time: one time scale that every thread (and, on one machine, every process) attached to a ring
+ * agrees on.
+ *
+ * `mono` time is nanoseconds since the ring was created. Each attaching thread computes a constant
+ * offset so that `ringNs = floor(performance.now() * 1e6) + offsetNs`; the hot path then costs one
+ * `performance.now()` (about 60 ns) and no allocation.
+ *  - Where `process.hrtime.bigint` exists (Node, Bun, Deno's Node layer), the offset is calibrated
+ *    against CLOCK_MONOTONIC, which all threads and processes share: the creator stores the
+ *    monotonic reading of ring time 0 in the header, an attacher samples (performance.now(),
+ *    hrtime) pairs and keeps the tightest one. Agreement between threads: within ~100 ns.
+ *  - Elsewhere (browsers) the offset comes from `performance.timeOrigin`, which the platform keeps
+ *    on one monotonic base for a page and its workers; agreement is as good as that value.
+ *
+ * `counter` time is a ring-wide 32-bit sequence incremented by every record (a total order, no
+ * clock read); readers see it unwrapped against the page's 64-bit base. `none` stamps 0.
+ * A user clock is any function returning the same scale in every thread.
+ */
+import { CLOCK_COUNTER, CLOCK_MONO, CLOCK_NONE, CLOCK_USER } from "./layout.js";
+
+/** The clock a ring stamps its records with. */
+export type ClockKind = "mono" | "counter" | "none" | (() => number);
+
+export function clockCode(kind: ClockKind): number {
+  if (typeof kind === "function") return CLOCK_USER;
+  switch (kind) {
+    case "mono":
+      return CLOCK_MONO;
+    case "counter":
+      return CLOCK_COUNTER;
+    case "none":
+      return CLOCK_NONE;
+    default:
+      throw new RangeError(
+        `Cannot create ring: clock must be "mono", "counter", "none" or a function, received ${JSON.stringify(kind)}`,
+      );
+  }
+}
+
+type HrtimeBigint = () => bigint;
+
+/** `process.hrtime.bigint` where the runtime has it, without importing anything from Node. */
+export function findHrtime(): HrtimeBigint | undefined {
+  const proc = (globalThis as { process?: { hrtime?: { bigint?: HrtimeBigint } } }).process;
+  const fn = proc?.hrtime?.bigint;
+  return typeof fn === "function" ? fn.bind(proc?.hrtime) : undefined;
+}
+
+/** CLOCK_MONOTONIC now, as [lo, hi] u32 words, or undefined where the runtime cannot read it. */
+export function monotonicNowWords(): [number, number] | undefined {
+  const hr = findHrtime();
+  if (hr === undefined) return undefined;
+  const t = hr();
+  return [Number(t & 0xffffffffn), Number(t >> 32n)];
+}
+
+/**
+ * Offset such that `floor(performance.now() * 1e6) + offset` is ring time in ns, calibrated against
+ * CLOCK_MONOTONIC (`epochMono` = its reading at ring time 0). Takes the sample pair with the smallest
+ * gap between the two performance.now() reads that bracket the hrtime read.
+ */
+export function calibrateMonotonic(epochMonoLo: number, epochMonoHi: number): number | undefined {
+  const hr = findHrtime();
+  if (hr === undefined) return undefined;
+  const epoch = (BigInt(epochMonoHi >>> 0) << 32n) | BigInt(epochMonoLo >>> 0);
+  let bestGap = Infinity;
+  let bestOffset = 0;
+  for (let i = 0; i < 25; i++) {
+    const a = performance.now();
+    const h = hr();
+    const b = performance.now();
+    const gap = b - a;
+    if (gap < bestGap) {
+      bestGap = gap;
+      bestOffset = Number(h - epoch) - Math.floor(((a + b) / 2) * 1e6);
+    }
+  }
+  return bestOffset;
+}
+
+/** Offset from `performance.timeOrigin` (used where CLOCK_MONOTONIC cannot be read). */
+export function calibrateOrigin(epochOriginMs: number): number {
+  return Math.round((performance.timeOrigin - epochOriginMs) * 1e6);
+}
+
+/**
+ * Reads ring time. One instance per attached ring and thread; `read(base)` is on the write path.
+ * For the counter clock, `base` is the current page's base time and the 32-bit counter is unwrapped
+ * against it.
+ */
+export class RingClock {
+  readonly code: number;
+  readonly #offsetNs: number;
+  readonly #user: () => number;
+  readonly #i32: Int32Array;
+  readonly #counterIndex: number;
+
+  constructor(code: number, offsetNs: number, user: (() => number) | undefined, i32: Int32Array, counterIndex: number) {
+    this.code = code;
+    this.#offsetNs = offsetNs;
+    this.#user = user ?? zeroClock;
+    this.#i32 = i32;
+    this.#counterIndex = counterIndex;
+  }
+
+  /** Ring time now. Allocates nothing. */
+  read(base: number): number {
+    switch (this.code) {
+      case CLOCK_MONO:
+        return Math.floor(performance.now() * 1e6) + this.#offsetNs;
+      case CLOCK_COUNTER: {
+        // Take the next number of the ring-wide sequence; the add is the only ordering needed
+        // (pairs with the other writers' Atomics.add on the same word).
+        const c = (Atomics.add(this.#i32, this.#counterIndex, 1) + 1) >>> 0;
+        return base + ((c - (base >>> 0)) | 0);
+      }
+      case CLOCK_USER:
+        return this.#user();
+      default:
+        return 0;
+    }
+  }
+
+  /** Ring time now without advancing the counter clock (for page base times). */
+  peek(base: number): number {
+    if (this.code === CLOCK_COUNTER) {
+      // Read the sequence without taking a number; pairs with the writers' Atomics.add.
+      const c = Atomics.load(this.#i32, this.#counterIndex) >>> 0;
+      return base + ((c - (base >>> 0)) | 0);
+    }
+    return this.read(base);
+  }
+}
+
+function zeroClock(): number {
+  return 0;
+}

@@ -1,0 +1,42 @@
+/**
+ * Error classes. Misuse throws built-ins (RangeError for sizes and ranges, TypeError for shapes);
+ * the classes below are domain conditions a caller may want to catch.
+ */
+
+/**
+ * Memory or a file is not a valid ring: wrong magic, version, geometry, or a record header that
+ * points out of its page. Carries where the problem is.
+ *
+ * @example
+ * ```ts
+ * try { attachRing(new SharedArrayBuffer(64)); } catch (e) { if (e instanceof RingFormatError) console.log(e.byteOffset); }
+ * ```
+ */
+export class RingFormatError extends Error {
+  override readonly name = "RingFormatError";
+  /** Byte offset in the ring (or file) of the offending field. */
+  readonly byteOffset: number;
+  readonly expected: string | undefined;
+  readonly actual: string | undefined;
+  constructor(message: string, byteOffset: number, expected?: string, actual?: string) {
+    super(message);
+    this.byteOffset = byteOffset;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** Every lane or producer slot of the ring is taken. */
+export class CapacityError extends Error {
+  override readonly name = "CapacityError";
+}
+
+/** commit() or discard() of a reservation that is not open (already committed, discarded, or never made). */
+export class RecordStateError extends Error {
+  override readonly name = "RecordStateError";
+}
+
+/** A second consumer tried to claim a lane that already has one. */
+export class ConsumerClaimError extends Error {
+  override readonly name = "ConsumerClaimError";
+}

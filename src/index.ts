@@ -1,0 +1,24 @@
+/**
+ * unified-ring-buffer: one lock-free, page-based, multi-lane ring buffer in shared memory.
+ *
+ * @example
+ * ```ts
+ * import { createRing } from "unified-ring-buffer";
+ * const ring = createRing({ lanes: 4, sharedLanes: 1, mode: "overwrite" });
+ * const w = ring.writer();
+ * w.write(1, new TextEncoder().encode("hello"));
+ * for (const r of ring.consumer().drain()) console.log(r.type, r.timestamp, r.payload);
+ * ```
+ * @module
+ */
+export { createRing, attachRing, readGeometry, ringBytes, RingBuffer } from "./ring.js";
+export type { RingOptions, AttachOptions, WriterOptions, ReaderOptions } from "./ring.js";
+export { LaneWriter, SharedLaneWriter, MAX_OPEN_RESERVATIONS } from "./writer.js";
+export type { RingWriter } from "./writer.js";
+export { RingReader, RingRecord } from "./reader.js";
+export type { RecordData, PageHandoff } from "./reader.js";
+export type { RingStats, LaneStats, LaneCounters } from "./stats.js";
+export type { ClockKind } from "./clock.js";
+export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError } from "./errors.js";
+export { FORMAT_VERSION, MAX_TYPE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, MIN_LANE_PAGES } from "./layout.js";
+export type { RingGeometry } from "./layout.js";

@@ -1,0 +1,313 @@
+/**
+ * The page protocol shared by writers, readers and recovery: which page a slot holds, walking the
+ * records of a page, preparing (recycling) a slot for a new page, and the per-page cumulative counts
+ * that make loss accounting exact. See docs/DESIGN.md, "Pages".
+ *
+ * Memory ordering in one paragraph: a page is published by `Atomics.store(PG_SEQ)` after it was
+ * zeroed and its header written; a record by `Atomics.store(word0)` after its bytes were written;
+ * consumption by a compare-exchange on L_TAIL_POS8 after the bytes were copied out. Every such
+ * store pairs with an `Atomics.load` (or the compare-exchange) of the same word on the other side,
+ * and ECMAScript atomics are sequentially consistent, so each pair is a release/acquire edge.
+ */
+import { RingFormatError } from "./errors.js";
+import {
+  INTERNAL_BIT,
+  INTERNAL_LOST,
+  L_OVERRUN,
+  L_TAIL_POS8,
+  LENGTH_MASK,
+  LENGTH_SHIFT,
+  PAGE_HEADER_BYTES,
+  PG_BASE_TIME,
+  PG_BYTES_BEFORE,
+  PG_CUM_READY,
+  PG_PREPARER,
+  PG_RECORDS_BEFORE,
+  PG_SEQ,
+  PG_SEQ_HI,
+  RECORD_HEADER_BYTES,
+  type RingGeometry,
+  STATE_BUSY,
+  STATE_COMMITTED,
+  STATE_SHIFT,
+  TYPE_MASK,
+  pos8Diff,
+  pos8Offset,
+  slotOffset,
+  toPos8,
+} from "./layout.js";
+
+/** The views every part of the ring works through. */
+export interface RingCore {
+  readonly g: RingGeometry;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly u8: Uint8Array;
+  readonly overwrite: boolean;
+}
+
+const TWO_32 = 4294967296;
+
+/** High 32 bits of a page counter (page counters before 0 are the "never used" initial contents). */
+export function pageHi(pageNo: number): number {
+  return pageNo < 0 ? 0xffffffff : Math.floor(pageNo / TWO_32) >>> 0;
+}
+
+/** Does the slot at `slot` hold page `pageNo`, fully prepared? */
+export function pageHolds(c: RingCore, slot: number, pageNo: number): boolean {
+  // Acquire the page header and zeroed contents published by preparePage()'s Atomics.store(PG_SEQ).
+  if (Atomics.load(c.i32, (slot + PG_SEQ) >> 2) !== (pageNo | 0)) return false;
+  // PG_SEQ_HI is stored before PG_SEQ, so it is current once PG_SEQ matched.
+  return Atomics.load(c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0 === pageHi(pageNo);
+}
+
+/**
+ * Where a slot is relative to page `pageNo`: 0 holds it, < 0 not there yet (older page or being
+ * prepared for it), > 0 it has moved past it (the page was overwritten).
+ */
+export function pageState(c: RingCore, slot: number, pageNo: number): number {
+  // Acquire the slot's page number; pairs with preparePage()'s stores of PG_SEQ.
+  const lo = Atomics.load(c.i32, (slot + PG_SEQ) >> 2);
+  if (lo === (pageNo | 0)) {
+    // Pairs with preparePage()'s Atomics.store(PG_SEQ_HI), made before PG_SEQ.
+    const hi = Atomics.load(c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
+    const want = pageHi(pageNo);
+    return hi === want ? 0 : hi > want ? 1 : -1;
+  }
+  // A slot only ever holds pages congruent to it modulo P; the preparing marker (old + 1) is not,
+  // and counts as "not there yet".
+  return (lo - (pageNo | 0)) | 0;
+}
+
+/** Reusable result of {@link walkPage}; one per writer or reader, so walks allocate nothing. */
+export class PageWalk {
+  /** Committed data records seen. */
+  records = 0;
+  /** Their payload bytes. */
+  bytes = 0;
+  /** In-band lost counts (INTERNAL_LOST records) seen. */
+  lost = 0;
+  /** A BUSY (reserved, uncommitted) record was seen. */
+  busy = false;
+  /** Offset in the page where the walk stopped: the first empty header, or the page size. */
+  end = 0;
+}
+
+/**
+ * Walk the record headers of the page at `slot` from offset `from`, counting. Stops at the first
+ * empty header or the end of the page. Bounded: every step advances at least 8 bytes, and a header
+ * that points outside the page throws {@link RingFormatError}.
+ */
+export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk): PageWalk {
+  const ps = c.g.pageSize;
+  const i32 = c.i32;
+  w.records = 0;
+  w.bytes = 0;
+  w.lost = 0;
+  w.busy = false;
+  let off = from;
+  while (off < ps) {
+    const idx = (slot + off) >> 2;
+    // Acquire the record published by the writer's commit store of word0.
+    const h = Atomics.load(i32, idx);
+    if (h === 0) break;
+    const state = h >>> STATE_SHIFT;
+    const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
+    const size = (RECORD_HEADER_BYTES + len + 7) & ~7;
+    if (state === 0 || off + size > ps) throw badHeader(slot + off, h, ps - off);
+    if (state === STATE_BUSY) {
+      w.busy = true;
+    } else if (state === STATE_COMMITTED) {
+      if ((h & INTERNAL_BIT) === 0) {
+        w.records++;
+        w.bytes += len;
+      } else if ((h & TYPE_MASK) === INTERNAL_LOST && len >= 8) {
+        w.lost += c.f64[(slot + off + RECORD_HEADER_BYTES) >> 3] ?? 0;
+      }
+    }
+    off += size;
+  }
+  w.end = off;
+  return w;
+}
+
+export function badHeader(byteOffset: number, word0: number, room: number): RingFormatError {
+  return new RingFormatError(
+    `Invalid record header at byte ${byteOffset}: word 0x${(word0 >>> 0).toString(16).padStart(8, "0")} ` +
+      `(state ${word0 >>> STATE_SHIFT}, length ${(word0 >>> LENGTH_SHIFT) & LENGTH_MASK}) does not fit the ${room} bytes left in its page`,
+    byteOffset,
+    `a record of at most ${room} bytes with state 1-3`,
+    `0x${(word0 >>> 0).toString(16)}`,
+  );
+}
+
+/** Outcomes of {@link preparePage}. */
+export const PREPARE_READY = 0;
+/** Another producer is preparing the slot right now. */
+export const PREPARE_IN_PROGRESS = 1;
+/** Discard mode: the old page in the slot has not been consumed yet. */
+export const PREPARE_FULL = 2;
+/** The old page still has a reserved, uncommitted record (a slow or dead writer): it cannot be reused. */
+export const PREPARE_STALLED = 3;
+/** The slot holds neither the page before nor `pageNo`: the caller's view is stale. */
+export const PREPARE_STALE = 4;
+
+/**
+ * Make the slot of page `pageNo` hold that page, zeroed, with base time `baseTime`.
+ *
+ * The slot holds page old = pageNo - P (or its never-used initial contents). Before the slot can be
+ * claimed: old must have no BUSY record; the cumulative counts of page old + 1 are stored (so loss
+ * stays countable once old is gone); and the tail must be past old, which in discard mode means the
+ * consumer has read it (else PREPARE_FULL) and in overwrite mode is achieved by pushing the tail,
+ * counting the records pushed over as overrun. Then one compare-exchange of PG_SEQ from old to
+ * old + 1 (the "preparing" marker) elects the single preparer, which zeroes the records area, writes
+ * the header, and publishes PG_SEQ = pageNo.
+ *
+ * Idempotent and safe to call from several producers at once; allocates nothing.
+ */
+export function preparePage(
+  c: RingCore,
+  laneBase: number,
+  pageNo: number,
+  baseTime: number,
+  producerId: number,
+  w: PageWalk,
+): number {
+  const g = c.g;
+  const i32 = c.i32;
+  const slot = slotOffset(g, laneBase, pageNo);
+  const seqIdx = (slot + PG_SEQ) >> 2;
+  const old = pageNo - g.lanePages;
+  const oldLo = old | 0;
+  const state = pageState(c, slot, pageNo);
+  if (state === 0) return PREPARE_READY;
+  // Acquire the slot's current page number (pairs with the previous preparer's publication).
+  const lo = Atomics.load(i32, seqIdx);
+  if (lo === ((oldLo + 1) | 0)) return PREPARE_IN_PROGRESS;
+  if (lo !== oldLo || (Atomics.load(i32, (slot + PG_SEQ_HI) >> 2) >>> 0) !== pageHi(old)) return PREPARE_STALE;
+
+  if (old >= 0) {
+    walkPage(c, slot, PAGE_HEADER_BYTES, w);
+    if (w.busy) return PREPARE_STALLED;
+    storeCumulatives(c, laneBase, old, w);
+    if (!pushTail(c, laneBase, old, slot)) return PREPARE_FULL;
+  }
+
+  // Elect the single preparer: PG_SEQ old -> old + 1 (the preparing marker).
+  if (Atomics.compareExchange(i32, seqIdx, oldLo, (oldLo + 1) | 0) !== oldLo) return PREPARE_IN_PROGRESS;
+  // Name the preparer so reclaim can finish the job if it dies; pairs with the load in reclaim.
+  Atomics.store(i32, (slot + PG_PREPARER) >> 2, producerId + 1);
+  finishPrepare(c, slot, pageNo, baseTime);
+  return PREPARE_READY;
+}
+
+/** Zero the records area, write the header and publish page `pageNo` (the slot is claimed). */
+export function finishPrepare(c: RingCore, slot: number, pageNo: number, baseTime: number): void {
+  const i32 = c.i32;
+  i32.fill(0, (slot + PAGE_HEADER_BYTES) >> 2, (slot + c.g.pageSize) >> 2);
+  c.f64[(slot + PG_BASE_TIME) >> 3] = baseTime;
+  c.f64[(slot + PG_RECORDS_BEFORE) >> 3] = 0;
+  c.f64[(slot + PG_BYTES_BEFORE) >> 3] = 0;
+  // Cumulatives of the new page are not known yet; ordered before the PG_SEQ publication below.
+  Atomics.store(i32, (slot + PG_CUM_READY) >> 2, 0);
+  // Ordered before PG_SEQ so that a reader matching PG_SEQ also sees the new high half.
+  Atomics.store(i32, (slot + PG_SEQ_HI) >> 2, pageHi(pageNo) | 0);
+  // Ordered before PG_SEQ: a new PG_SEQ means nobody is preparing.
+  Atomics.store(i32, (slot + PG_PREPARER) >> 2, 0);
+  // Publish the zeroed page and its header; pairs with pageHolds()/pageState() loads.
+  Atomics.store(i32, (slot + PG_SEQ) >> 2, pageNo | 0);
+}
+
+/**
+ * Store the cumulative counts of page old + 1 from those of `old` plus its walk `w`. Several
+ * preparers may do this at once: they write the same values.
+ */
+function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWalk): void {
+  const g = c.g;
+  const next = slotOffset(g, laneBase, old + 1);
+  // Acquire: already stored by an earlier preparer of this page?
+  if (Atomics.load(c.i32, (next + PG_CUM_READY) >> 2) === 1) return;
+  const oldSlot = slotOffset(g, laneBase, old);
+  // The old page's own cumulatives were stored when page old - 1 was recycled, or at ring init for page 0.
+  const f64 = c.f64;
+  f64[(next + PG_RECORDS_BEFORE) >> 3] = (f64[(oldSlot + PG_RECORDS_BEFORE) >> 3] ?? 0) + w.records;
+  f64[(next + PG_BYTES_BEFORE) >> 3] = (f64[(oldSlot + PG_BYTES_BEFORE) >> 3] ?? 0) + w.bytes;
+  // Publish the two f64 above; pairs with the Atomics.load(PG_CUM_READY) in cumulativeRecords().
+  Atomics.store(c.i32, (next + PG_CUM_READY) >> 2, 1);
+}
+
+/**
+ * Make sure the lane's tail is past page `old` before its slot is reused. Discard mode: returns
+ * false when the consumer has not read it yet. Overwrite mode: pushes the tail to the start of
+ * old + 1, adding the records pushed over to L_OVERRUN.
+ */
+function pushTail(c: RingCore, laneBase: number, old: number, oldSlot: number): boolean {
+  const g = c.g;
+  const tailIdx = (laneBase + L_TAIL_POS8) >> 2;
+  const target = toPos8(g, old + 1, PAGE_HEADER_BYTES);
+  const walk = scratchWalk;
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    // Acquire the consumer's position; pairs with its compareExchange in reader.ts#fill().
+    const tail = Atomics.load(c.i32, tailIdx);
+    if (pos8Diff(tail, target) >= 0) return true;
+    if (!c.overwrite) return false;
+    // The tail is inside page old (every earlier page was pushed past when it was recycled).
+    const from = pos8Diff(tail, toPos8(g, old, 0)) >= PAGE_HEADER_BYTES >>> 3 ? pos8Offset(g, tail) : PAGE_HEADER_BYTES;
+    walkPage(c, oldSlot, from, walk);
+    // Take the records from the consumer; pairs with its compareExchange of the same word.
+    if (Atomics.compareExchange(c.i32, tailIdx, tail, target) === tail) {
+      const overrunIdx = (laneBase + L_OVERRUN) >> 3;
+      // Single writer at a time: recyclers of one lane are serialized by the PG_SEQ claims.
+      c.f64[overrunIdx] = (c.f64[overrunIdx] ?? 0) + walk.records;
+      return true;
+    }
+  }
+  return false;
+}
+const scratchWalk = new PageWalk();
+
+/**
+ * Committed data records (and their payload bytes) in the lane before page `pageNo`, or NaN when
+ * they cannot be known any more (pages overwritten meanwhile, or a page still has a BUSY record and
+ * `requireFinal`). Read-only: readers and stats use it, only preparePage() stores cumulatives.
+ */
+export function cumulativeRecords(
+  c: RingCore,
+  laneBase: number,
+  pageNo: number,
+  w: PageWalk,
+  out: { records: number; bytes: number },
+  requireFinal: boolean,
+): boolean {
+  const g = c.g;
+  // Find the newest page at or before pageNo whose cumulatives are stored (the oldest page still in
+  // the ring always has them: they were stored when the page before it was recycled).
+  let j = pageNo;
+  const oldest = Math.max(0, pageNo - g.lanePages);
+  for (; j >= oldest; j--) {
+    const s = slotOffset(g, laneBase, j);
+    // Acquire the cumulatives published by storeCumulatives(); pairs with its Atomics.store.
+    if (pageHolds(c, s, j) && Atomics.load(c.i32, (s + PG_CUM_READY) >> 2) === 1) break;
+  }
+  if (j < oldest) {
+    if (pageNo - g.lanePages > 0) return false;
+    j = 0; // page 0's cumulatives are 0 by definition
+  }
+  const s0 = slotOffset(g, laneBase, j);
+  let records = j === 0 && !pageHolds(c, s0, 0) ? 0 : (c.f64[(s0 + PG_RECORDS_BEFORE) >> 3] ?? 0);
+  let bytes = j === 0 && !pageHolds(c, s0, 0) ? 0 : (c.f64[(s0 + PG_BYTES_BEFORE) >> 3] ?? 0);
+  for (let p = j; p < pageNo; p++) {
+    const s = slotOffset(g, laneBase, p);
+    if (!pageHolds(c, s, p)) return false;
+    walkPage(c, s, PAGE_HEADER_BYTES, w);
+    if (requireFinal && w.busy) return false;
+    records += w.records;
+    bytes += w.bytes;
+    if (!pageHolds(c, s, p)) return false;
+  }
+  // The starting cumulatives were read from a page that must still be the same one.
+  if (j > 0 && !pageHolds(c, s0, j)) return false;
+  out.records = records;
+  out.bytes = bytes;
+  return true;
+}

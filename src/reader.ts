@@ -1,0 +1,478 @@
+/**
+ * Readers. A {@link RingReader} reads one or more lanes, merging them by timestamp; it is either
+ * consuming (records leave the ring, one consumer per lane) or a non-consuming iterator.
+ *
+ * Both copy a run of committed records out of the page into a private buffer and then make sure the
+ * copy is good before delivering anything:
+ *  - a consumer moves the lane's tail over the run with a compare-exchange. Writers that recycle a
+ *    page first push the tail past it with a compare-exchange of the same word, so if ours succeeded
+ *    the page was intact while we copied; if it failed, the page is being overwritten: the copy is
+ *    dropped and the loss is counted exactly from the page cumulatives.
+ *  - an iterator re-reads the page number after the copy (a seqlock); a fence makes the copy's plain
+ *    loads complete before that re-read on weakly ordered CPUs.
+ * So a reader never hands out a torn or overwritten record; it reports a loss instead.
+ */
+import { ConsumerClaimError, RingFormatError } from "./errors.js";
+import {
+  INTERNAL_BIT,
+  INTERNAL_LOST,
+  INTERNAL_TIME,
+  L_CONSUMER,
+  L_HEAD_PAGE,
+  L_READ,
+  L_TAIL_POS8,
+  LENGTH_MASK,
+  LENGTH_SHIFT,
+  PAGE_HEADER_BYTES,
+  PG_BASE_TIME,
+  PG_SEQ_HI,
+  RECORD_HEADER_BYTES,
+  STATE_BUSY,
+  STATE_COMMITTED,
+  STATE_SHIFT,
+  TYPE_MASK,
+  laneOffset,
+  pos8Offset,
+  pos8Page,
+  slotOffset,
+  toPos8,
+} from "./layout.js";
+import { PageWalk, type RingCore, badHeader, cumulativeRecords, pageHolds, pageState, walkPage } from "./pages.js";
+import type { RingBuffer } from "./ring.js";
+
+/**
+ * One record as a reader hands it out. The object is reused for every record (no allocation per
+ * record): copy what you keep. `bytes[offset .. offset + length)` is the payload, valid until the
+ * next call into the reader.
+ */
+export class RingRecord {
+  /** `data` for a record, `lost` for a marker standing where records were lost. */
+  kind: "data" | "lost" = "data";
+  lane = 0;
+  /** Event type (0..8191) of a data record. */
+  type = 0;
+  /** Ring time (clock units; ns for `mono`). */
+  timestamp = 0;
+  /** For a `lost` marker: how many records were lost at this point (NaN if it cannot be known). */
+  lost = 0;
+  bytes: Uint8Array = EMPTY;
+  offset = 0;
+  length = 0;
+
+  /** A copy of the payload. */
+  payload(): Uint8Array {
+    return this.bytes.slice(this.offset, this.offset + this.length);
+  }
+}
+const EMPTY = new Uint8Array(0);
+
+/** A plain-object copy of a record, for code that keeps records. */
+export interface RecordData {
+  kind: "data" | "lost";
+  lane: number;
+  type: number;
+  timestamp: number;
+  lost: number;
+  payload: Uint8Array;
+}
+
+/** Where to start reading a lane. */
+const NO_TIME = Number.NaN;
+
+class LaneCursor {
+  readonly lane: number;
+  readonly #c: RingCore;
+  readonly #laneBase: number;
+  readonly #consuming: boolean;
+  readonly #ps: number;
+  readonly #walk = new PageWalk();
+  readonly #cum = { records: 0, bytes: 0 };
+  readonly #fence = new Int32Array(new SharedArrayBuffer(4));
+  /** Next page and offset to copy from. */
+  #pageNo = 0;
+  #off = PAGE_HEADER_BYTES;
+  /** Data records consumed (or passed, for an iterator) so far, in lane order; NaN when unknown. */
+  #seq = 0;
+  #readCount = 0;
+  /** Private copy of the current run. */
+  readonly bytes: Uint8Array;
+  readonly #i32: Int32Array;
+  readonly #f64: Float64Array;
+  #bPos = 0;
+  #bEnd = 0;
+  #base = 0;
+  #nextTime = NO_TIME;
+  #lostPending = 0;
+  #lostTime = 0;
+  /** The head record (loaded, not yet handed out). */
+  hasHead = false;
+  headKind: "data" | "lost" = "data";
+  headType = 0;
+  headTime = 0;
+  headOffset = 0;
+  headLength = 0;
+  headLost = 0;
+
+  constructor(ring: RingBuffer, lane: number, consuming: boolean) {
+    this.lane = lane;
+    this.#c = ring.core;
+    this.#laneBase = laneOffset(ring.geometry, lane);
+    this.#consuming = consuming;
+    this.#ps = ring.geometry.pageSize;
+    this.bytes = new Uint8Array(this.#ps);
+    this.#i32 = new Int32Array(this.bytes.buffer);
+    this.#f64 = new Float64Array(this.bytes.buffer);
+    const i32 = this.#c.i32;
+    if (consuming) {
+      // Claim the lane's consumer role; pairs with the release in close().
+      if (Atomics.compareExchange(i32, (this.#laneBase + L_CONSUMER) >> 2, 0, 1) !== 0) {
+        throw new ConsumerClaimError(`Cannot create consumer: lane ${lane} already has a consumer (close it first)`);
+      }
+      this.#readCount = this.#c.f64[(this.#laneBase + L_READ) >> 3] ?? 0;
+    }
+    this.#startAtTail(consuming);
+  }
+
+  /** The lane's newest page number (full 64-bit counter). */
+  #headPage(): number {
+    const g = this.#c.g;
+    // Acquire the head page number published by the writers' page switch.
+    const lo = Atomics.load(this.#c.i32, (this.#laneBase + L_HEAD_PAGE) >> 2);
+    const slot = slotOffset(g, this.#laneBase, lo);
+    // Acquire its high half; published before PG_SEQ by preparePage().
+    const hi = Atomics.load(this.#c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
+    return hi === 0xffffffff ? 0 : hi * 4294967296 + (lo >>> 0);
+  }
+
+  /** Position the cursor at the tail: where the consumer stands, or the oldest retained page for an iterator. */
+  #startAtTail(exact: boolean): void {
+    const g = this.#c.g;
+    // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
+    const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
+    this.#pageNo = Math.max(0, pos8Page(g, tail, this.#headPage()));
+    const off = pos8Offset(g, tail);
+    this.#off = exact && off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
+    this.#seq = this.#seqAt(this.#pageNo, this.#off);
+  }
+
+  /** Data records in the lane before (page, offset), or NaN if that cannot be known any more. */
+  #seqAt(pageNo: number, off: number): number {
+    const c = this.#c;
+    if (!cumulativeRecords(c, this.#laneBase, pageNo, this.#walk, this.#cum, false)) return Number.NaN;
+    let n = this.#cum.records;
+    if (off > PAGE_HEADER_BYTES) {
+      const slot = slotOffset(c.g, this.#laneBase, pageNo);
+      if (!pageHolds(c, slot, pageNo)) return Number.NaN;
+      n += this.#countBefore(slot, off);
+    }
+    return n;
+  }
+
+  #countBefore(slot: number, end: number): number {
+    const i32 = this.#c.i32;
+    let off = PAGE_HEADER_BYTES;
+    let n = 0;
+    while (off < end) {
+      // Acquire the header (committed before the tail moved past it).
+      const h = Atomics.load(i32, (slot + off) >> 2);
+      if (h === 0) break;
+      const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+      if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) n++;
+      off += size;
+    }
+    return n;
+  }
+
+  /**
+   * Copy the next run of committed records into the private buffer and validate it. False when
+   * there is nothing new. Bounded: at most a lap of pages per call.
+   */
+  #fill(): boolean {
+    const c = this.#c;
+    const g = c.g;
+    const i32 = c.i32;
+    const ps = this.#ps;
+    for (let guard = 0; guard < g.lanePages + 8; guard++) {
+      const pageNo = this.#pageNo;
+      const slot = slotOffset(g, this.#laneBase, pageNo);
+      const where = pageState(c, slot, pageNo);
+      if (where < 0) return false; // the writers have not reached this page yet
+      if (where > 0) {
+        this.#lapped();
+        continue;
+      }
+      const base = c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
+      const start = this.#off;
+      let end = start;
+      let records = 0;
+      while (end < ps) {
+        // Acquire the record: pairs with the writer's commit Atomics.store of word0.
+        const h = Atomics.load(i32, (slot + end) >> 2);
+        if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) break;
+        const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+        if (h >>> STATE_SHIFT === 0 || end + size > ps) {
+          // A torn view of a page being recycled looks like garbage: check before calling it corrupt.
+          if (pageState(c, slot, pageNo) !== 0) break;
+          throw badHeader(slot + end, h, ps - end);
+        }
+        if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
+        end += size;
+      }
+      if (end === start) return false;
+      // Copy the run (plain loads: made safe by the validation below).
+      const b32 = this.#i32;
+      for (let i = (slot + start) >> 2, j = start >> 2, e = (slot + end) >> 2; i < e; ) b32[j++] = i32[i++] ?? 0;
+      const nextPage = end >= ps;
+      if (this.#consuming) {
+        const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
+        const from = toPos8(g, pageNo, start);
+        const to = nextPage ? toPos8(g, pageNo + 1, PAGE_HEADER_BYTES) : toPos8(g, pageNo, end);
+        // Take the run: pairs with the page recyclers' compareExchange of the tail in pages.ts#pushTail().
+        if (Atomics.compareExchange(i32, tailIdx, from, to) !== from) {
+          this.#lapped();
+          continue;
+        }
+        this.#readCount += records;
+        // Single writer (the consumer); read by stats.
+        c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount;
+      } else {
+        // Fence: an atomic read-modify-write orders the copy's plain loads before the re-check.
+        Atomics.add(this.#fence, 0, 0);
+        if (pageState(c, slot, pageNo) !== 0) {
+          this.#lapped();
+          continue;
+        }
+      }
+      this.#seq += records;
+      this.#base = base;
+      this.#bPos = start;
+      this.#bEnd = end;
+      if (nextPage) {
+        this.#pageNo = pageNo + 1;
+        this.#off = PAGE_HEADER_BYTES;
+      } else {
+        this.#off = end;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Our page was overwritten: jump to the tail and account for what was skipped. */
+  #lapped(): void {
+    const before = this.#seq;
+    for (let i = 0; i < 16; i++) {
+      this.#startAtTail(this.#consuming);
+      if (!Number.isNaN(this.#seq) || i === 15) break;
+    }
+    const lost = this.#seq - before;
+    this.#nextTime = NO_TIME;
+    this.#bPos = this.#bEnd = 0;
+    if (lost !== 0) {
+      this.#lostPending += lost;
+      const slot = slotOffset(this.#c.g, this.#laneBase, this.#pageNo);
+      this.#lostTime = this.#c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
+    }
+  }
+
+  /** Load the next record or loss marker into the head fields. */
+  head(): boolean {
+    if (this.hasHead) return true;
+    if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime);
+    for (;;) {
+      while (this.#bPos < this.#bEnd) {
+        const at = this.#bPos;
+        const h = this.#i32[at >> 2] ?? 0; // private copy: plain
+        const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
+        this.#bPos = at + ((RECORD_HEADER_BYTES + len + 7) & ~7);
+        if (h >>> STATE_SHIFT !== STATE_COMMITTED) continue; // discarded
+        if ((h & INTERNAL_BIT) !== 0) {
+          const kind = h & TYPE_MASK;
+          if (kind === INTERNAL_TIME && len >= 8) {
+            this.#nextTime = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+          } else if (kind === INTERNAL_LOST && len >= 8) {
+            this.#lostPending = 0;
+            return this.#headLost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0));
+          }
+          continue; // padding, or an internal kind this version does not know
+        }
+        this.headKind = "data";
+        this.headType = h & TYPE_MASK;
+        const next = this.#nextTime;
+        if (next === next) {
+          this.headTime = next;
+          this.#nextTime = NO_TIME;
+        } else {
+          this.headTime = this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0);
+        }
+        this.headOffset = at + RECORD_HEADER_BYTES;
+        this.headLength = len;
+        this.hasHead = true;
+        return true;
+      }
+      if (!this.#fill()) return false;
+      if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime);
+    }
+  }
+
+  #headLost(count: number, time: number): boolean {
+    this.#lostPending = 0;
+    this.headKind = "lost";
+    this.headLost = count;
+    this.headTime = time;
+    this.headType = 0;
+    this.headOffset = 0;
+    this.headLength = 0;
+    this.hasHead = true;
+    return true;
+  }
+
+  /** Copy a whole complete page (consumer only): see {@link RingReader.readPage}. */
+  readPage(dest: Uint8Array): number {
+    if (!this.#consuming || this.hasHead || this.#bPos < this.#bEnd || this.#off !== PAGE_HEADER_BYTES) return -1;
+    const c = this.#c;
+    const g = c.g;
+    const pageNo = this.#pageNo;
+    const slot = slotOffset(g, this.#laneBase, pageNo);
+    if (pageState(c, slot, pageNo) !== 0) return -1;
+    walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk);
+    if (this.#walk.end < this.#ps || this.#walk.busy) return -1; // not complete yet
+    dest.set(c.u8.subarray(slot, slot + this.#ps));
+    const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
+    const from = toPos8(g, pageNo, PAGE_HEADER_BYTES);
+    // Take the page: pairs with the page recyclers' compareExchange of the tail.
+    if (Atomics.compareExchange(c.i32, tailIdx, from, toPos8(g, pageNo + 1, PAGE_HEADER_BYTES)) !== from) {
+      this.#lapped();
+      return -1;
+    }
+    this.#readCount += this.#walk.records;
+    c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+    this.#seq += this.#walk.records;
+    this.#pageNo = pageNo + 1;
+    return pageNo;
+  }
+
+  close(): void {
+    if (this.#consuming) {
+      // Release the consumer role; pairs with the claim in the constructor.
+      Atomics.store(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0);
+    }
+  }
+}
+
+/** A page handed off whole by {@link RingReader.readPage}. */
+export interface PageHandoff {
+  lane: number;
+  /** The page counter of the page in its lane. */
+  page: number;
+  /** Bytes copied (the page size). */
+  bytes: number;
+}
+
+/**
+ * Reads records from one or more lanes, merged by timestamp. Obtain with {@link RingBuffer.consumer}
+ * or {@link RingBuffer.iterator}.
+ *
+ * @example
+ * ```ts
+ * const reader = ring.consumer();
+ * reader.read((r) => {
+ *   if (r.kind === "lost") console.log(`lost ${r.lost} records on lane ${r.lane}`);
+ *   else console.log(r.lane, r.type, r.timestamp, r.length);
+ * });
+ * ```
+ */
+export class RingReader {
+  readonly #cursors: LaneCursor[];
+  readonly #record = new RingRecord();
+  #closed = false;
+
+  /** @internal use ring.consumer() or ring.iterator() */
+  constructor(ring: RingBuffer, lanes: readonly number[], consuming: boolean) {
+    const cursors: LaneCursor[] = [];
+    try {
+      for (const lane of lanes) cursors.push(new LaneCursor(ring, lane, consuming));
+    } catch (e) {
+      for (const c of cursors) c.close();
+      throw e;
+    }
+    this.#cursors = cursors;
+  }
+
+  /**
+   * Hand the records available now to `visitor`, oldest first (merged across lanes by timestamp),
+   * at most `max` of them. Loss shows up as records of kind `lost` at the place it happened.
+   * Returns how many were handed out. The record object is reused: copy what you keep.
+   */
+  read(visitor: (record: RingRecord) => void, max = Infinity): number {
+    if (this.#closed) throw new RingFormatError("Cannot read: reader is closed", 0);
+    const cursors = this.#cursors;
+    const rec = this.#record;
+    let n = 0;
+    if (cursors.length === 1) {
+      const cur = cursors[0] as LaneCursor;
+      while (n < max && cur.head()) {
+        this.#emit(cur, rec);
+        visitor(rec);
+        n++;
+      }
+      return n;
+    }
+    while (n < max) {
+      let best: LaneCursor | undefined;
+      for (let i = 0; i < cursors.length; i++) {
+        const cur = cursors[i] as LaneCursor;
+        if (cur.head() && (best === undefined || cur.headTime < best.headTime)) best = cur;
+      }
+      if (best === undefined) break;
+      this.#emit(best, rec);
+      visitor(rec);
+      n++;
+    }
+    return n;
+  }
+
+  #emit(cur: LaneCursor, rec: RingRecord): void {
+    rec.kind = cur.headKind;
+    rec.lane = cur.lane;
+    rec.type = cur.headType;
+    rec.timestamp = cur.headTime;
+    rec.lost = cur.headLost;
+    rec.bytes = cur.bytes;
+    rec.offset = cur.headOffset;
+    rec.length = cur.headLength;
+    cur.hasHead = false;
+  }
+
+  /** Read everything available now as plain objects (allocates; for tests, tools and small volumes). */
+  drain(max = Infinity): RecordData[] {
+    const out: RecordData[] = [];
+    this.read((r) => {
+      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, payload: r.payload() });
+    }, max);
+    return out;
+  }
+
+  /**
+   * Consumer only: copy the oldest page of a lane into `dest` (at least one page long) when that page
+   * is complete and untouched by record reads, and take it out of the ring; the splice-like hand-off
+   * used to move whole pages to files and sockets. Returns null when no lane has such a page.
+   */
+  readPage(dest: Uint8Array): PageHandoff | null {
+    for (const cur of this.#cursors) {
+      if (dest.length < cur.bytes.length) {
+        throw new RangeError(`Cannot read page: dest must be at least ${cur.bytes.length} bytes, received ${dest.length}`);
+      }
+      const page = cur.readPage(dest);
+      if (page >= 0) return { lane: cur.lane, page, bytes: cur.bytes.length };
+    }
+    return null;
+  }
+
+  /** Release the lanes (consumer role). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of this.#cursors) c.close();
+  }
+}

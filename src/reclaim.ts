@@ -1,0 +1,65 @@
+/**
+ * Repairing what a dead producer left behind (BPF's ring blocks its consumer forever on such a
+ * record; LTTng needed owner ids and a "stalled buffer fixup"). Every BUSY claim names its
+ * producer (shared lanes) or its lane's owner (per-thread lanes), and a page preparation names its
+ * preparer, so once a producer is declared dead its leftovers can be found and finished.
+ */
+import {
+  BUSY_TO_DISCARDED,
+  INFO_MASK,
+  LENGTH_MASK,
+  LENGTH_SHIFT,
+  PAGE_HEADER_BYTES,
+  PG_BASE_TIME,
+  PG_PREPARER,
+  PG_SEQ,
+  PG_SEQ_HI,
+  RECORD_HEADER_BYTES,
+  STATE_BUSY,
+  STATE_SHIFT,
+  laneOffset,
+  slotOffset,
+} from "./layout.js";
+import { finishPrepare } from "./pages.js";
+import type { RingBuffer } from "./ring.js";
+
+/**
+ * Turn the dead producer `id`'s open reservations on `lane` into discarded records and finish any
+ * page preparation it started. Returns the number of reservations abandoned.
+ */
+export function reclaimProducerPages(ring: RingBuffer, lane: number, id: number): number {
+  const c = ring.core;
+  const g = c.g;
+  const i32 = c.i32;
+  const laneBase = laneOffset(g, lane);
+  const own = lane < g.ownLanes;
+  let abandoned = 0;
+  for (let s = 0; s < g.lanePages; s++) {
+    const slot = slotOffset(g, laneBase, s);
+    // Acquire the preparer mark; pairs with preparePage()'s store after its claim.
+    if (Atomics.load(i32, (slot + PG_PREPARER) >> 2) === id + 1) {
+      // It died between claiming the slot and publishing the page: finish the job.
+      const marker = Atomics.load(i32, (slot + PG_SEQ) >> 2);
+      const hi = Atomics.load(i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
+      const old = hi === 0xffffffff ? (marker - 1) | 0 : hi * 4294967296 + ((marker - 1) >>> 0);
+      const prevSlot = slotOffset(g, laneBase, old + g.lanePages - 1);
+      finishPrepare(c, slot, old + g.lanePages, c.f64[(prevSlot + PG_BASE_TIME) >> 3] ?? 0);
+    }
+    let off = PAGE_HEADER_BYTES;
+    while (off < g.pageSize) {
+      const idx = (slot + off) >> 2;
+      // Acquire the header; pairs with the writers' claim/commit stores.
+      const h = Atomics.load(i32, idx);
+      if (h === 0) break;
+      const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+      if (h >>> STATE_SHIFT === 0 || off + size > g.pageSize) break; // not ours to judge here
+      if (h >>> STATE_SHIFT === STATE_BUSY && (own || (h & INFO_MASK) === (id & INFO_MASK))) {
+        // Abandon the claim; a compare-exchange so a claim that changed meanwhile is left alone.
+        if (Atomics.compareExchange(i32, idx, h, h ^ BUSY_TO_DISCARDED) === h) abandoned++;
+      }
+      off += size;
+    }
+  }
+  return abandoned;
+}
+

@@ -1,0 +1,531 @@
+/**
+ * Creating a ring in a SharedArrayBuffer, attaching to one (in any thread), and the ring-wide
+ * operations: producer slots, writers, readers, stats and recovery of dead producers.
+ */
+import {
+  CLOCK_MONO,
+  CLOCK_USER,
+  FLAG_EPOCH_MONOTONIC,
+  FLAG_OVERWRITE,
+  FORMAT_VERSION,
+  H_CLOCK,
+  H_EPOCH_MONO_HI,
+  H_EPOCH_MONO_LO,
+  H_EPOCH_ORIGIN_MS,
+  H_EPOCH_WALL_MS,
+  H_FLAGS,
+  H_HEADER_BYTES,
+  H_LANE_PAGES_SHIFT,
+  H_LANE_STRIDE,
+  H_LANES_OFFSET,
+  H_MAGIC,
+  H_MAX_PRODUCERS,
+  H_METADATA_BYTES,
+  H_METADATA_OFFSET,
+  H_OWN_LANES,
+  H_PAGE_SHIFT,
+  H_PRODUCERS_OFFSET,
+  H_SHARED_LANES,
+  H_TOTAL_BYTES,
+  H_VERSION,
+  H_COUNTER,
+  KNOWN_FLAGS,
+  L_CONSUMER,
+  L_KIND,
+  L_OWNER,
+  L_TAIL_POS8,
+  LANE_OWN,
+  LANE_SHARED,
+  MAX_LANE_PAGES,
+  MAX_PAGE_SIZE,
+  MIN_LANE_PAGES,
+  MIN_PAGE_SIZE,
+  P_DROPPED,
+  P_GENERATION,
+  P_LANE,
+  P_STATE,
+  P_TAG,
+  P_ABANDONED,
+  PAGE_HEADER_BYTES,
+  PG_CUM_READY,
+  PG_SEQ,
+  PG_SEQ_HI,
+  PRODUCER_ALIVE,
+  PRODUCER_DEAD,
+  PRODUCER_FREE,
+  RING_HEADER_BYTES,
+  RING_MAGIC,
+  type RingGeometry,
+  assertLittleEndianHost,
+  computeGeometry,
+  laneOffset,
+  producerOffset,
+  slotOffset,
+  toPos8,
+} from "./layout.js";
+import { CapacityError, RingFormatError } from "./errors.js";
+import { type ClockKind, RingClock, calibrateMonotonic, calibrateOrigin, clockCode, monotonicNowWords } from "./clock.js";
+import type { RingCore } from "./pages.js";
+import { LaneWriter, SharedLaneWriter, type RingWriter } from "./writer.js";
+import { RingReader } from "./reader.js";
+import { type RingStats, collectStats } from "./stats.js";
+import { reclaimProducerPages } from "./reclaim.js";
+
+/** Options of {@link createRing}. */
+export interface RingOptions {
+  /** Per-thread lanes: each is written by one thread at a time, with no atomic read-modify-write. Default 4. */
+  lanes?: number;
+  /** Multi-producer lanes, shared by any number of threads. Default 1. */
+  sharedLanes?: number;
+  /** Bytes per page, a power of two from 256 to 65536. A record never straddles pages. Default 4096. */
+  pageSize?: number;
+  /** Pages per lane, a power of two from 4. Default 16. */
+  pagesPerLane?: number;
+  /** `overwrite` (flight recorder: oldest pages are overwritten) or `discard` (new records are dropped when full). Default `overwrite`. */
+  mode?: "overwrite" | "discard";
+  /** Timestamp source. Default `mono`. */
+  clock?: ClockKind;
+  /** Producer slots (threads x lanes that write). Default 64. */
+  maxProducers?: number;
+  /** Bytes reserved for metadata (event schemas). Default 65536. */
+  metadataBytes?: number;
+}
+
+/** Options of {@link attachRing}. */
+export interface AttachOptions {
+  /** The clock function, required when the ring was created with a user clock (functions cannot be shared). */
+  clock?: () => number;
+}
+
+/** Options of {@link RingBuffer.writer}. */
+export interface WriterOptions {
+  /** A lane index, or `"shared"` for the first shared lane. Default: a free per-thread lane, else the first shared lane. */
+  lane?: number | "shared";
+  /** A number recorded with the producer (e.g. a thread or process id) so it can be found and reclaimed later. */
+  tag?: number;
+}
+
+/** Options of {@link RingBuffer.consumer} and {@link RingBuffer.iterator}. */
+export interface ReaderOptions {
+  /** Lanes to read. Default: all. */
+  lanes?: readonly number[];
+}
+
+/**
+ * A ring buffer living in one SharedArrayBuffer. Obtain one with {@link createRing} or
+ * {@link attachRing}; an instance belongs to the thread that made it.
+ *
+ * @example
+ * ```ts
+ * const ring = createRing({ lanes: 2 });
+ * const w = ring.writer();
+ * w.write(1, new Uint8Array([1, 2, 3]));
+ * ring.consumer().read((r) => console.log(r.type, r.timestamp, r.payload()));
+ * ```
+ */
+export class RingBuffer {
+  /** The shared memory; post it to a worker and call {@link attachRing} there. */
+  readonly buffer: SharedArrayBuffer;
+  readonly geometry: RingGeometry;
+  /** @internal */
+  readonly core: RingCore;
+  /** @internal */
+  readonly clock: RingClock;
+
+  /** @internal use createRing() or attachRing() */
+  constructor(buffer: SharedArrayBuffer, geometry: RingGeometry, clock: RingClock, core: RingCore) {
+    this.buffer = buffer;
+    this.geometry = geometry;
+    this.clock = clock;
+    this.core = core;
+  }
+
+  get mode(): "overwrite" | "discard" {
+    return this.geometry.overwrite ? "overwrite" : "discard";
+  }
+
+  /** Wall-clock time (ms since the Unix epoch) of ring time 0. */
+  get epochWallMs(): number {
+    return this.core.f64[H_EPOCH_WALL_MS >> 3] ?? 0;
+  }
+
+  /** Ring time now, in the ring's clock units (ns for `mono`). */
+  now(): number {
+    return this.clock.peek(0);
+  }
+
+  /**
+   * A writer for this thread. By default it claims a free per-thread lane (no contention, no atomic
+   * read-modify-write on the write path) and falls back to the first shared lane when all are taken.
+   * Throws {@link CapacityError} when no lane or producer slot is free.
+   */
+  writer(options: WriterOptions = {}): RingWriter {
+    const g = this.geometry;
+    const i32 = this.core.i32;
+    const tag = options.tag ?? 0;
+    let lane = -1;
+    const want = options.lane;
+    if (typeof want === "number") {
+      if (!Number.isInteger(want) || want < 0 || want >= g.lanes) {
+        throw new RangeError(`Cannot create writer: lane must be an integer from 0 to ${g.lanes - 1}, received ${want}`);
+      }
+      lane = want;
+    } else if (want === "shared") {
+      if (g.sharedLanes === 0) throw new CapacityError("Cannot create writer: the ring has no shared lane (sharedLanes is 0)");
+      lane = g.ownLanes;
+    }
+    const pid = this.#claimProducer(tag);
+    try {
+      if (lane === -1) {
+        for (let l = 0; l < g.ownLanes && lane === -1; l++) {
+          // Claim the lane for this producer; pairs with the release in LaneWriter#close() and reclaim.
+          if (Atomics.compareExchange(i32, (laneOffset(g, l) + L_OWNER) >> 2, 0, pid + 1) === 0) lane = l;
+        }
+        if (lane === -1) {
+          if (g.sharedLanes === 0) {
+            throw new CapacityError(
+              `Cannot create writer: all ${g.ownLanes} per-thread lanes are taken and the ring has no shared lane`,
+            );
+          }
+          lane = g.ownLanes;
+        }
+      } else if (lane < g.ownLanes) {
+        // Claim the requested lane; pairs with the release in LaneWriter#close() and reclaim.
+        const owner = Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, 0, pid + 1);
+        if (owner !== 0) {
+          throw new CapacityError(`Cannot create writer: lane ${lane} is owned by producer ${owner - 1}`);
+        }
+      }
+    } catch (e) {
+      this.#releaseProducer(pid);
+      throw e;
+    }
+    // Record the lane before the writer exists; read by stats and reclaim after the state load.
+    Atomics.store(i32, (producerOffset(g, pid) + P_LANE) >> 2, lane);
+    return lane < g.ownLanes
+      ? new LaneWriter(this, lane, pid)
+      : new SharedLaneWriter(this, lane, pid);
+  }
+
+  /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
+  consumer(options: ReaderOptions = {}): RingReader {
+    return new RingReader(this, this.#lanesOf(options), true);
+  }
+
+  /** A non-consuming iterator: walks what is in the ring without removing it, from the oldest retained record. */
+  iterator(options: ReaderOptions = {}): RingReader {
+    return new RingReader(this, this.#lanesOf(options), false);
+  }
+
+  /** Counters per lane and in total. */
+  stats(): RingStats {
+    return collectStats(this);
+  }
+
+  /**
+   * Declare producer `id` dead (its thread or process is gone) and repair what it left: its open
+   * reservations become discarded records (counted as abandoned), a page it was preparing is
+   * finished, and its per-thread lane is released for another writer. Returns the number of
+   * reservations abandoned, or -1 if the producer was not alive.
+   */
+  reclaimProducer(id: number): number {
+    const g = this.geometry;
+    if (!Number.isInteger(id) || id < 0 || id >= g.maxProducers) {
+      throw new RangeError(`Cannot reclaim producer: id must be an integer from 0 to ${g.maxProducers - 1}, received ${id}`);
+    }
+    const base = producerOffset(g, id);
+    const i32 = this.core.i32;
+    // Only one reclaimer wins ALIVE -> DEAD; pairs with the claim in #claimProducer().
+    if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD) !== PRODUCER_ALIVE) return -1;
+    // Acquire the lane recorded by writer(); ordered after the state exchange above.
+    const lane = Atomics.load(i32, (base + P_LANE) >> 2);
+    const abandoned = reclaimProducerPages(this, lane, id);
+    const f = (base + P_ABANDONED) >> 3;
+    this.core.f64[f] = (this.core.f64[f] ?? 0) + abandoned;
+    if (lane < g.ownLanes) {
+      // Release the lane to a new owner; pairs with the claim in writer().
+      Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
+    }
+    return abandoned;
+  }
+
+  /** Ids of live producers whose tag is `tag` (e.g. the producers of a worker that exited). */
+  producersByTag(tag: number): number[] {
+    const ids: number[] = [];
+    const i32 = this.core.i32;
+    for (let id = 0; id < this.geometry.maxProducers; id++) {
+      const base = producerOffset(this.geometry, id);
+      // Acquire the slot state; pairs with #claimProducer()'s exchange.
+      if (Atomics.load(i32, (base + P_STATE) >> 2) === PRODUCER_ALIVE && Atomics.load(i32, (base + P_TAG) >> 2) === (tag | 0)) {
+        ids.push(id);
+      }
+    }
+    return ids;
+  }
+
+  #claimProducer(tag: number): number {
+    const g = this.geometry;
+    const i32 = this.core.i32;
+    for (let id = 0; id < g.maxProducers; id++) {
+      const base = producerOffset(g, id);
+      // Take a free slot; pairs with #releaseProducer()'s store and reclaimProducer()'s exchange.
+      if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_ALIVE) === PRODUCER_FREE) {
+        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // read by producersByTag() after P_STATE
+        Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
+        this.core.f64[(base + P_DROPPED) >> 3] = 0;
+        this.core.f64[(base + P_ABANDONED) >> 3] = 0;
+        return id;
+      }
+    }
+    throw new CapacityError(`Cannot create writer: all ${g.maxProducers} producer slots are taken (raise maxProducers)`);
+  }
+
+  /** @internal */
+  #releaseProducer(id: number): void {
+    // Free the slot; pairs with the compareExchange in #claimProducer().
+    Atomics.store(this.core.i32, (producerOffset(this.geometry, id) + P_STATE) >> 2, PRODUCER_FREE);
+  }
+
+  /** @internal called by a writer's close(). */
+  releaseWriter(id: number, lane: number): void {
+    const g = this.geometry;
+    if (lane < g.ownLanes) {
+      // Release the lane; pairs with the claim in writer().
+      Atomics.compareExchange(this.core.i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
+    }
+    // Keep the slot's counters (stats still sum them): a closed producer is DEAD, not FREE.
+    Atomics.compareExchange(this.core.i32, (producerOffset(g, id) + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD);
+  }
+
+  #lanesOf(options: ReaderOptions): number[] {
+    const g = this.geometry;
+    const lanes = options.lanes ?? Array.from({ length: g.lanes }, (_, i) => i);
+    for (const l of lanes) {
+      if (!Number.isInteger(l) || l < 0 || l >= g.lanes) {
+        throw new RangeError(`Cannot create reader: lane must be an integer from 0 to ${g.lanes - 1}, received ${l}`);
+      }
+    }
+    return [...new Set(lanes)];
+  }
+}
+
+function makeCore(buffer: SharedArrayBuffer, g: RingGeometry): RingCore {
+  return {
+    g,
+    i32: new Int32Array(buffer, 0, g.totalBytes >> 2),
+    f64: new Float64Array(buffer, 0, g.totalBytes >> 3),
+    u8: new Uint8Array(buffer, 0, g.totalBytes),
+    overwrite: g.overwrite,
+  };
+}
+
+/**
+ * Create a ring in a new SharedArrayBuffer (or in `buffer`, which must be zero-filled and at least
+ * {@link ringBytes} long). Throws RangeError/TypeError naming any bad option.
+ *
+ * @example
+ * ```ts
+ * const ring = createRing({ lanes: 4, sharedLanes: 1, pageSize: 4096, pagesPerLane: 16, mode: "overwrite" });
+ * worker.postMessage(ring.buffer); // the worker calls attachRing(buffer)
+ * ```
+ */
+export function createRing(options: RingOptions = {}, buffer?: SharedArrayBuffer): RingBuffer {
+  assertLittleEndianHost();
+  const mode = options.mode ?? "overwrite";
+  if (mode !== "overwrite" && mode !== "discard") {
+    throw new RangeError(`Cannot create ring: mode must be "overwrite" or "discard", received ${JSON.stringify(mode)}`);
+  }
+  const clock = options.clock ?? "mono";
+  const code = clockCode(clock);
+  const g = computeGeometry({
+    overwrite: mode === "overwrite",
+    clock: code,
+    pageSize: options.pageSize ?? 4096,
+    lanePages: options.pagesPerLane ?? 16,
+    ownLanes: options.lanes ?? 4,
+    sharedLanes: options.sharedLanes ?? 1,
+    maxProducers: options.maxProducers ?? 64,
+    metadataBytes: options.metadataBytes ?? 65536,
+  });
+  const sab = buffer ?? new SharedArrayBuffer(g.totalBytes);
+  if (sab.byteLength < g.totalBytes) {
+    throw new RangeError(`Cannot create ring: buffer must be at least ${g.totalBytes} bytes, received ${sab.byteLength}`);
+  }
+  const core = makeCore(sab, g);
+  writeHeader(core, g);
+  return new RingBuffer(sab, g, makeClock(core, typeof clock === "function" ? clock : undefined), core);
+}
+
+/** Bytes a ring with these options needs. */
+export function ringBytes(options: RingOptions = {}): number {
+  return computeGeometry({
+    overwrite: (options.mode ?? "overwrite") === "overwrite",
+    clock: clockCode(options.clock ?? "mono"),
+    pageSize: options.pageSize ?? 4096,
+    lanePages: options.pagesPerLane ?? 16,
+    ownLanes: options.lanes ?? 4,
+    sharedLanes: options.sharedLanes ?? 1,
+    maxProducers: options.maxProducers ?? 64,
+    metadataBytes: options.metadataBytes ?? 65536,
+  }).totalBytes;
+}
+
+function writeHeader(c: RingCore, g: RingGeometry): void {
+  const { i32, f64 } = c;
+  const set = (off: number, v: number) => {
+    i32[off >> 2] = v | 0;
+  };
+  set(H_VERSION, FORMAT_VERSION);
+  set(H_HEADER_BYTES, RING_HEADER_BYTES);
+  set(H_TOTAL_BYTES, g.totalBytes);
+  const mono = monotonicNowWords();
+  set(H_FLAGS, (g.overwrite ? FLAG_OVERWRITE : 0) | (mono ? FLAG_EPOCH_MONOTONIC : 0));
+  set(H_CLOCK, g.clock);
+  set(H_PAGE_SHIFT, g.pageShift);
+  set(H_LANE_PAGES_SHIFT, g.lanePagesShift);
+  set(H_OWN_LANES, g.ownLanes);
+  set(H_SHARED_LANES, g.sharedLanes);
+  set(H_MAX_PRODUCERS, g.maxProducers);
+  set(H_METADATA_BYTES, g.metadataBytes);
+  set(H_PRODUCERS_OFFSET, g.producersOffset);
+  set(H_METADATA_OFFSET, g.metadataOffset);
+  set(H_LANES_OFFSET, g.lanesOffset);
+  set(H_LANE_STRIDE, g.laneStride);
+  f64[H_EPOCH_WALL_MS >> 3] = Date.now();
+  f64[H_EPOCH_ORIGIN_MS >> 3] = performance.timeOrigin + performance.now();
+  if (mono) {
+    set(H_EPOCH_MONO_LO, mono[0]);
+    set(H_EPOCH_MONO_HI, mono[1]);
+  }
+  for (let lane = 0; lane < g.lanes; lane++) {
+    const lb = laneOffset(g, lane);
+    set(lb + L_KIND, lane < g.ownLanes ? LANE_OWN : LANE_SHARED);
+    set(lb + L_TAIL_POS8, toPos8(g, 0, PAGE_HEADER_BYTES));
+    for (let s = 0; s < g.lanePages; s++) {
+      const slot = slotOffset(g, lb, s);
+      // Slot s first holds the never-used page s - P; slot 0 holds page 0, ready, cumulatives 0.
+      set(slot + PG_SEQ, s === 0 ? 0 : s - g.lanePages);
+      set(slot + PG_SEQ_HI, s === 0 ? 0 : -1);
+      if (s === 0) set(slot + PG_CUM_READY, 1);
+    }
+  }
+  // Publish the whole header last: an attacher that sees the magic sees everything above.
+  Atomics.store(i32, H_MAGIC >> 2, RING_MAGIC);
+}
+
+function makeClock(c: RingCore, user: (() => number) | undefined): RingClock {
+  const { i32, f64, g } = c;
+  let offset = 0;
+  if (g.clock === CLOCK_MONO) {
+    // The header words below were published before the magic, which attachRing() loaded atomically.
+    const flags = i32[H_FLAGS >> 2] ?? 0;
+    const calibrated =
+      (flags & FLAG_EPOCH_MONOTONIC) !== 0
+        ? calibrateMonotonic(i32[H_EPOCH_MONO_LO >> 2] ?? 0, i32[H_EPOCH_MONO_HI >> 2] ?? 0)
+        : undefined;
+    offset = calibrated ?? calibrateOrigin(f64[H_EPOCH_ORIGIN_MS >> 3] ?? 0);
+  }
+  return new RingClock(g.clock, offset, user, i32, H_COUNTER >> 2);
+}
+
+/**
+ * Attach to a ring created by {@link createRing} (in this or another thread, or in a file mapping).
+ * Validates the whole header against the buffer and throws {@link RingFormatError} saying what is
+ * wrong and where.
+ *
+ * @example
+ * ```ts
+ * // in a worker
+ * import { workerData } from "node:worker_threads";
+ * const ring = attachRing(workerData.buffer);
+ * ring.writer().write(7, payload);
+ * ```
+ */
+export function attachRing(buffer: SharedArrayBuffer, options: AttachOptions = {}): RingBuffer {
+  assertLittleEndianHost();
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError(`Cannot attach ring: expected a SharedArrayBuffer, received ${Object.prototype.toString.call(buffer)}`);
+  }
+  const g = readGeometry(buffer);
+  const core = makeCore(buffer, g);
+  if (g.clock === CLOCK_USER && typeof options.clock !== "function") {
+    throw new TypeError("Cannot attach ring: the ring uses a user clock; pass the same clock function as options.clock");
+  }
+  return new RingBuffer(buffer, g, makeClock(core, options.clock), core);
+}
+
+/** Read and fully validate the geometry in a ring header. */
+export function readGeometry(buffer: SharedArrayBuffer | ArrayBuffer): RingGeometry {
+  if (buffer.byteLength < RING_HEADER_BYTES) {
+    throw new RingFormatError(
+      `Cannot attach ring: buffer has ${buffer.byteLength} bytes, less than the ${RING_HEADER_BYTES}-byte header`,
+      0,
+      `>= ${RING_HEADER_BYTES} bytes`,
+      String(buffer.byteLength),
+    );
+  }
+  const words = new Int32Array(buffer, 0, RING_HEADER_BYTES >> 2);
+  // Acquire the header published by writeHeader()'s final Atomics.store of the magic
+  // (a plain ArrayBuffer, e.g. a file image, is read directly).
+  const magic = buffer instanceof SharedArrayBuffer ? Atomics.load(words, H_MAGIC >> 2) : (words[H_MAGIC >> 2] ?? 0);
+  const u32 = (off: number) => (words[off >> 2] ?? 0) >>> 0;
+  const bad = (what: string, off: number, expected: string, actual: number) =>
+    new RingFormatError(`Cannot attach ring: ${what} at byte ${off} is ${actual}, expected ${expected}`, off, expected, String(actual));
+  if (magic >>> 0 !== RING_MAGIC) {
+    throw new RingFormatError(
+      `Cannot attach ring: bad magic 0x${(magic >>> 0).toString(16)} at byte 0, expected 0x${RING_MAGIC.toString(16)} ("URB1"); this is not a ring`,
+      0,
+      `0x${RING_MAGIC.toString(16)}`,
+      `0x${(magic >>> 0).toString(16)}`,
+    );
+  }
+  if (u32(H_VERSION) !== FORMAT_VERSION) throw bad("format version", H_VERSION, String(FORMAT_VERSION), u32(H_VERSION));
+  if (u32(H_HEADER_BYTES) !== RING_HEADER_BYTES) throw bad("header size", H_HEADER_BYTES, String(RING_HEADER_BYTES), u32(H_HEADER_BYTES));
+  const flags = u32(H_FLAGS);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw bad("flags", H_FLAGS, `only bits 0x${KNOWN_FLAGS.toString(16)}`, flags);
+  const clock = u32(H_CLOCK);
+  if (clock > CLOCK_USER) throw bad("clock kind", H_CLOCK, "0..3", clock);
+  const pageShift = u32(H_PAGE_SHIFT);
+  if (pageShift < Math.log2(MIN_PAGE_SIZE) || pageShift > Math.log2(MAX_PAGE_SIZE)) {
+    throw bad("page shift", H_PAGE_SHIFT, `${Math.log2(MIN_PAGE_SIZE)}..${Math.log2(MAX_PAGE_SIZE)}`, pageShift);
+  }
+  const lanePagesShift = u32(H_LANE_PAGES_SHIFT);
+  if (lanePagesShift < Math.log2(MIN_LANE_PAGES) || lanePagesShift > Math.log2(MAX_LANE_PAGES)) {
+    throw bad("pages-per-lane shift", H_LANE_PAGES_SHIFT, `${Math.log2(MIN_LANE_PAGES)}..${Math.log2(MAX_LANE_PAGES)}`, lanePagesShift);
+  }
+  let g: RingGeometry;
+  try {
+    g = computeGeometry({
+      overwrite: (flags & FLAG_OVERWRITE) !== 0,
+      clock,
+      pageSize: 2 ** pageShift,
+      lanePages: 2 ** lanePagesShift,
+      ownLanes: u32(H_OWN_LANES),
+      sharedLanes: u32(H_SHARED_LANES),
+      maxProducers: u32(H_MAX_PRODUCERS),
+      metadataBytes: u32(H_METADATA_BYTES),
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.replace(/^Cannot create ring: /, "") : String(e);
+    throw new RingFormatError(`Cannot attach ring: invalid geometry in header: ${msg}`, H_OWN_LANES);
+  }
+  const check = (what: string, off: number, want: number) => {
+    if (u32(off) !== want) throw bad(what, off, String(want), u32(off));
+  };
+  check("total size", H_TOTAL_BYTES, g.totalBytes);
+  check("producer table offset", H_PRODUCERS_OFFSET, g.producersOffset);
+  check("metadata offset", H_METADATA_OFFSET, g.metadataOffset);
+  check("lanes offset", H_LANES_OFFSET, g.lanesOffset);
+  check("lane stride", H_LANE_STRIDE, g.laneStride);
+  if (buffer.byteLength < g.totalBytes) {
+    throw new RingFormatError(
+      `Cannot attach ring: buffer has ${buffer.byteLength} bytes but the header describes a ring of ${g.totalBytes} bytes (truncated?)`,
+      H_TOTAL_BYTES,
+      String(g.totalBytes),
+      String(buffer.byteLength),
+    );
+  }
+  return g;
+}
+
+export { PRODUCER_ALIVE, PRODUCER_DEAD, PRODUCER_FREE, L_CONSUMER };

@@ -1,0 +1,119 @@
+/**
+ * Counters, per lane and in total. Everything is derived from single-writer fields and the page
+ * cumulatives, so the numbers are exact at the moment each lane is read (lanes are read one after
+ * the other, not atomically together).
+ */
+import {
+  L_HEAD_PAGE,
+  L_OVERRUN,
+  L_READ,
+  P_ABANDONED,
+  P_DROPPED,
+  P_LANE,
+  P_STATE,
+  PG_SEQ_HI,
+  PRODUCER_FREE,
+  laneOffset,
+  producerOffset,
+  slotOffset,
+} from "./layout.js";
+import { PageWalk, cumulativeRecords } from "./pages.js";
+import type { RingBuffer } from "./ring.js";
+
+/** Counters of one lane (or the sum over lanes). */
+export interface LaneCounters {
+  /** Records committed (entries written). */
+  written: number;
+  /** Payload bytes of those records. */
+  bytes: number;
+  /** Records handed to the consumer. */
+  read: number;
+  /** Committed records overwritten before the consumer read them (overwrite mode). */
+  overrun: number;
+  /** Records refused because the lane was full or could not move on (discard mode, mostly). */
+  dropped: number;
+  /** Reservations of dead producers turned into discarded records by reclaim. */
+  abandoned: number;
+  /** Committed records still in the ring and not consumed: written - read - overrun. */
+  inRing: number;
+}
+
+export interface LaneStats extends LaneCounters {
+  lane: number;
+  kind: "own" | "shared";
+  /** Pages in the lane and their size. */
+  pages: number;
+  pageSize: number;
+  /** Counter of the newest page writers entered. */
+  headPage: number;
+}
+
+export interface RingStats {
+  mode: "overwrite" | "discard";
+  lanes: LaneStats[];
+  total: LaneCounters;
+}
+
+export function collectStats(ring: RingBuffer): RingStats {
+  const c = ring.core;
+  const g = c.g;
+  const walk = new PageWalk();
+  const cum = { records: 0, bytes: 0 };
+  const perLane = new Map<number, { dropped: number; abandoned: number }>();
+  for (let id = 0; id < g.maxProducers; id++) {
+    const base = producerOffset(g, id);
+    // Acquire the slot state; pairs with the claim in ring.ts#writer().
+    if (Atomics.load(c.i32, (base + P_STATE) >> 2) === PRODUCER_FREE) continue;
+    // Acquire the lane recorded at claim time.
+    const lane = Atomics.load(c.i32, (base + P_LANE) >> 2);
+    const e = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
+    e.dropped += c.f64[(base + P_DROPPED) >> 3] ?? 0;
+    e.abandoned += c.f64[(base + P_ABANDONED) >> 3] ?? 0;
+    perLane.set(lane, e);
+  }
+  const lanes: LaneStats[] = [];
+  const total: LaneCounters = { written: 0, bytes: 0, read: 0, overrun: 0, dropped: 0, abandoned: 0, inRing: 0 };
+  for (let lane = 0; lane < g.lanes; lane++) {
+    const lb = laneOffset(g, lane);
+    let written = Number.NaN;
+    let bytes = Number.NaN;
+    let head = 0;
+    for (let attempt = 0; attempt < 8 && Number.isNaN(written); attempt++) {
+      // Acquire the head page; pairs with the writers' page switch.
+      const lo = Atomics.load(c.i32, (lb + L_HEAD_PAGE) >> 2);
+      // Acquire the high half, published before PG_SEQ by preparePage().
+      const hi = Atomics.load(c.i32, (slotOffset(g, lb, lo) + PG_SEQ_HI) >> 2) >>> 0;
+      head = hi === 0xffffffff ? 0 : hi * 4294967296 + (lo >>> 0);
+      if (cumulativeRecords(c, lb, head + 1, walk, cum, false)) {
+        written = cum.records;
+        bytes = cum.bytes;
+      }
+    }
+    const read = c.f64[(lb + L_READ) >> 3] ?? 0;
+    const overrun = c.f64[(lb + L_OVERRUN) >> 3] ?? 0;
+    const p = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
+    const s: LaneStats = {
+      lane,
+      kind: lane < g.ownLanes ? "own" : "shared",
+      written,
+      bytes,
+      read,
+      overrun,
+      dropped: p.dropped,
+      abandoned: p.abandoned,
+      inRing: written - read - overrun,
+      pages: g.lanePages,
+      pageSize: g.pageSize,
+      headPage: head,
+    };
+    lanes.push(s);
+    total.written += s.written;
+    total.bytes += s.bytes;
+    total.read += s.read;
+    total.overrun += s.overrun;
+    total.dropped += s.dropped;
+    total.abandoned += s.abandoned;
+    total.inRing += s.inRing;
+  }
+  return { mode: ring.mode, lanes, total };
+}

@@ -1,0 +1,534 @@
+/**
+ * Producers. Two writers share one record format and page protocol:
+ *
+ *  - {@link LaneWriter} owns a per-thread lane. Nobody else reserves there, so a reservation is two
+ *    plain stores (the BUSY header and the time delta) and a commit is one `Atomics.store` of the
+ *    header word: the same cost as the raw "store 4 words + publish" loop.
+ *  - {@link SharedLaneWriter} writes a lane shared by many threads. It reserves by a
+ *    compare-exchange of the first empty header word of the page from 0 to BUSY, so the reservation
+ *    and the header that says how long it is appear in one atomic step (no window in which a reader
+ *    or a dead writer could leave an unmeasurable hole), and commits with one `Atomics.store`.
+ *
+ * In both, any number of reservations may be open at once and committed in any order (nested
+ * writes): a reader stops at the first BUSY record, so it never sees an unfinished one.
+ * The write path allocates nothing, takes no lock and never waits; when it cannot write it drops
+ * the record, counts it, and reports the count in-band (an INTERNAL_LOST record) with its next
+ * successful write.
+ */
+import { RecordStateError } from "./errors.js";
+import {
+  BUSY_TO_COMMITTED,
+  BUSY_TO_DISCARDED,
+  INFO_MASK,
+  INTERNAL_BIT,
+  INTERNAL_LOST,
+  INTERNAL_PADDING,
+  INTERNAL_TIME,
+  L_HEAD_PAGE,
+  LENGTH_MASK,
+  LENGTH_SHIFT,
+  LOST_PAYLOAD_BYTES,
+  MAX_TIME_DELTA,
+  MAX_TYPE,
+  P_DROPPED,
+  PAGE_HEADER_BYTES,
+  PG_BASE_TIME,
+  PG_SEQ_HI,
+  RECORD_HEADER_BYTES,
+  STATE_BUSY,
+  STATE_COMMITTED,
+  STATE_DISCARDED,
+  STATE_SHIFT,
+  TIME_RECORD_BYTES,
+  type RingGeometry,
+  laneOffset,
+  producerOffset,
+  recordWord,
+  slotOffset,
+} from "./layout.js";
+import { PREPARE_READY, PageWalk, type RingCore, badHeader, pageHolds, preparePage } from "./pages.js";
+import type { RingClock } from "./clock.js";
+import type { RingBuffer } from "./ring.js";
+
+/** What both writers offer. Payload offsets index {@link RingWriter.bytes} and the other views. */
+export interface RingWriter {
+  /** The lane this writer writes. */
+  readonly lane: number;
+  /** This writer's producer id (for {@link RingBuffer.reclaimProducer}). */
+  readonly producerId: number;
+  /** The ring's memory as bytes; write a reserved payload at `bytes[at .. at + size)`. */
+  readonly bytes: Uint8Array;
+  /** The ring's memory as a little-endian-capable DataView. */
+  readonly view: DataView;
+  /** The ring's memory as Int32 words (`at >> 2`; payloads are 8-aligned). */
+  readonly i32: Int32Array;
+  /** The ring's memory as f64 (`at >> 3`). */
+  readonly f64: Float64Array;
+  /** Largest payload one record may carry. */
+  readonly maxPayload: number;
+  /**
+   * Reserve a record of `size` payload bytes and event type `type` (0..8191). Returns the byte
+   * offset of the payload, 8-aligned, or -1 when the record was dropped (discard mode and the lane
+   * is full, or the lane cannot move to its next page right now): the drop is counted and reported
+   * in-band. Throws RangeError for a type or size out of range (a record larger than a page).
+   */
+  reserve(type: number, size: number): number;
+  /** Publish a reserved record. Throws {@link RecordStateError} if `at` is not an open reservation of this writer. */
+  commit(at: number): void;
+  /** Abandon a reserved record: readers skip it, it is not counted as lost. */
+  discard(at: number): void;
+  /** Reserve, copy `payload`, commit. Returns false when the record was dropped. */
+  write(type: number, payload: Uint8Array): boolean;
+  /** Records this writer dropped so far. */
+  readonly dropped: number;
+  /** Release the lane and producer slot. Open reservations stay BUSY until reclaimed. */
+  close(): void;
+}
+
+function checkArgs(type: number, size: number, max: number): void {
+  if (!(type >= 0 && type <= MAX_TYPE && (type | 0) === type)) {
+    throw new RangeError(`Cannot reserve record: type must be an integer from 0 to ${MAX_TYPE}, received ${type}`);
+  }
+  if (!(size >= 0 && size <= max && (size | 0) === size)) {
+    throw new RangeError(`Cannot reserve record: size must be an integer from 0 to ${max} bytes (one page less headers), received ${size}`);
+  }
+}
+
+abstract class WriterBase {
+  readonly lane: number;
+  readonly producerId: number;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly maxPayload: number;
+  protected readonly ring: RingBuffer;
+  protected readonly core: RingCore;
+  protected readonly g: RingGeometry;
+  protected readonly clock: RingClock;
+  protected readonly laneBase: number;
+  protected readonly laneEnd: number;
+  protected readonly walk = new PageWalk();
+  /** Drops not yet reported in-band. */
+  protected pendingLost = 0;
+  protected droppedTotal = 0;
+  protected closed = false;
+
+  constructor(ring: RingBuffer, lane: number, producerId: number) {
+    this.ring = ring;
+    this.core = ring.core;
+    this.g = ring.geometry;
+    this.clock = ring.clock;
+    this.lane = lane;
+    this.producerId = producerId;
+    this.bytes = ring.core.u8;
+    this.i32 = ring.core.i32;
+    this.f64 = ring.core.f64;
+    this.view = new DataView(ring.buffer, 0, this.g.totalBytes);
+    this.laneBase = laneOffset(this.g, lane);
+    this.laneEnd = this.laneBase + this.g.laneStride;
+    this.maxPayload = this.g.maxPayload;
+  }
+
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  protected countDrop(): void {
+    this.pendingLost++;
+    this.droppedTotal++;
+    // Single writer (this producer); readers of stats load it after the producer state.
+    this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
+  }
+
+  write(type: number, payload: Uint8Array): boolean {
+    const at = this.reserve(type, payload.length);
+    if (at < 0) return false;
+    this.bytes.set(payload, at);
+    this.commit(at);
+    return true;
+  }
+
+  abstract reserve(type: number, size: number): number;
+  abstract commit(at: number): void;
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.releaseWriter(this.producerId, this.lane);
+  }
+
+  protected notOpen(at: number, what: string): RecordStateError {
+    return new RecordStateError(
+      `Cannot ${what} record: offset ${at} is not an open reservation of producer ${this.producerId} on lane ${this.lane}`,
+    );
+  }
+}
+
+/**
+ * Writer of a per-thread lane. Obtain with {@link RingBuffer.writer}.
+ *
+ * @example
+ * ```ts
+ * const w = ring.writer();
+ * const at = w.reserve(3, 16);          // payload offset, or -1 if dropped
+ * if (at >= 0) { w.f64[at >> 3] = 1.5; w.i32[(at >> 2) + 2] = 42; w.commit(at); }
+ * ```
+ */
+export class LaneWriter extends WriterBase implements RingWriter {
+  /** Page counter of the page being written. */
+  #pageNo = 0;
+  /** Byte offset (in the SAB) of the next record header. */
+  #frontier = 0;
+  /** Fast-path limit: the end of the page, or 0 to force the slow path (a drop to report). */
+  #limit = 0;
+  /** Base time of the current page. */
+  #base = 0;
+  #pageEnd = 0;
+
+  constructor(ring: RingBuffer, lane: number, producerId: number) {
+    super(ring, lane, producerId);
+    this.#resume();
+  }
+
+  /** Find where the lane's previous owner (or ring init) left off: the head page and its first empty header. */
+  #resume(): void {
+    const g = this.g;
+    const c = this.core;
+    // Acquire the head published by a previous owner's page switch.
+    const headLo = Atomics.load(c.i32, (this.laneBase + L_HEAD_PAGE) >> 2);
+    const slot = slotOffset(g, this.laneBase, headLo);
+    // Acquire the page number's high half; published before PG_SEQ by preparePage().
+    const hi = Atomics.load(c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
+    const pageNo = hi * 4294967296 + (headLo >>> 0);
+    this.#enterPage(pageNo < 0 || !pageHolds(c, slot, pageNo) ? 0 : pageNo);
+    let off = PAGE_HEADER_BYTES;
+    const ps = g.pageSize;
+    const i32 = c.i32;
+    while (off < ps) {
+      // Acquire each header a previous owner committed.
+      const h = Atomics.load(i32, (slot + off) >> 2);
+      if (h === 0) break;
+      const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+      if (off + size > ps) throw badHeader(slot + off, h, ps - off);
+      off += size;
+    }
+    this.#frontier = this.#pageEnd - ps + off;
+  }
+
+  #enterPage(pageNo: number): void {
+    const slot = slotOffset(this.g, this.laneBase, pageNo);
+    this.#pageNo = pageNo;
+    this.#frontier = slot + PAGE_HEADER_BYTES;
+    this.#pageEnd = slot + this.g.pageSize;
+    this.#limit = this.pendingLost > 0 ? 0 : this.#pageEnd;
+    this.#base = this.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
+  }
+
+  reserve(type: number, size: number): number {
+    if (!(type >= 0 && type <= MAX_TYPE && (type | 0) === type && size >= 0 && size <= this.maxPayload && (size | 0) === size)) {
+      checkArgs(type, size, this.maxPayload);
+    }
+    const base = this.#base;
+    const t = this.clock.read(base);
+    const d = t - base;
+    const at = this.#frontier;
+    const end = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
+    if (end <= this.#limit && d >= 0 && d <= MAX_TIME_DELTA) {
+      this.#frontier = end;
+      const i = at >> 2;
+      const i32 = this.i32;
+      // Plain stores: only this thread writes here, and readers stop at BUSY until commit() publishes.
+      i32[i] = (STATE_BUSY << STATE_SHIFT) | (size << LENGTH_SHIFT) | type;
+      i32[i + 1] = d;
+      return at + RECORD_HEADER_BYTES;
+    }
+    return this.#reserveSlow(type, size, t);
+  }
+
+  #reserveSlow(type: number, size: number, t: number): number {
+    if (this.closed) throw new RecordStateError(`Cannot reserve record: writer of lane ${this.lane} is closed`);
+    const i32 = this.i32;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const d = t - this.#base;
+      const extended = !(d >= 0 && d <= MAX_TIME_DELTA);
+      const need =
+        (this.pendingLost > 0 ? RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES : 0) +
+        (extended ? TIME_RECORD_BYTES : 0) +
+        ((size + RECORD_HEADER_BYTES + 7) & ~7);
+      let at = this.#frontier;
+      if (at + need > this.#pageEnd) {
+        if (!this.#switchPage(t)) {
+          this.countDrop();
+          this.#limit = 0;
+          return -1;
+        }
+        continue;
+      }
+      if (this.pendingLost > 0) {
+        this.f64[(at >> 3) + 1] = this.pendingLost;
+        // Publish the lost count in-band; pairs with the readers' Atomics.load of headers.
+        Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
+        at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
+        this.pendingLost = 0;
+        this.#limit = this.#pageEnd;
+      }
+      if (extended) {
+        this.f64[(at >> 3) + 1] = t;
+        // Publish the absolute time of the next record; pairs with the readers' header loads.
+        Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME));
+        at += TIME_RECORD_BYTES;
+      }
+      i32[at >> 2] = recordWord(STATE_BUSY, size, type); // plain: see reserve()
+      i32[(at >> 2) + 1] = 0;
+      this.#frontier = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
+      return at + RECORD_HEADER_BYTES;
+    }
+    this.countDrop();
+    this.#limit = 0;
+    return -1;
+  }
+
+  /** Close the current page with a padding record and move to the next one (preparing it). */
+  #switchPage(t: number): boolean {
+    const i32 = this.i32;
+    const at = this.#frontier;
+    if (at < this.#pageEnd) {
+      // Publish the padding that closes the page; pairs with the readers' header loads.
+      Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, this.#pageEnd - at - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING));
+      this.#frontier = this.#pageEnd;
+    }
+    const next = this.#pageNo + 1;
+    const r = preparePage(this.core, this.laneBase, next, t, this.producerId, this.walk);
+    if (r !== PREPARE_READY) return false;
+    this.#enterPage(next);
+    // Publish the new head page for stats, reclaim and a later owner; pairs with their loads.
+    Atomics.store(i32, (this.laneBase + L_HEAD_PAGE) >> 2, next | 0);
+    return true;
+  }
+
+  commit(at: number): void {
+    const i = (at - RECORD_HEADER_BYTES) >> 2;
+    const i32 = this.i32;
+    // Plain read of our own header word (only this thread writes it until it is committed).
+    const h = i32[i] ?? 0;
+    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at >= this.laneEnd) throw this.notOpen(at, "commit");
+    // Publish the record: payload and time delta were written before; pairs with readers' Atomics.load(word0).
+    Atomics.store(i32, i, h ^ BUSY_TO_COMMITTED);
+  }
+
+  discard(at: number): void {
+    const i = (at - RECORD_HEADER_BYTES) >> 2;
+    const i32 = this.i32;
+    const h = i32[i] ?? 0;
+    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at >= this.laneEnd) throw this.notOpen(at, "discard");
+    // Publish the record as discarded; pairs with readers' Atomics.load(word0), which skip it.
+    Atomics.store(i32, i, h ^ BUSY_TO_DISCARDED);
+  }
+}
+
+/** Open reservations a shared-lane writer can hold at once (nesting depth). */
+export const MAX_OPEN_RESERVATIONS = 16;
+const MAX_RESERVE_ATTEMPTS = 64;
+/** Bits of an open reservation's flags: the claim starts with a LOST record / a TIME record. */
+const SPAN_LOST = 1;
+const SPAN_TIME = 2;
+
+/**
+ * Writer of a shared (multi-producer) lane. Obtain with `ring.writer({ lane: "shared" })`.
+ * Same API as {@link LaneWriter}; each reservation costs a compare-exchange.
+ */
+export class SharedLaneWriter extends WriterBase implements RingWriter {
+  #pageNo = 0;
+  #slot = 0;
+  #base = 0;
+  /** Where to start looking for the first empty header (a record boundary of the current page). */
+  #scan = 0;
+  /** Open reservations: [claim word index, header word index, type, span flags] quads. */
+  readonly #open = new Int32Array(MAX_OPEN_RESERVATIONS * 4);
+  #openCount = 0;
+
+  constructor(ring: RingBuffer, lane: number, producerId: number) {
+    super(ring, lane, producerId);
+    if (!this.#sync()) this.#enter(0);
+  }
+
+  /** Load the lane's head page; false if it kept moving under us. */
+  #sync(): boolean {
+    const g = this.g;
+    for (let i = 0; i < 100; i++) {
+      // Acquire the head page published by the producer that moved the lane to it.
+      const lo = Atomics.load(this.i32, (this.laneBase + L_HEAD_PAGE) >> 2);
+      const slot = slotOffset(g, this.laneBase, lo);
+      // Acquire the high half; published before PG_SEQ by preparePage().
+      const hi = Atomics.load(this.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
+      const pageNo = hi * 4294967296 + (lo >>> 0);
+      if (hi !== 0xffffffff && pageHolds(this.core, slot, pageNo)) {
+        this.#enter(pageNo);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #enter(pageNo: number): void {
+    this.#pageNo = pageNo;
+    this.#slot = slotOffset(this.g, this.laneBase, pageNo);
+    this.#base = this.f64[(this.#slot + PG_BASE_TIME) >> 3] ?? 0;
+    this.#scan = this.#slot + PAGE_HEADER_BYTES;
+  }
+
+  reserve(type: number, size: number): number {
+    checkArgs(type, size, this.maxPayload);
+    if (this.#openCount === MAX_OPEN_RESERVATIONS) {
+      throw new RangeError(`Cannot reserve record: at most ${MAX_OPEN_RESERVATIONS} reservations may be open at once on a shared lane`);
+    }
+    if (this.closed) throw new RecordStateError(`Cannot reserve record: writer of lane ${this.lane} is closed`);
+    const i32 = this.i32;
+    const ps = this.g.pageSize;
+    const recBytes = (size + RECORD_HEADER_BYTES + 7) & ~7;
+    for (let attempt = 0; attempt < MAX_RESERVE_ATTEMPTS; attempt++) {
+      const slot = this.#slot;
+      const pageEnd = slot + ps;
+      // Walk to the first empty header.
+      let off = this.#scan;
+      while (off < pageEnd) {
+        // Acquire the header (maybe another producer's fresh claim); pairs with its compareExchange.
+        const h = Atomics.load(i32, off >> 2);
+        if (h === 0) break;
+        const step = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+        if (h >>> STATE_SHIFT === 0 || off + step > pageEnd) {
+          off = -1; // not a record boundary of this page any more: our view is stale
+          break;
+        }
+        off += step;
+      }
+      if (off < 0) {
+        this.#sync();
+        continue;
+      }
+      // Time is read after the frontier was found, so timestamps grow in lane order.
+      const t = this.clock.read(this.#base);
+      const d = t - this.#base;
+      const extended = !(d >= 0 && d <= MAX_TIME_DELTA);
+      const lostBytes = this.pendingLost > 0 ? RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES : 0;
+      const need = lostBytes + (extended ? TIME_RECORD_BYTES : 0) + recBytes;
+      if (off + need > pageEnd) {
+        if (off < pageEnd) {
+          const pad = recordWord(STATE_COMMITTED, pageEnd - off - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING);
+          // Close the page with padding, atomically with claiming its rest; pairs with readers' loads.
+          if (Atomics.compareExchange(i32, off >> 2, 0, pad) !== 0) {
+            this.#scan = off;
+            continue;
+          }
+        }
+        if (!this.#advance(t)) break;
+        continue;
+      }
+      const busy = (STATE_BUSY << STATE_SHIFT) | ((need - RECORD_HEADER_BYTES) << LENGTH_SHIFT) | (this.producerId & INFO_MASK);
+      // Claim [off, off + need): the BUSY header and its length appear in one atomic step.
+      if (Atomics.compareExchange(i32, off >> 2, 0, busy) !== 0) {
+        this.#scan = off;
+        continue;
+      }
+      if (!pageHolds(this.core, slot, this.#pageNo)) {
+        // The slot was recycled under us: turn the claim into a discarded record and start over.
+        Atomics.compareExchange(i32, off >> 2, busy, busy ^ BUSY_TO_DISCARDED);
+        this.#sync();
+        continue;
+      }
+      this.#scan = off + need;
+      let at = off;
+      let flags = 0;
+      if (lostBytes > 0) {
+        this.f64[(at >> 3) + 1] = this.pendingLost; // published by the claim word's commit store
+        this.pendingLost = 0;
+        flags |= SPAN_LOST;
+        at += lostBytes;
+      }
+      if (extended) {
+        this.f64[(at >> 3) + 1] = t; // published by the claim word's commit store
+        flags |= SPAN_TIME;
+        at += TIME_RECORD_BYTES;
+      } else {
+        i32[(at >> 2) + 1] = d;
+      }
+      const k = this.#openCount++ * 4;
+      const open = this.#open;
+      open[k] = off >> 2;
+      open[k + 1] = at >> 2;
+      open[k + 2] = type;
+      open[k + 3] = flags;
+      return at + RECORD_HEADER_BYTES;
+    }
+    this.countDrop();
+    return -1;
+  }
+
+  /** Move to the next page (already prepared by someone, or prepared now), and prepare the one after. */
+  #advance(t: number): boolean {
+    const next = this.#pageNo + 1;
+    if (preparePage(this.core, this.laneBase, next, t, this.producerId, this.walk) !== PREPARE_READY) {
+      // Maybe we were behind and the lane moved on: resync from the head.
+      const before = this.#pageNo;
+      return this.#sync() && this.#pageNo !== before;
+    }
+    // Move the head forward (where late joiners start); pairs with #sync()'s load.
+    Atomics.compareExchange(this.i32, (this.laneBase + L_HEAD_PAGE) >> 2, this.#pageNo | 0, next | 0);
+    this.#enter(next);
+    // Prepare one page ahead, so producers rarely meet an unprepared page at the boundary.
+    preparePage(this.core, this.laneBase, next + 1, this.clock.peek(this.#base), this.producerId, this.walk);
+    return true;
+  }
+
+  commit(at: number): void {
+    this.#finish(at, STATE_COMMITTED, "commit");
+  }
+
+  discard(at: number): void {
+    this.#finish(at, STATE_DISCARDED, "discard");
+  }
+
+  #finish(at: number, state: number, what: string): void {
+    const hdr = (at - RECORD_HEADER_BYTES) >> 2;
+    const open = this.#open;
+    let k = (this.#openCount - 1) * 4;
+    while (k >= 0 && open[k + 1] !== hdr) k -= 4;
+    if (k < 0) throw this.notOpen(at, what);
+    const first = open[k] ?? 0;
+    const type = open[k + 2] ?? 0;
+    const flags = open[k + 3] ?? 0;
+    const last = (this.#openCount - 1) * 4;
+    open[k] = open[last] ?? 0;
+    open[k + 1] = open[last + 1] ?? 0;
+    open[k + 2] = open[last + 2] ?? 0;
+    open[k + 3] = open[last + 3] ?? 0;
+    this.#openCount--;
+    const i32 = this.i32;
+    // Plain read of our own claim word: only a reclaimer changes it, and only once we were declared dead.
+    const busy = i32[first] ?? 0;
+    if (busy >>> STATE_SHIFT !== STATE_BUSY || (busy & INFO_MASK) !== (this.producerId & INFO_MASK)) {
+      throw new RecordStateError(`Cannot ${what} record: the reservation at offset ${at} was abandoned (producer ${this.producerId} was reclaimed)`);
+    }
+    const length = ((busy >>> LENGTH_SHIFT) & LENGTH_MASK) - ((hdr - first) << 2);
+    const word = recordWord(state, length, type);
+    if (first === hdr) {
+      // Publish the record (payload and delta written before); pairs with readers' Atomics.load(word0).
+      Atomics.store(i32, hdr, word);
+      return;
+    }
+    // The claim starts with a LOST and/or TIME record. Write the inner headers, then the claim word
+    // last: until it changes, readers and other producers see one BUSY span.
+    i32[hdr] = word;
+    i32[hdr + 1] = 0;
+    const time = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
+    if ((flags & SPAN_LOST) !== 0) {
+      if ((flags & SPAN_TIME) !== 0) i32[hdr - (TIME_RECORD_BYTES >> 2)] = time;
+      // Publish the span: LOST header last; pairs with readers' Atomics.load(word0).
+      Atomics.store(i32, first, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
+    } else {
+      // Publish the span: TIME header last; pairs with readers' Atomics.load(word0).
+      Atomics.store(i32, first, time);
+    }
+  }
+}
