@@ -84,10 +84,13 @@ export const P_DROPPED = 16;
 export const P_ABANDONED = 24;
 export const PRODUCER_FREE = 0;
 export const PRODUCER_ALIVE = 1;
+/** Closed or declared dead, keeping non-zero counters (stats still sum them); never reused. */
 export const PRODUCER_DEAD = 2;
+/** Being claimed: tag and lane are not written yet. */
+export const PRODUCER_CLAIMING = 3;
 
 // ---------------------------------------------------------------------------------------------
-// Lane header: 192 bytes, three cache lines (writer side, consumer side, recycler side).
+// Lane header: 192 bytes, three cache lines (writer side, consumer side, reserved).
 export const LANE_HEADER_BYTES = 192;
 /** u32: LANE_OWN (single producer) or LANE_SHARED (multi-producer). */
 export const L_KIND = 0;
@@ -95,16 +98,13 @@ export const L_KIND = 0;
 export const L_OWNER = 4;
 /** u32: low 32 bits of the newest page counter writers have entered. */
 export const L_HEAD_PAGE = 8;
-/** u32: pos8 just past the newest reservation on a shared lane (a hint; writers verify it). */
-export const L_FRONTIER_HINT = 12;
 /** u32: pos8 of the oldest byte not yet consumed (moved by the consumer, and pushed by writers in overwrite mode). */
 export const L_TAIL_POS8 = 64;
 /** u32: consumer claim token; 0 when no consumer is attached. */
 export const L_CONSUMER = 68;
 /** f64: records delivered to the consumer (single writer: the consumer). */
 export const L_READ = 72;
-/** f64: committed records destroyed before the consumer read them (single writer at a time: the page recycler). */
-export const L_OVERRUN = 128;
+// Bytes 128..191 (the third cache line) are reserved and zero.
 export const LANE_OWN = 0;
 export const LANE_SHARED = 1;
 
@@ -181,6 +181,7 @@ export const MAX_LANE_PAGES = 1 << 20;
 export const MAX_LANES = 1024;
 export const MAX_TOTAL_BYTES = 0x7fffffff;
 export const METADATA_ALIGN = 64;
+export const MAX_METADATA_BYTES = 1 << 24;
 
 /** Build a word0 value. */
 export function recordWord(state: number, payloadBytes: number, info: number): number {
@@ -267,14 +268,14 @@ export function computeGeometry(input: GeometryInput): RingGeometry {
     );
   }
   checkRange("maxProducers", input.maxProducers, 1, MAX_PRODUCERS_LIMIT, false);
-  checkRange("metadataBytes", input.metadataBytes, 0, 1 << 24, false);
+  checkRange("metadataBytes", input.metadataBytes, 0, MAX_METADATA_BYTES, false);
   const pageShift = Math.log2(input.pageSize);
   const lanePagesShift = Math.log2(input.lanePages);
   const metadataBytes = Math.ceil(input.metadataBytes / METADATA_ALIGN) * METADATA_ALIGN;
   const producersOffset = RING_HEADER_BYTES;
   const metadataOffset = producersOffset + input.maxProducers * PRODUCER_BYTES;
   const lanesOffsetRaw = metadataOffset + metadataBytes;
-  // Pages start on a page-size boundary relative to the lane start; lanes are 64-aligned.
+  // Lanes start 64-aligned; a lane's page slots follow its 192-byte header.
   const lanesOffset = Math.ceil(lanesOffsetRaw / METADATA_ALIGN) * METADATA_ALIGN;
   const laneStride = LANE_HEADER_BYTES + input.lanePages * input.pageSize;
   const lanes = input.ownLanes + input.sharedLanes;

@@ -12,8 +12,6 @@
 import { RingFormatError } from "./errors.js";
 import {
   INTERNAL_BIT,
-  INTERNAL_LOST,
-  L_OVERRUN,
   L_TAIL_POS8,
   LENGTH_MASK,
   LENGTH_SHIFT,
@@ -30,9 +28,7 @@ import {
   STATE_BUSY,
   STATE_COMMITTED,
   STATE_SHIFT,
-  TYPE_MASK,
   pos8Diff,
-  pos8Offset,
   slotOffset,
   toPos8,
 } from "./layout.js";
@@ -47,6 +43,26 @@ export interface RingCore {
 }
 
 const TWO_32 = 4294967296;
+/** Page counters stay below 2^53 (exact doubles): high words above this are corrupt. */
+const MAX_PAGE_HI = 0x1fffff;
+
+/**
+ * The page counter whose words are (lo, hi), as a double. hi = 0xFFFFFFFF (a never-used initial
+ * page) gives -1 with `initialAs`; an impossible hi (counter >= 2^53) throws RingFormatError.
+ */
+export function pageNumber(lo: number, hi: number, byteOffset: number, initialAs = 0): number {
+  const h = hi >>> 0;
+  if (h === 0xffffffff) return initialAs;
+  if (h > MAX_PAGE_HI) {
+    throw new RingFormatError(
+      `Invalid page counter high word 0x${h.toString(16)} at byte ${byteOffset}: page counters stay below 2^53`,
+      byteOffset,
+      `<= 0x${MAX_PAGE_HI.toString(16)}`,
+      `0x${h.toString(16)}`,
+    );
+  }
+  return h * TWO_32 + (lo >>> 0);
+}
 
 /** High 32 bits of a page counter (page counters before 0 are the "never used" initial contents). */
 export function pageHi(pageNo: number): number {
@@ -85,8 +101,6 @@ export class PageWalk {
   records = 0;
   /** Their payload bytes. */
   bytes = 0;
-  /** In-band lost counts (INTERNAL_LOST records) seen. */
-  lost = 0;
   /** A BUSY (reserved, uncommitted) record was seen. */
   busy = false;
   /** Offset in the page where the walk stopped: the first empty header, or the page size. */
@@ -103,7 +117,6 @@ export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk): 
   const i32 = c.i32;
   w.records = 0;
   w.bytes = 0;
-  w.lost = 0;
   w.busy = false;
   let off = from;
   while (off < ps) {
@@ -121,8 +134,6 @@ export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk): 
       if ((h & INTERNAL_BIT) === 0) {
         w.records++;
         w.bytes += len;
-      } else if ((h & TYPE_MASK) === INTERNAL_LOST && len >= 8) {
-        w.lost += c.f64[(slot + off + RECORD_HEADER_BYTES) >> 3] ?? 0;
       }
     }
     off += size;
@@ -189,14 +200,17 @@ export function preparePage(
   if (old >= 0) {
     walkPage(c, slot, PAGE_HEADER_BYTES, w);
     if (w.busy) return PREPARE_STALLED;
-    storeCumulatives(c, laneBase, old, w);
-    if (!pushTail(c, laneBase, old, slot)) return PREPARE_FULL;
+    if (!pushTail(c, laneBase, old)) return PREPARE_FULL;
   }
 
   // Elect the single preparer: PG_SEQ old -> old + 1 (the preparing marker).
   if (Atomics.compareExchange(i32, seqIdx, oldLo, (oldLo + 1) | 0) !== oldLo) return PREPARE_IN_PROGRESS;
   // Name the preparer so reclaim can finish the job if it dies; pairs with the load in reclaim.
   Atomics.store(i32, (slot + PG_PREPARER) >> 2, producerId + 1);
+  // Only the elected preparer stores the cumulatives of old + 1: that page cannot be recycled
+  // before this one is published, and the walk of old is still valid (old was final and only we
+  // may change it now).
+  if (old >= 0) storeCumulatives(c, laneBase, old, w);
   finishPrepare(c, slot, pageNo, baseTime);
   return PREPARE_READY;
 }
@@ -218,15 +232,10 @@ export function finishPrepare(c: RingCore, slot: number, pageNo: number, baseTim
   Atomics.store(i32, (slot + PG_SEQ) >> 2, pageNo | 0);
 }
 
-/**
- * Store the cumulative counts of page old + 1 from those of `old` plus its walk `w`. Several
- * preparers may do this at once: they write the same values.
- */
+/** Store the cumulative counts of page old + 1: those of `old` plus its walk `w`. Called by the elected preparer. */
 function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWalk): void {
   const g = c.g;
   const next = slotOffset(g, laneBase, old + 1);
-  // Acquire: already stored by an earlier preparer of this page?
-  if (Atomics.load(c.i32, (next + PG_CUM_READY) >> 2) === 1) return;
   const oldSlot = slotOffset(g, laneBase, old);
   // The old page's own cumulatives were stored when page old - 1 was recycled, or at ring init for page 0.
   const f64 = c.f64;
@@ -239,32 +248,22 @@ function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWal
 /**
  * Make sure the lane's tail is past page `old` before its slot is reused. Discard mode: returns
  * false when the consumer has not read it yet. Overwrite mode: pushes the tail to the start of
- * old + 1, adding the records pushed over to L_OVERRUN.
+ * old + 1 (the records pushed over are the overrun: stats derive it from the tail's position).
  */
-function pushTail(c: RingCore, laneBase: number, old: number, oldSlot: number): boolean {
-  const g = c.g;
+function pushTail(c: RingCore, laneBase: number, old: number): boolean {
   const tailIdx = (laneBase + L_TAIL_POS8) >> 2;
-  const target = toPos8(g, old + 1, PAGE_HEADER_BYTES);
-  const walk = scratchWalk;
+  const target = toPos8(c.g, old + 1, PAGE_HEADER_BYTES) | 0;
   for (let attempt = 0; attempt < 1000; attempt++) {
     // Acquire the consumer's position; pairs with its compareExchange in reader.ts#fill().
     const tail = Atomics.load(c.i32, tailIdx);
     if (pos8Diff(tail, target) >= 0) return true;
     if (!c.overwrite) return false;
-    // The tail is inside page old (every earlier page was pushed past when it was recycled).
-    const from = pos8Diff(tail, toPos8(g, old, 0)) >= PAGE_HEADER_BYTES >>> 3 ? pos8Offset(g, tail) : PAGE_HEADER_BYTES;
-    walkPage(c, oldSlot, from, walk);
-    // Take the records from the consumer; pairs with its compareExchange of the same word.
-    if (Atomics.compareExchange(c.i32, tailIdx, tail, target) === tail) {
-      const overrunIdx = (laneBase + L_OVERRUN) >> 3;
-      // Single writer at a time: recyclers of one lane are serialized by the PG_SEQ claims.
-      c.f64[overrunIdx] = (c.f64[overrunIdx] ?? 0) + walk.records;
-      return true;
-    }
+    // Take the rest of page old from the consumer; pairs with its compareExchange of the same word.
+    if (Atomics.compareExchange(c.i32, tailIdx, tail, target) === tail) return true;
   }
   return false;
 }
-const scratchWalk = new PageWalk();
+
 
 /**
  * Committed data records (and their payload bytes) in the lane before page `pageNo`, or NaN when
@@ -303,11 +302,55 @@ export function cumulativeRecords(
     if (requireFinal && w.busy) return false;
     records += w.records;
     bytes += w.bytes;
+    fence();
     if (!pageHolds(c, s, p)) return false;
   }
   // The starting cumulatives were read from a page that must still be the same one.
+  fence();
   if (j > 0 && !pageHolds(c, s0, j)) return false;
   out.records = records;
   out.bytes = bytes;
   return true;
+}
+
+const fenceWord = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Order the plain loads before this point before the atomic loads after it. ECMAScript has no
+ * fence; an atomic read-modify-write is a full barrier on every V8 target (x86 `lock xadd`,
+ * arm64 `ldaddal` or an `ldaxr`/`stlxr` loop), and this word is private, so it costs one
+ * uncontended RMW. Used by seqlock-style re-checks (copy, then confirm the page did not change).
+ */
+export function fence(): void {
+  Atomics.add(fenceWord, 0, 0);
+}
+
+/**
+ * Data records in the lane before byte `off` of page `pageNo` (its "sequence number"), or NaN when
+ * that can no longer be known.
+ */
+export function recordsBefore(
+  c: RingCore,
+  laneBase: number,
+  pageNo: number,
+  off: number,
+  w: PageWalk,
+  cum: { records: number; bytes: number },
+): number {
+  if (!cumulativeRecords(c, laneBase, pageNo, w, cum, false)) return Number.NaN;
+  if (off <= PAGE_HEADER_BYTES) return cum.records;
+  const slot = slotOffset(c.g, laneBase, pageNo);
+  if (!pageHolds(c, slot, pageNo)) return Number.NaN;
+  const i32 = c.i32;
+  const end = Math.min(off, c.g.pageSize);
+  let at = PAGE_HEADER_BYTES;
+  let n = cum.records;
+  while (at < end) {
+    // Acquire the header (committed before the tail moved past it).
+    const h = Atomics.load(i32, (slot + at) >> 2);
+    if (h === 0) break;
+    if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) n++;
+    at += (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+  }
+  fence();
+  return pageHolds(c, slot, pageNo) ? n : Number.NaN;
 }

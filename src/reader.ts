@@ -32,12 +32,13 @@ import {
   STATE_SHIFT,
   TYPE_MASK,
   laneOffset,
+  pos8Diff,
   pos8Offset,
   pos8Page,
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, badHeader, cumulativeRecords, pageHolds, pageState, walkPage } from "./pages.js";
+import { PageWalk, type RingCore, badHeader, fence, pageState, recordsBefore, walkPage, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 
 /**
@@ -87,7 +88,6 @@ class LaneCursor {
   readonly #ps: number;
   readonly #walk = new PageWalk();
   readonly #cum = { records: 0, bytes: 0 };
-  readonly #fence = new Int32Array(new SharedArrayBuffer(4));
   /** Next page and offset to copy from. */
   #pageNo = 0;
   #off = PAGE_HEADER_BYTES;
@@ -141,7 +141,7 @@ class LaneCursor {
     const slot = slotOffset(g, this.#laneBase, lo);
     // Acquire its high half; published before PG_SEQ by preparePage().
     const hi = Atomics.load(this.#c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
-    return hi === 0xffffffff ? 0 : hi * 4294967296 + (lo >>> 0);
+    return pageNumber(lo, hi, slot + PG_SEQ_HI);
   }
 
   /** Position the cursor at the tail: where the consumer stands, or the oldest retained page for an iterator. */
@@ -157,30 +157,7 @@ class LaneCursor {
 
   /** Data records in the lane before (page, offset), or NaN if that cannot be known any more. */
   #seqAt(pageNo: number, off: number): number {
-    const c = this.#c;
-    if (!cumulativeRecords(c, this.#laneBase, pageNo, this.#walk, this.#cum, false)) return Number.NaN;
-    let n = this.#cum.records;
-    if (off > PAGE_HEADER_BYTES) {
-      const slot = slotOffset(c.g, this.#laneBase, pageNo);
-      if (!pageHolds(c, slot, pageNo)) return Number.NaN;
-      n += this.#countBefore(slot, off);
-    }
-    return n;
-  }
-
-  #countBefore(slot: number, end: number): number {
-    const i32 = this.#c.i32;
-    let off = PAGE_HEADER_BYTES;
-    let n = 0;
-    while (off < end) {
-      // Acquire the header (committed before the tail moved past it).
-      const h = Atomics.load(i32, (slot + off) >> 2);
-      if (h === 0) break;
-      const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-      if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) n++;
-      off += size;
-    }
-    return n;
+    return recordsBefore(this.#c, this.#laneBase, pageNo, off, this.#walk, this.#cum);
   }
 
   /**
@@ -225,7 +202,7 @@ class LaneCursor {
       const nextPage = end >= ps;
       if (this.#consuming) {
         const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
-        const from = toPos8(g, pageNo, start);
+        const from = toPos8(g, pageNo, start) | 0; // signed, as compareExchange returns it
         const to = nextPage ? toPos8(g, pageNo + 1, PAGE_HEADER_BYTES) : toPos8(g, pageNo, end);
         // Take the run: pairs with the page recyclers' compareExchange of the tail in pages.ts#pushTail().
         if (Atomics.compareExchange(i32, tailIdx, from, to) !== from) {
@@ -236,8 +213,8 @@ class LaneCursor {
         // Single writer (the consumer); read by stats.
         c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount;
       } else {
-        // Fence: an atomic read-modify-write orders the copy's plain loads before the re-check.
-        Atomics.add(this.#fence, 0, 0);
+        fence(); // the copy's plain loads complete before the re-check below
+
         if (pageState(c, slot, pageNo) !== 0) {
           this.#lapped();
           continue;
@@ -261,9 +238,20 @@ class LaneCursor {
   /** Our page was overwritten: jump to the tail and account for what was skipped. */
   #lapped(): void {
     const before = this.#seq;
+    const g = this.#c.g;
+    const was = toPos8(g, this.#pageNo, this.#off);
+    const wasPage = this.#pageNo;
     for (let i = 0; i < 16; i++) {
       this.#startAtTail(this.#consuming);
       if (!Number.isNaN(this.#seq) || i === 15) break;
+    }
+    // Writers only ever move the tail forward, past the page they overwrite. A tail that is not
+    // ahead of us means the lane header or page headers are corrupt: stop instead of looping.
+    if (this.#pageNo < wasPage || (this.#pageNo === wasPage && pos8Diff(toPos8(g, this.#pageNo, this.#off), was) <= 0)) {
+      throw new RingFormatError(
+        `Lane ${this.lane}: page ${wasPage} was overwritten but the tail (page ${this.#pageNo}, offset ${this.#off}) is not ahead of it: the lane header is corrupt`,
+        this.#laneBase + L_TAIL_POS8,
+      );
     }
     const lost = this.#seq - before;
     this.#nextTime = NO_TIME;
@@ -285,7 +273,10 @@ class LaneCursor {
         const h = this.#i32[at >> 2] ?? 0; // private copy: plain
         const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
         this.#bPos = at + ((RECORD_HEADER_BYTES + len + 7) & ~7);
-        if (h >>> STATE_SHIFT !== STATE_COMMITTED) continue; // discarded
+        if (h >>> STATE_SHIFT !== STATE_COMMITTED) {
+          this.#nextTime = NO_TIME; // a TIME record belongs to the record right after it, even a discarded one
+          continue;
+        }
         if ((h & INTERNAL_BIT) !== 0) {
           const kind = h & TYPE_MASK;
           if (kind === INTERNAL_TIME && len >= 8) {
@@ -339,7 +330,7 @@ class LaneCursor {
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1; // not complete yet
     dest.set(c.u8.subarray(slot, slot + this.#ps));
     const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
-    const from = toPos8(g, pageNo, PAGE_HEADER_BYTES);
+    const from = toPos8(g, pageNo, PAGE_HEADER_BYTES) | 0; // signed, as compareExchange returns it
     // Take the page: pairs with the page recyclers' compareExchange of the tail.
     if (Atomics.compareExchange(c.i32, tailIdx, from, toPos8(g, pageNo + 1, PAGE_HEADER_BYTES)) !== from) {
       this.#lapped();

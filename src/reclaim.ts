@@ -20,7 +20,7 @@ import {
   laneOffset,
   slotOffset,
 } from "./layout.js";
-import { finishPrepare } from "./pages.js";
+import { finishPrepare, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 
 /**
@@ -41,7 +41,7 @@ export function reclaimProducerPages(ring: RingBuffer, lane: number, id: number)
       // It died between claiming the slot and publishing the page: finish the job.
       const marker = Atomics.load(i32, (slot + PG_SEQ) >> 2);
       const hi = Atomics.load(i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
-      const old = hi === 0xffffffff ? (marker - 1) | 0 : hi * 4294967296 + ((marker - 1) >>> 0);
+      const old = (hi >>> 0) === 0xffffffff ? (marker - 1) | 0 : pageNumber(marker - 1, hi, slot + PG_SEQ_HI);
       const prevSlot = slotOffset(g, laneBase, old + g.lanePages - 1);
       finishPrepare(c, slot, old + g.lanePages, c.f64[(prevSlot + PG_BASE_TIME) >> 3] ?? 0);
     }

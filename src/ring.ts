@@ -31,7 +31,6 @@ import {
   H_COUNTER,
   KNOWN_FLAGS,
   L_CONSUMER,
-  L_KIND,
   L_OWNER,
   L_TAIL_POS8,
   LANE_OWN,
@@ -51,8 +50,11 @@ import {
   PG_SEQ,
   PG_SEQ_HI,
   PRODUCER_ALIVE,
+  PRODUCER_CLAIMING,
   PRODUCER_DEAD,
   PRODUCER_FREE,
+  METADATA_ALIGN,
+  L_KIND as L_KIND_OFFSET,
   RING_HEADER_BYTES,
   RING_MAGIC,
   type RingGeometry,
@@ -200,8 +202,9 @@ export class RingBuffer {
       this.#releaseProducer(pid);
       throw e;
     }
-    // Record the lane before the writer exists; read by stats and reclaim after the state load.
     Atomics.store(i32, (producerOffset(g, pid) + P_LANE) >> 2, lane);
+    // Publish the producer (tag, lane, zeroed counters); pairs with loads of P_STATE in stats and producersByTag().
+    Atomics.store(i32, (producerOffset(g, pid) + P_STATE) >> 2, PRODUCER_ALIVE);
     return lane < g.ownLanes
       ? new LaneWriter(this, lane, pid)
       : new SharedLaneWriter(this, lane, pid);
@@ -268,12 +271,12 @@ export class RingBuffer {
     const i32 = this.core.i32;
     for (let id = 0; id < g.maxProducers; id++) {
       const base = producerOffset(g, id);
-      // Take a free slot; pairs with #releaseProducer()'s store and reclaimProducer()'s exchange.
-      if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_ALIVE) === PRODUCER_FREE) {
-        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // read by producersByTag() after P_STATE
-        Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
+      // Take a free slot (CLAIMING until its fields are written); pairs with the release stores.
+      if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_CLAIMING) === PRODUCER_FREE) {
         this.core.f64[(base + P_DROPPED) >> 3] = 0;
         this.core.f64[(base + P_ABANDONED) >> 3] = 0;
+        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // made visible with P_STATE below
+        Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
         return id;
       }
     }
@@ -286,15 +289,21 @@ export class RingBuffer {
     Atomics.store(this.core.i32, (producerOffset(this.geometry, id) + P_STATE) >> 2, PRODUCER_FREE);
   }
 
-  /** @internal called by a writer's close(). */
+  /** @internal called by a writer's close(): abandon its open reservations, release lane and slot. */
   releaseWriter(id: number, lane: number): void {
     const g = this.geometry;
+    const base = producerOffset(g, id);
+    const abandoned = reclaimProducerPages(this, lane, id);
+    const f = (base + P_ABANDONED) >> 3;
+    this.core.f64[f] = (this.core.f64[f] ?? 0) + abandoned;
     if (lane < g.ownLanes) {
       // Release the lane; pairs with the claim in writer().
       Atomics.compareExchange(this.core.i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
     }
-    // Keep the slot's counters (stats still sum them): a closed producer is DEAD, not FREE.
-    Atomics.compareExchange(this.core.i32, (producerOffset(g, id) + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD);
+    // A slot with counters to keep stays DEAD (stats still sum it); a clean one is free for reuse.
+    const keep = (this.core.f64[(base + P_DROPPED) >> 3] ?? 0) !== 0 || (this.core.f64[f] ?? 0) !== 0;
+    // Release the slot; pairs with the claim in #claimProducer() and the loads in stats.
+    Atomics.compareExchange(this.core.i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, keep ? PRODUCER_DEAD : PRODUCER_FREE);
   }
 
   #lanesOf(options: ReaderOptions): number[] {
@@ -352,6 +361,7 @@ export function createRing(options: RingOptions = {}, buffer?: SharedArrayBuffer
     throw new RangeError(`Cannot create ring: buffer must be at least ${g.totalBytes} bytes, received ${sab.byteLength}`);
   }
   const core = makeCore(sab, g);
+  if (buffer !== undefined) core.u8.fill(0); // the layout relies on zeroed pages and counters
   writeHeader(core, g);
   return new RingBuffer(sab, g, makeClock(core, typeof clock === "function" ? clock : undefined), core);
 }
@@ -399,7 +409,7 @@ function writeHeader(c: RingCore, g: RingGeometry): void {
   }
   for (let lane = 0; lane < g.lanes; lane++) {
     const lb = laneOffset(g, lane);
-    set(lb + L_KIND, lane < g.ownLanes ? LANE_OWN : LANE_SHARED);
+    set(lb + L_KIND_OFFSET, lane < g.ownLanes ? LANE_OWN : LANE_SHARED);
     set(lb + L_TAIL_POS8, toPos8(g, 0, PAGE_HEADER_BYTES));
     for (let s = 0; s < g.lanePages; s++) {
       const slot = slotOffset(g, lb, s);
@@ -512,6 +522,7 @@ export function readGeometry(buffer: SharedArrayBuffer | ArrayBuffer): RingGeome
   const check = (what: string, off: number, want: number) => {
     if (u32(off) !== want) throw bad(what, off, String(want), u32(off));
   };
+  if (u32(H_METADATA_BYTES) % METADATA_ALIGN !== 0) throw bad("metadata size", H_METADATA_BYTES, `a multiple of ${METADATA_ALIGN}`, u32(H_METADATA_BYTES));
   check("total size", H_TOTAL_BYTES, g.totalBytes);
   check("producer table offset", H_PRODUCERS_OFFSET, g.producersOffset);
   check("metadata offset", H_METADATA_OFFSET, g.metadataOffset);
@@ -524,6 +535,13 @@ export function readGeometry(buffer: SharedArrayBuffer | ArrayBuffer): RingGeome
       String(g.totalBytes),
       String(buffer.byteLength),
     );
+  }
+  const all = new Int32Array(buffer, 0, g.totalBytes >> 2);
+  for (let lane = 0; lane < g.lanes; lane++) {
+    const off = laneOffset(g, lane) + L_KIND_OFFSET;
+    const kind = (all[off >> 2] ?? 0) >>> 0;
+    const want = lane < g.ownLanes ? LANE_OWN : LANE_SHARED;
+    if (kind !== want) throw bad(`lane ${lane} kind`, off, String(want), kind);
   }
   return g;
 }

@@ -5,19 +5,22 @@
  */
 import {
   L_HEAD_PAGE,
-  L_OVERRUN,
   L_READ,
+  L_TAIL_POS8,
   P_ABANDONED,
   P_DROPPED,
   P_LANE,
   P_STATE,
   PG_SEQ_HI,
-  PRODUCER_FREE,
+  PRODUCER_ALIVE,
+  PRODUCER_DEAD,
   laneOffset,
   producerOffset,
+  pos8Offset,
+  pos8Page,
   slotOffset,
 } from "./layout.js";
-import { PageWalk, cumulativeRecords } from "./pages.js";
+import { PageWalk, cumulativeRecords, recordsBefore, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 
 /** Counters of one lane (or the sum over lanes). */
@@ -63,7 +66,8 @@ export function collectStats(ring: RingBuffer): RingStats {
   for (let id = 0; id < g.maxProducers; id++) {
     const base = producerOffset(g, id);
     // Acquire the slot state; pairs with the claim in ring.ts#writer().
-    if (Atomics.load(c.i32, (base + P_STATE) >> 2) === PRODUCER_FREE) continue;
+    const state = Atomics.load(c.i32, (base + P_STATE) >> 2);
+    if (state !== PRODUCER_ALIVE && state !== PRODUCER_DEAD) continue;
     // Acquire the lane recorded at claim time.
     const lane = Atomics.load(c.i32, (base + P_LANE) >> 2);
     const e = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
@@ -83,14 +87,18 @@ export function collectStats(ring: RingBuffer): RingStats {
       const lo = Atomics.load(c.i32, (lb + L_HEAD_PAGE) >> 2);
       // Acquire the high half, published before PG_SEQ by preparePage().
       const hi = Atomics.load(c.i32, (slotOffset(g, lb, lo) + PG_SEQ_HI) >> 2) >>> 0;
-      head = hi === 0xffffffff ? 0 : hi * 4294967296 + (lo >>> 0);
+      head = pageNumber(lo, hi, slotOffset(g, lb, lo) + PG_SEQ_HI);
       if (cumulativeRecords(c, lb, head + 1, walk, cum, false)) {
         written = cum.records;
         bytes = cum.bytes;
       }
     }
     const read = c.f64[(lb + L_READ) >> 3] ?? 0;
-    const overrun = c.f64[(lb + L_OVERRUN) >> 3] ?? 0;
+    // Records before the tail were either consumed or pushed over by a writer recycling their page.
+    // Acquire the tail; pairs with the consumer's and the recyclers' compareExchange.
+    const tail = Atomics.load(c.i32, (lb + L_TAIL_POS8) >> 2);
+    const beforeTail = recordsBefore(c, lb, Math.max(0, pos8Page(g, tail, head)), pos8Offset(g, tail), walk, cum);
+    const overrun = Math.max(0, beforeTail - read);
     const p = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
     const s: LaneStats = {
       lane,

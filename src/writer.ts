@@ -46,7 +46,7 @@ import {
   recordWord,
   slotOffset,
 } from "./layout.js";
-import { PREPARE_READY, PageWalk, type RingCore, badHeader, pageHolds, preparePage } from "./pages.js";
+import { PREPARE_READY, PageWalk, type RingCore, badHeader, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
 import type { RingBuffer } from "./ring.js";
 
@@ -200,20 +200,22 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const slot = slotOffset(g, this.laneBase, headLo);
     // Acquire the page number's high half; published before PG_SEQ by preparePage().
     const hi = Atomics.load(c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
-    const pageNo = hi * 4294967296 + (headLo >>> 0);
-    this.#enterPage(pageNo < 0 || !pageHolds(c, slot, pageNo) ? 0 : pageNo);
+    const head = pageNumber(headLo, hi, slot + PG_SEQ_HI);
+    const pageNo = pageHolds(c, slot, head) ? head : 0;
+    this.#enterPage(pageNo);
+    const start = slotOffset(g, this.laneBase, pageNo);
     let off = PAGE_HEADER_BYTES;
     const ps = g.pageSize;
     const i32 = c.i32;
     while (off < ps) {
       // Acquire each header a previous owner committed.
-      const h = Atomics.load(i32, (slot + off) >> 2);
+      const h = Atomics.load(i32, (start + off) >> 2);
       if (h === 0) break;
       const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-      if (off + size > ps) throw badHeader(slot + off, h, ps - off);
+      if (h >>> STATE_SHIFT === 0 || off + size > ps) throw badHeader(start + off, h, ps - off);
       off += size;
     }
-    this.#frontier = this.#pageEnd - ps + off;
+    this.#frontier = start + off;
   }
 
   #enterPage(pageNo: number): void {
@@ -280,7 +282,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
         at += TIME_RECORD_BYTES;
       }
       i32[at >> 2] = recordWord(STATE_BUSY, size, type); // plain: see reserve()
-      i32[(at >> 2) + 1] = 0;
+      i32[(at >> 2) + 1] = extended ? 0 : d; // an extended record takes its time from the TIME record
       this.#frontier = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
       return at + RECORD_HEADER_BYTES;
     }
@@ -312,7 +314,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i32 = this.i32;
     // Plain read of our own header word (only this thread writes it until it is committed).
     const h = i32[i] ?? 0;
-    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at >= this.laneEnd) throw this.notOpen(at, "commit");
+    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "commit");
     // Publish the record: payload and time delta were written before; pairs with readers' Atomics.load(word0).
     Atomics.store(i32, i, h ^ BUSY_TO_COMMITTED);
   }
@@ -321,7 +323,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i = (at - RECORD_HEADER_BYTES) >> 2;
     const i32 = this.i32;
     const h = i32[i] ?? 0;
-    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at >= this.laneEnd) throw this.notOpen(at, "discard");
+    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "discard");
     // Publish the record as discarded; pairs with readers' Atomics.load(word0), which skip it.
     Atomics.store(i32, i, h ^ BUSY_TO_DISCARDED);
   }
@@ -333,6 +335,7 @@ const MAX_RESERVE_ATTEMPTS = 64;
 /** Bits of an open reservation's flags: the claim starts with a LOST record / a TIME record. */
 const SPAN_LOST = 1;
 const SPAN_TIME = 2;
+const OPEN_FIELDS = 5;
 
 /**
  * Writer of a shared (multi-producer) lane. Obtain with `ring.writer({ lane: "shared" })`.
@@ -344,8 +347,8 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
   #base = 0;
   /** Where to start looking for the first empty header (a record boundary of the current page). */
   #scan = 0;
-  /** Open reservations: [claim word index, header word index, type, span flags] quads. */
-  readonly #open = new Int32Array(MAX_OPEN_RESERVATIONS * 4);
+  /** Open reservations: [claim word index, header word index, type, span flags, payload size] each. */
+  readonly #open = new Int32Array(MAX_OPEN_RESERVATIONS * OPEN_FIELDS);
   #openCount = 0;
 
   constructor(ring: RingBuffer, lane: number, producerId: number) {
@@ -362,8 +365,8 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       const slot = slotOffset(g, this.laneBase, lo);
       // Acquire the high half; published before PG_SEQ by preparePage().
       const hi = Atomics.load(this.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
-      const pageNo = hi * 4294967296 + (lo >>> 0);
-      if (hi !== 0xffffffff && pageHolds(this.core, slot, pageNo)) {
+      const pageNo = pageNumber(lo, hi, slot + PG_SEQ_HI, -1);
+      if (pageNo >= 0 && pageHolds(this.core, slot, pageNo)) {
         this.#enter(pageNo);
         return true;
       }
@@ -416,6 +419,10 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       if (off + need > pageEnd) {
         if (off < pageEnd) {
           const pad = recordWord(STATE_COMMITTED, pageEnd - off - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING);
+          if (!pageHolds(this.core, slot, this.#pageNo)) {
+            this.#sync();
+            continue;
+          }
           // Close the page with padding, atomically with claiming its rest; pairs with readers' loads.
           if (Atomics.compareExchange(i32, off >> 2, 0, pad) !== 0) {
             this.#scan = off;
@@ -426,6 +433,12 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
         continue;
       }
       const busy = (STATE_BUSY << STATE_SHIFT) | ((need - RECORD_HEADER_BYTES) << LENGTH_SHIFT) | (this.producerId & INFO_MASK);
+      // Re-check the page right before claiming: a claim in a slot recycled under a stale view could
+      // land inside another record (see docs/DESIGN.md, "A writer a whole lap behind").
+      if (!pageHolds(this.core, slot, this.#pageNo)) {
+        this.#sync();
+        continue;
+      }
       // Claim [off, off + need): the BUSY header and its length appear in one atomic step.
       if (Atomics.compareExchange(i32, off >> 2, 0, busy) !== 0) {
         this.#scan = off;
@@ -453,12 +466,13 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       } else {
         i32[(at >> 2) + 1] = d;
       }
-      const k = this.#openCount++ * 4;
+      const k = this.#openCount++ * OPEN_FIELDS;
       const open = this.#open;
       open[k] = off >> 2;
       open[k + 1] = at >> 2;
       open[k + 2] = type;
       open[k + 3] = flags;
+      open[k + 4] = size;
       return at + RECORD_HEADER_BYTES;
     }
     this.countDrop();
@@ -492,17 +506,15 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
   #finish(at: number, state: number, what: string): void {
     const hdr = (at - RECORD_HEADER_BYTES) >> 2;
     const open = this.#open;
-    let k = (this.#openCount - 1) * 4;
-    while (k >= 0 && open[k + 1] !== hdr) k -= 4;
+    let k = (this.#openCount - 1) * OPEN_FIELDS;
+    while (k >= 0 && open[k + 1] !== hdr) k -= OPEN_FIELDS;
     if (k < 0) throw this.notOpen(at, what);
     const first = open[k] ?? 0;
     const type = open[k + 2] ?? 0;
     const flags = open[k + 3] ?? 0;
-    const last = (this.#openCount - 1) * 4;
-    open[k] = open[last] ?? 0;
-    open[k + 1] = open[last + 1] ?? 0;
-    open[k + 2] = open[last + 2] ?? 0;
-    open[k + 3] = open[last + 3] ?? 0;
+    const length = open[k + 4] ?? 0;
+    // Remove entry k: move the last entry into its place.
+    open.copyWithin(k, (this.#openCount - 1) * OPEN_FIELDS, this.#openCount * OPEN_FIELDS);
     this.#openCount--;
     const i32 = this.i32;
     // Plain read of our own claim word: only a reclaimer changes it, and only once we were declared dead.
@@ -510,7 +522,6 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     if (busy >>> STATE_SHIFT !== STATE_BUSY || (busy & INFO_MASK) !== (this.producerId & INFO_MASK)) {
       throw new RecordStateError(`Cannot ${what} record: the reservation at offset ${at} was abandoned (producer ${this.producerId} was reclaimed)`);
     }
-    const length = ((busy >>> LENGTH_SHIFT) & LENGTH_MASK) - ((hdr - first) << 2);
     const word = recordWord(state, length, type);
     if (first === hdr) {
       // Publish the record (payload and delta written before); pairs with readers' Atomics.load(word0).
@@ -519,8 +530,7 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     }
     // The claim starts with a LOST and/or TIME record. Write the inner headers, then the claim word
     // last: until it changes, readers and other producers see one BUSY span.
-    i32[hdr] = word;
-    i32[hdr + 1] = 0;
+    i32[hdr] = word; // word1 keeps the delta stored at reserve time (ignored after a TIME record)
     const time = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
     if ((flags & SPAN_LOST) !== 0) {
       if ((flags & SPAN_TIME) !== 0) i32[hdr - (TIME_RECORD_BYTES >> 2)] = time;

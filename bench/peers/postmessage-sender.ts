@@ -1,0 +1,102 @@
+/**
+ * Worker: the sender of postmessage_rps and postmessage_latency_* (see raw.ts).
+ *
+ * Posts `{ seq, t }` objects to the parent, where `t` is `performance.now()`
+ * just before `postMessage`. One object is reused: structured clone copies it
+ * anyway, so the loop itself allocates nothing beyond what postMessage does.
+ * After each run it posts `{ seq: -1 }` as an end marker.
+ *
+ * - mode 'rps': posts as fast as a window of `window` messages not yet
+ *   acknowledged through CTRL_ACK allows (this keeps the queue, and memory,
+ *   bounded). The parent acknowledges in steps of 64.
+ * - mode 'latency': posts one message, sleeps until the parent acknowledges it,
+ *   then posts the next, until the parent sets STOP.
+ *
+ * workerData: `{ ctrlSab: SharedArrayBuffer, mode: 'rps' | 'latency', window: number }`.
+ * Ready message: `{ type: 'ready', clockOffsetMs }` (see layout.ts#clockOffsetMs()).
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import {
+  CTRL_ACK_INDEX,
+  CTRL_RUN_EXIT,
+  CTRL_STOP_INDEX,
+  clockOffsetMs,
+  finishRun,
+  intField,
+  sabField,
+  waitForRun,
+} from './layout.js';
+
+const END_SEQ = -1;
+
+/** Posts between two checks of the stop flag (a power of two minus one). */
+const STOP_CHECK_MASK = 255;
+
+interface Message {
+  seq: number;
+  t: number;
+}
+
+function postUntilStopped(ctrl: Int32Array, port: MessagePort, msg: Message, startSeq: number, window: number): number {
+  let sent = startSeq;
+  // Acquire the parent's receive count; pairs with Atomics.store(ACK) in raw.ts#openPostMessageRps().
+  let ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
+  for (;;) {
+    if (((sent - ackCache) | 0) >= window) {
+      // Window full by the cached count: reload it; pairs with Atomics.store(ACK) in raw.ts#openPostMessageRps().
+      ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
+      if (((sent - ackCache) | 0) >= window) {
+        // Still full: see whether the parent asked us to stop; pairs with layout.ts#requestStop().
+        if (Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
+        continue;
+      }
+    }
+    msg.seq = sent;
+    msg.t = performance.now();
+    port.postMessage(msg);
+    sent = (sent + 1) | 0;
+    // Every 256 posts, see whether the parent asked us to stop; pairs with layout.ts#requestStop().
+    if ((sent & STOP_CHECK_MASK) === 0 && Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
+  }
+}
+
+function postOneAtATime(ctrl: Int32Array, port: MessagePort, msg: Message): void {
+  for (let seq = 0; ; seq++) {
+    msg.seq = seq;
+    msg.t = performance.now();
+    port.postMessage(msg);
+    // Acquire the parent's receipt of `seq` (ACK = seq + 1); pairs with Atomics.store(ACK) in raw.ts#openPostMessageLatency().
+    while (Atomics.load(ctrl, CTRL_ACK_INDEX) === seq) {
+      // Sleep while ACK still equals seq; woken by Atomics.notify(ACK) in raw.ts#openPostMessageLatency().
+      Atomics.wait(ctrl, CTRL_ACK_INDEX, seq, 1_000);
+    }
+    // Stored by the parent before the last ACK, so visible now; pairs with layout.ts#requestStop().
+    if (Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return;
+  }
+}
+
+function main(): void {
+  if (parentPort === null) throw new Error('postmessage-sender.js must run in a worker thread');
+  const port = parentPort;
+  const ctrl = new Int32Array(sabField(workerData, 'ctrlSab'));
+  const window = intField(workerData, 'window');
+  const mode: unknown = (workerData as Record<string, unknown>)['mode'];
+  if (mode !== 'rps' && mode !== 'latency') {
+    throw new TypeError(`Invalid workerData: mode must be 'rps' or 'latency', received ${String(mode)}`);
+  }
+  const msg: Message = { seq: 0, t: 0 };
+  port.postMessage({ type: 'ready', clockOffsetMs: clockOffsetMs() });
+  let sent = 0;
+  let runId = 0;
+  for (;;) {
+    runId = waitForRun(ctrl, runId);
+    if (runId === CTRL_RUN_EXIT) return;
+    if (mode === 'rps') sent = postUntilStopped(ctrl, port, msg, sent, window);
+    else postOneAtATime(ctrl, port, msg);
+    finishRun(ctrl, runId);
+    msg.seq = END_SEQ;
+    port.postMessage(msg);
+  }
+}
+
+main();

@@ -1,0 +1,18 @@
+/**
+ * The scenario registry read by bench/run.ts, in run order.
+ *
+ * To add a scenario: write `bench/<name>.ts` exporting
+ * `export const fooScenario: Scenario = { name: 'foo', async run(opts) { ... return metrics; } };`,
+ * import it below and append it to the array. Measure the figure and its
+ * reference in the same scenario with alternating repetitions
+ * (harness.ts#measureNsPerOpInterleaved() / alternateMedians()), and report it
+ * with harness.ts#metric(name, value, unit, { name: ref, value: refValue }).
+ */
+import type { Scenario } from './harness.js';
+import { peerScenarios } from './peers/scenarios.js';
+
+export type { Scenario } from './harness.js';
+
+export const scenarios: readonly Scenario[] = [
+  ...peerScenarios,
+];
