@@ -10,9 +10,11 @@
  */
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
+import { ringScenarios } from './ring.js';
 
 export type { Scenario } from './harness.js';
 
 export const scenarios: readonly Scenario[] = [
+  ...ringScenarios,
   ...peerScenarios,
 ];

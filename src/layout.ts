@@ -125,6 +125,14 @@ export const PG_BYTES_BEFORE = 24;
 export const PG_CUM_READY = 32;
 /** u32: producer id + 1 of the producer preparing this slot; 0 otherwise. */
 export const PG_PREPARER = 36;
+/**
+ * u32, per-thread lanes only: offset in the page up to which every record is final (committed or
+ * discarded). The owner publishes it with one atomic store when it has no reservation open (the
+ * outermost commit publishes, as in perf); readers load it once and read the records below it
+ * with plain loads. PAGE_HEADER_BYTES in a fresh page; the page size once the page is closed.
+ * Shared lanes leave it at PAGE_HEADER_BYTES (their records are published one by one).
+ */
+export const PG_COMMITTED = 40;
 
 // ---------------------------------------------------------------------------------------------
 // Record header: 8 bytes, 8-aligned.  word0 is the commit word, word1 the time delta.
@@ -315,6 +323,10 @@ export function laneOffset(g: RingGeometry, lane: number): number {
 /** Byte offset of the slot that holds page `pageNo` (a page counter) of the lane at `laneBase`. */
 export function slotOffset(g: RingGeometry, laneBase: number, pageNo: number): number {
   return laneBase + LANE_HEADER_BYTES + (((pageNo >>> 0) & (g.lanePages - 1)) << g.pageShift);
+}
+/** Is the lane whose header is at `laneBase` a per-thread (single-producer) lane? */
+export function isOwnLane(g: RingGeometry, laneBase: number): boolean {
+  return laneBase < g.lanesOffset + g.ownLanes * g.laneStride;
 }
 /** Byte offset of producer slot `id`. */
 export function producerOffset(g: RingGeometry, id: number): number {

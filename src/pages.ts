@@ -19,6 +19,7 @@ import {
   PG_BASE_TIME,
   PG_BYTES_BEFORE,
   PG_CUM_READY,
+  PG_COMMITTED,
   PG_PREPARER,
   PG_RECORDS_BEFORE,
   PG_SEQ,
@@ -28,6 +29,7 @@ import {
   STATE_BUSY,
   STATE_COMMITTED,
   STATE_SHIFT,
+  isOwnLane,
   pos8Diff,
   slotOffset,
   toPos8,
@@ -108,38 +110,69 @@ export class PageWalk {
 }
 
 /**
- * Walk the record headers of the page at `slot` from offset `from`, counting. Stops at the first
- * empty header or the end of the page. Bounded: every step advances at least 8 bytes, and a header
- * that points outside the page throws {@link RingFormatError}.
+ * Walk the record headers of the page at `slot` from offset `from` to `to` (default: the page end),
+ * counting. Stops at the first empty header. Bounded: every step advances at least 8 bytes, and a
+ * header that points outside the page throws {@link RingFormatError}.
+ *
+ * Per-thread lanes (`own`): only the records below the owner's published PG_COMMITTED are final;
+ * they are read with plain loads after one atomic load of PG_COMMITTED, and a page whose
+ * PG_COMMITTED is short of its end counts as busy (not final). Shared lanes: every header is loaded
+ * atomically (each is published by its own producer).
  */
-export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk): PageWalk {
+export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk, own: boolean, to = c.g.pageSize): PageWalk {
   const ps = c.g.pageSize;
   const i32 = c.i32;
   w.records = 0;
   w.bytes = 0;
   w.busy = false;
+  let limit = to;
+  if (own) {
+    const committed = committedEnd(c, slot);
+    if (committed < ps) w.busy = true;
+    if (committed < limit) limit = committed;
+  }
   let off = from;
-  while (off < ps) {
+  while (off < limit) {
     const idx = (slot + off) >> 2;
-    // Acquire the record published by the writer's commit store of word0.
-    const h = Atomics.load(i32, idx);
-    if (h === 0) break;
+    // Shared lane: acquire the record published by its producer's commit store of word0.
+    // Per-thread lane: plain load, ordered by the acquire of PG_COMMITTED in committedEnd().
+    const h = own ? (i32[idx] ?? 0) : Atomics.load(i32, idx);
+    if (h === 0) {
+      if (own) throw badHeader(slot + off, h, ps - off);
+      break;
+    }
     const state = h >>> STATE_SHIFT;
     const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
     const size = (RECORD_HEADER_BYTES + len + 7) & ~7;
-    if (state === 0 || off + size > ps) throw badHeader(slot + off, h, ps - off);
+    if (state === 0 || off + size > ps || (own && state === STATE_BUSY)) throw badHeader(slot + off, h, ps - off);
     if (state === STATE_BUSY) {
       w.busy = true;
-    } else if (state === STATE_COMMITTED) {
-      if ((h & INTERNAL_BIT) === 0) {
-        w.records++;
-        w.bytes += len;
-      }
+    } else if (state === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) {
+      w.records++;
+      w.bytes += len;
     }
     off += size;
   }
   w.end = off;
   return w;
+}
+
+/**
+ * PG_COMMITTED of a per-thread lane's page, validated (8-aligned, inside the page). Everything the
+ * owner wrote below it is visible after this load.
+ */
+export function committedEnd(c: RingCore, slot: number): number {
+  // Acquire the records below it; pairs with the owner's Atomics.store in writer.ts#LaneWriter.
+  const v = Atomics.load(c.i32, (slot + PG_COMMITTED) >> 2);
+  if (v < PAGE_HEADER_BYTES || v > c.g.pageSize || (v & 7) !== 0) {
+    throw new RingFormatError(
+      `Invalid committed offset ${v} at byte ${slot + PG_COMMITTED}: must be a multiple of 8 from ${PAGE_HEADER_BYTES} to ${c.g.pageSize}`,
+      slot + PG_COMMITTED,
+      `${PAGE_HEADER_BYTES}..${c.g.pageSize}`,
+      String(v),
+    );
+  }
+  return v;
 }
 
 export function badHeader(byteOffset: number, word0: number, room: number): RingFormatError {
@@ -174,7 +207,9 @@ export const PREPARE_STALE = 4;
  * old + 1 (the "preparing" marker) elects the single preparer, which zeroes the records area, writes
  * the header, and publishes PG_SEQ = pageNo.
  *
- * Idempotent and safe to call from several producers at once; allocates nothing.
+ * Idempotent and safe to call from several producers at once; allocates nothing. `counted`: the
+ * caller (a per-thread lane's owner) already put page old's records and bytes in `w`, which spares
+ * the walk.
  */
 export function preparePage(
   c: RingCore,
@@ -183,6 +218,7 @@ export function preparePage(
   baseTime: number,
   producerId: number,
   w: PageWalk,
+  counted = false,
 ): number {
   const g = c.g;
   const i32 = c.i32;
@@ -198,8 +234,13 @@ export function preparePage(
   if (lo !== oldLo || (Atomics.load(i32, (slot + PG_SEQ_HI) >> 2) >>> 0) !== pageHi(old)) return PREPARE_STALE;
 
   if (old >= 0) {
-    walkPage(c, slot, PAGE_HEADER_BYTES, w);
-    if (w.busy) return PREPARE_STALLED;
+    if (counted) {
+      // The lane's owner counted page old as it wrote it: it is final once its PG_COMMITTED reached the end.
+      if (committedEnd(c, slot) !== g.pageSize) return PREPARE_STALLED;
+    } else {
+      walkPage(c, slot, PAGE_HEADER_BYTES, w, isOwnLane(g, laneBase));
+      if (w.busy) return PREPARE_STALLED;
+    }
     if (!pushTail(c, laneBase, old)) return PREPARE_FULL;
   }
 
@@ -222,6 +263,8 @@ export function finishPrepare(c: RingCore, slot: number, pageNo: number, baseTim
   c.f64[(slot + PG_BASE_TIME) >> 3] = baseTime;
   c.f64[(slot + PG_RECORDS_BEFORE) >> 3] = 0;
   c.f64[(slot + PG_BYTES_BEFORE) >> 3] = 0;
+  // Nothing committed yet; ordered before the PG_SEQ publication below.
+  Atomics.store(i32, (slot + PG_COMMITTED) >> 2, PAGE_HEADER_BYTES);
   // Cumulatives of the new page are not known yet; ordered before the PG_SEQ publication below.
   Atomics.store(i32, (slot + PG_CUM_READY) >> 2, 0);
   // Ordered before PG_SEQ so that a reader matching PG_SEQ also sees the new high half.
@@ -298,7 +341,7 @@ export function cumulativeRecords(
   for (let p = j; p < pageNo; p++) {
     const s = slotOffset(g, laneBase, p);
     if (!pageHolds(c, s, p)) return false;
-    walkPage(c, s, PAGE_HEADER_BYTES, w);
+    walkPage(c, s, PAGE_HEADER_BYTES, w, isOwnLane(g, laneBase));
     if (requireFinal && w.busy) return false;
     records += w.records;
     bytes += w.bytes;
@@ -340,17 +383,7 @@ export function recordsBefore(
   if (off <= PAGE_HEADER_BYTES) return cum.records;
   const slot = slotOffset(c.g, laneBase, pageNo);
   if (!pageHolds(c, slot, pageNo)) return Number.NaN;
-  const i32 = c.i32;
-  const end = Math.min(off, c.g.pageSize);
-  let at = PAGE_HEADER_BYTES;
-  let n = cum.records;
-  while (at < end) {
-    // Acquire the header (committed before the tail moved past it).
-    const h = Atomics.load(i32, (slot + at) >> 2);
-    if (h === 0) break;
-    if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) n++;
-    at += (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-  }
+  walkPage(c, slot, PAGE_HEADER_BYTES, w, isOwnLane(c.g, laneBase), Math.min(off, c.g.pageSize));
   fence();
-  return pageHolds(c, slot, pageNo) ? n : Number.NaN;
+  return pageHolds(c, slot, pageNo) ? cum.records + w.records : Number.NaN;
 }

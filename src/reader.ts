@@ -38,7 +38,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, badHeader, fence, pageState, recordsBefore, walkPage, pageNumber } from "./pages.js";
+import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkPage, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 
 /**
@@ -85,6 +85,8 @@ class LaneCursor {
   readonly #c: RingCore;
   readonly #laneBase: number;
   readonly #consuming: boolean;
+  /** A per-thread lane (records published by PG_COMMITTED) rather than a shared one. */
+  readonly #own: boolean;
   readonly #ps: number;
   readonly #walk = new PageWalk();
   readonly #cum = { records: 0, bytes: 0 };
@@ -118,6 +120,7 @@ class LaneCursor {
     this.#c = ring.core;
     this.#laneBase = laneOffset(ring.geometry, lane);
     this.#consuming = consuming;
+    this.#own = lane < ring.geometry.ownLanes;
     this.#ps = ring.geometry.pageSize;
     this.bytes = new Uint8Array(this.#ps);
     this.#i32 = new Int32Array(this.bytes.buffer);
@@ -182,18 +185,38 @@ class LaneCursor {
       const start = this.#off;
       let end = start;
       let records = 0;
-      while (end < ps) {
-        // Acquire the record: pairs with the writer's commit Atomics.store of word0.
-        const h = Atomics.load(i32, (slot + end) >> 2);
-        if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) break;
-        const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-        if (h >>> STATE_SHIFT === 0 || end + size > ps) {
-          // A torn view of a page being recycled looks like garbage: check before calling it corrupt.
-          if (pageState(c, slot, pageNo) !== 0) break;
-          throw badHeader(slot + end, h, ps - end);
+      if (this.#own) {
+        // Per-thread lane: everything below PG_COMMITTED is final and visible after this one load.
+        let limit: number;
+        try {
+          limit = committedEnd(c, slot);
+        } catch (e) {
+          if (pageState(c, slot, pageNo) !== 0) continue; // being recycled: not corruption
+          throw e;
         }
-        if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
-        end += size;
+        while (end < limit) {
+          const h = i32[(slot + end) >> 2] ?? 0; // plain: ordered by the acquire in committedEnd()
+          const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+          if (h >>> STATE_SHIFT <= STATE_BUSY || end + size > limit) {
+            if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
+            throw badHeader(slot + end, h, limit - end);
+          }
+          if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
+          end += size;
+        }
+      } else {
+        while (end < ps) {
+          // Shared lane: acquire each record; pairs with its producer's commit Atomics.store of word0.
+          const h = Atomics.load(i32, (slot + end) >> 2);
+          if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) break;
+          const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+          if (h >>> STATE_SHIFT === 0 || end + size > ps) {
+            if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
+            throw badHeader(slot + end, h, ps - end);
+          }
+          if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
+          end += size;
+        }
       }
       if (end === start) return false;
       // Copy the run (plain loads: made safe by the validation below).
@@ -326,7 +349,7 @@ class LaneCursor {
     const pageNo = this.#pageNo;
     const slot = slotOffset(g, this.#laneBase, pageNo);
     if (pageState(c, slot, pageNo) !== 0) return -1;
-    walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk);
+    walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk, this.#own);
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1; // not complete yet
     dest.set(c.u8.subarray(slot, slot + this.#ps));
     const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;

@@ -11,6 +11,7 @@ import {
   LENGTH_SHIFT,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
+  PG_COMMITTED,
   PG_PREPARER,
   PG_SEQ,
   PG_SEQ_HI,
@@ -48,7 +49,7 @@ export function reclaimProducerPages(ring: RingBuffer, lane: number, id: number)
     let off = PAGE_HEADER_BYTES;
     while (off < g.pageSize) {
       const idx = (slot + off) >> 2;
-      // Acquire the header; pairs with the writers' claim/commit stores.
+      // Acquire the header; pairs with the writers' claim/commit stores (the producer is gone).
       const h = Atomics.load(i32, idx);
       if (h === 0) break;
       const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
@@ -59,6 +60,12 @@ export function reclaimProducerPages(ring: RingBuffer, lane: number, id: number)
       }
       off += size;
     }
+    // A per-thread lane's owner publishes PG_COMMITTED only when nothing is open: publish what it
+    // left (every record up to the first empty header is final now), so readers and the next
+    // owner can go on.
+    const committedIdx = (slot + PG_COMMITTED) >> 2;
+    // Acquire the published end; pairs with the owner's Atomics.store.
+    if (own && Atomics.load(i32, committedIdx) < off) Atomics.store(i32, committedIdx, off); // publishes the records above
   }
   return abandoned;
 }

@@ -46,6 +46,7 @@ import {
   P_TAG,
   P_ABANDONED,
   PAGE_HEADER_BYTES,
+  PG_COMMITTED,
   PG_CUM_READY,
   PG_SEQ,
   PG_SEQ_HI,
@@ -416,6 +417,7 @@ function writeHeader(c: RingCore, g: RingGeometry): void {
       // Slot s first holds the never-used page s - P; slot 0 holds page 0, ready, cumulatives 0.
       set(slot + PG_SEQ, s === 0 ? 0 : s - g.lanePages);
       set(slot + PG_SEQ_HI, s === 0 ? 0 : -1);
+      set(slot + PG_COMMITTED, PAGE_HEADER_BYTES);
       if (s === 0) set(slot + PG_CUM_READY, 1);
     }
   }

@@ -19,12 +19,14 @@ import { RecordStateError } from "./errors.js";
 import {
   BUSY_TO_COMMITTED,
   BUSY_TO_DISCARDED,
+  CLOCK_NONE,
   INFO_MASK,
   INTERNAL_BIT,
   INTERNAL_LOST,
   INTERNAL_PADDING,
   INTERNAL_TIME,
   L_HEAD_PAGE,
+  LANE_HEADER_BYTES,
   LENGTH_MASK,
   LENGTH_SHIFT,
   LOST_PAYLOAD_BYTES,
@@ -33,6 +35,7 @@ import {
   P_DROPPED,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
+  PG_COMMITTED,
   PG_SEQ_HI,
   RECORD_HEADER_BYTES,
   STATE_BUSY,
@@ -40,13 +43,14 @@ import {
   STATE_DISCARDED,
   STATE_SHIFT,
   TIME_RECORD_BYTES,
+  TYPE_MASK,
   type RingGeometry,
   laneOffset,
   producerOffset,
   recordWord,
   slotOffset,
 } from "./layout.js";
-import { PREPARE_READY, PageWalk, type RingCore, badHeader, pageHolds, preparePage, pageNumber } from "./pages.js";
+import { PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
 import type { RingBuffer } from "./ring.js";
 
@@ -73,6 +77,11 @@ export interface RingWriter {
    * in-band. Throws RangeError for a type or size out of range (a record larger than a page).
    */
   reserve(type: number, size: number): number;
+  /**
+   * Like {@link RingWriter.reserve}, but a full lane is not a drop: returns -1 without counting or
+   * reporting anything, so the caller can wait and retry (producer/consumer with backpressure).
+   */
+  tryReserve(type: number, size: number): number;
   /** Publish a reserved record. Throws {@link RecordStateError} if `at` is not an open reservation of this writer. */
   commit(at: number): void;
   /** Abandon a reserved record: readers skip it, it is not counted as lost. */
@@ -134,7 +143,20 @@ abstract class WriterBase {
     return this.droppedTotal;
   }
 
+  /** Set while tryReserve() runs: a full lane is then not a drop. */
+  protected noDrop = false;
+
+  tryReserve(type: number, size: number): number {
+    this.noDrop = true;
+    try {
+      return this.reserve(type, size);
+    } finally {
+      this.noDrop = false;
+    }
+  }
+
   protected countDrop(): void {
+    if (this.noDrop) return;
     this.pendingLost++;
     this.droppedTotal++;
     // Single writer (this producer); readers of stats load it after the producer state.
@@ -178,6 +200,8 @@ abstract class WriterBase {
 export class LaneWriter extends WriterBase implements RingWriter {
   /** Page counter of the page being written. */
   #pageNo = 0;
+  /** Byte offset (in the SAB) of the page being written. */
+  #slot = 0;
   /** Byte offset (in the SAB) of the next record header. */
   #frontier = 0;
   /** Fast-path limit: the end of the page, or 0 to force the slow path (a drop to report). */
@@ -185,62 +209,81 @@ export class LaneWriter extends WriterBase implements RingWriter {
   /** Base time of the current page. */
   #base = 0;
   #pageEnd = 0;
+  /** Int32 index of the current page's PG_COMMITTED. */
+  #commitIdx = 0;
+  /** Reservations open now (nesting depth). PG_COMMITTED is published when it drops to 0. */
+  #open = 0;
+  /** Oldest page closed while reservations were open (its PG_COMMITTED is still to publish), or -1. */
+  #pendingClose = -1;
+  /**
+   * Records and payload bytes committed in each slot's page, counted by this writer as it wrote them,
+   * so recycling a page needs no walk of its headers. Unknown (0 in #slotKnown) for a page this
+   * writer did not write from its start, or that got a commit after the writer had left it.
+   */
+  readonly #slotRecords: Float64Array;
+  readonly #slotBytes: Float64Array;
+  readonly #slotKnown: Uint8Array;
+  #pageRecords = 0;
+  #pageBytes = 0;
+  /** Clock `none`: skip the clock call on the fast path. */
+  readonly #noClock: boolean;
 
   constructor(ring: RingBuffer, lane: number, producerId: number) {
     super(ring, lane, producerId);
+    const pages = ring.geometry.lanePages;
+    this.#slotRecords = new Float64Array(pages);
+    this.#slotBytes = new Float64Array(pages);
+    this.#slotKnown = new Uint8Array(pages);
+    this.#noClock = ring.clock.code === CLOCK_NONE;
     this.#resume();
   }
 
-  /** Find where the lane's previous owner (or ring init) left off: the head page and its first empty header. */
+  /** Continue where the lane's previous owner (or ring init) left off: the head page's committed end. */
   #resume(): void {
     const g = this.g;
     const c = this.core;
-    // Acquire the head published by a previous owner's page switch.
+    // Acquire the head published by a previous owner's page switch (handed over through L_OWNER).
     const headLo = Atomics.load(c.i32, (this.laneBase + L_HEAD_PAGE) >> 2);
     const slot = slotOffset(g, this.laneBase, headLo);
     // Acquire the page number's high half; published before PG_SEQ by preparePage().
     const hi = Atomics.load(c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
     const head = pageNumber(headLo, hi, slot + PG_SEQ_HI);
-    const pageNo = pageHolds(c, slot, head) ? head : 0;
-    this.#enterPage(pageNo);
-    const start = slotOffset(g, this.laneBase, pageNo);
-    let off = PAGE_HEADER_BYTES;
-    const ps = g.pageSize;
-    const i32 = c.i32;
-    while (off < ps) {
-      // Acquire each header a previous owner committed.
-      const h = Atomics.load(i32, (start + off) >> 2);
-      if (h === 0) break;
-      const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-      if (h >>> STATE_SHIFT === 0 || off + size > ps) throw badHeader(start + off, h, ps - off);
-      off += size;
-    }
-    this.#frontier = start + off;
+    this.#enterPage(pageHolds(c, slot, head) ? head : 0);
+    // A previous owner published everything it wrote (close() and reclaim publish PG_COMMITTED).
+    this.#frontier = this.#slot + committedEnd(c, this.#slot);
+    this.#slotKnown.fill(0); // pages written before us: count them by walking when recycled
   }
 
   #enterPage(pageNo: number): void {
     const slot = slotOffset(this.g, this.laneBase, pageNo);
     this.#pageNo = pageNo;
+    this.#slot = slot;
     this.#frontier = slot + PAGE_HEADER_BYTES;
     this.#pageEnd = slot + this.g.pageSize;
+    this.#commitIdx = (slot + PG_COMMITTED) >> 2;
     this.#limit = this.pendingLost > 0 ? 0 : this.#pageEnd;
     this.#base = this.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
+    this.#pageRecords = 0;
+    this.#pageBytes = 0;
+    this.#slotKnown[(pageNo >>> 0) & (this.g.lanePages - 1)] = 1;
   }
 
   reserve(type: number, size: number): number {
-    if (!(type >= 0 && type <= MAX_TYPE && (type | 0) === type && size >= 0 && size <= this.maxPayload && (size | 0) === size)) {
+    // One test for both arguments: integers in range (type 0..8191, size 0..maxPayload).
+    if ((type & ~TYPE_MASK) !== 0 || type !== (type | 0) || size > this.maxPayload || size !== (size >>> 0)) {
       checkArgs(type, size, this.maxPayload);
     }
     const base = this.#base;
-    const t = this.clock.read(base);
+    const t = this.#noClock ? 0 : this.clock.read(base);
     const d = t - base;
     const at = this.#frontier;
     const end = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
     if (end <= this.#limit && d >= 0 && d <= MAX_TIME_DELTA) {
       this.#frontier = end;
+      this.#open++;
       const i = at >> 2;
       const i32 = this.i32;
-      // Plain stores: only this thread writes here, and readers stop at BUSY until commit() publishes.
+      // Plain stores: only this thread writes here, and readers read nothing past PG_COMMITTED.
       i32[i] = (STATE_BUSY << STATE_SHIFT) | (size << LENGTH_SHIFT) | type;
       i32[i + 1] = d;
       return at + RECORD_HEADER_BYTES;
@@ -267,23 +310,24 @@ export class LaneWriter extends WriterBase implements RingWriter {
         }
         continue;
       }
+      // The LOST and TIME records below are final at once; they become visible with the next
+      // publication of PG_COMMITTED (after the record that follows them is committed).
       if (this.pendingLost > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost;
-        // Publish the lost count in-band; pairs with the readers' Atomics.load of headers.
-        Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
+        i32[at >> 2] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
         this.pendingLost = 0;
-        this.#limit = this.#pageEnd;
       }
+      this.#limit = this.#pageEnd; // back on the fast path
       if (extended) {
         this.f64[(at >> 3) + 1] = t;
-        // Publish the absolute time of the next record; pairs with the readers' header loads.
-        Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME));
+        i32[at >> 2] = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
         at += TIME_RECORD_BYTES;
       }
       i32[at >> 2] = recordWord(STATE_BUSY, size, type); // plain: see reserve()
       i32[(at >> 2) + 1] = extended ? 0 : d; // an extended record takes its time from the TIME record
       this.#frontier = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
+      this.#open++;
       return at + RECORD_HEADER_BYTES;
     }
     this.countDrop();
@@ -296,12 +340,26 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i32 = this.i32;
     const at = this.#frontier;
     if (at < this.#pageEnd) {
-      // Publish the padding that closes the page; pairs with the readers' header loads.
-      Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, this.#pageEnd - at - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING));
+      i32[at >> 2] = recordWord(STATE_COMMITTED, this.#pageEnd - at - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING);
       this.#frontier = this.#pageEnd;
+      if (this.#open === 0) {
+        // Publish the closed page (padding included); pairs with committedEnd() in readers.
+        Atomics.store(i32, this.#commitIdx, this.g.pageSize);
+      } else if (this.#pendingClose < 0) {
+        this.#pendingClose = this.#pageNo;
+      }
     }
+    const mask = this.g.lanePages - 1;
+    const cur = (this.#pageNo >>> 0) & mask;
+    this.#slotRecords[cur] = this.#pageRecords;
+    this.#slotBytes[cur] = this.#pageBytes;
     const next = this.#pageNo + 1;
-    const r = preparePage(this.core, this.laneBase, next, t, this.producerId, this.walk);
+    const nextSlot = (next >>> 0) & mask;
+    const w = this.walk;
+    const counted = this.#slotKnown[nextSlot] === 1;
+    w.records = this.#slotRecords[nextSlot] ?? 0;
+    w.bytes = this.#slotBytes[nextSlot] ?? 0;
+    const r = preparePage(this.core, this.laneBase, next, t, this.producerId, w, counted);
     if (r !== PREPARE_READY) return false;
     this.#enterPage(next);
     // Publish the new head page for stats, reclaim and a later owner; pairs with their loads.
@@ -312,11 +370,21 @@ export class LaneWriter extends WriterBase implements RingWriter {
   commit(at: number): void {
     const i = (at - RECORD_HEADER_BYTES) >> 2;
     const i32 = this.i32;
-    // Plain read of our own header word (only this thread writes it until it is committed).
+    // Plain read of our own header word (only this thread writes it).
     const h = i32[i] ?? 0;
     if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "commit");
-    // Publish the record: payload and time delta were written before; pairs with readers' Atomics.load(word0).
-    Atomics.store(i32, i, h ^ BUSY_TO_COMMITTED);
+    i32[i] = h ^ BUSY_TO_COMMITTED; // plain: published with PG_COMMITTED below
+    if (at >= this.#slot && at <= this.#pageEnd) {
+      this.#pageRecords++;
+      this.#pageBytes += (h >>> LENGTH_SHIFT) & LENGTH_MASK;
+    } else {
+      this.#forget(at); // a nested record committed after we left its page
+    }
+    if (--this.#open === 0) {
+      if (this.#pendingClose >= 0) this.#publishClosed();
+      // Publish every record below the frontier (payloads, headers); pairs with committedEnd() in readers.
+      Atomics.store(i32, this.#commitIdx, this.#frontier - this.#slot);
+    }
   }
 
   discard(at: number): void {
@@ -324,8 +392,28 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i32 = this.i32;
     const h = i32[i] ?? 0;
     if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "discard");
-    // Publish the record as discarded; pairs with readers' Atomics.load(word0), which skip it.
-    Atomics.store(i32, i, h ^ BUSY_TO_DISCARDED);
+    i32[i] = h ^ BUSY_TO_DISCARDED; // plain: published with PG_COMMITTED below
+    if (--this.#open === 0) {
+      if (this.#pendingClose >= 0) this.#publishClosed();
+      // Publish every record below the frontier; pairs with committedEnd() in readers.
+      Atomics.store(i32, this.#commitIdx, this.#frontier - this.#slot);
+    }
+  }
+
+  #forget(at: number): void {
+    const index = (at - this.laneBase - LANE_HEADER_BYTES) >> this.g.pageShift;
+    this.#slotKnown[index & (this.g.lanePages - 1)] = 0;
+  }
+
+  /** Publish the pages closed while reservations were open (nesting across a page switch). */
+  #publishClosed(): void {
+    for (let p = this.#pendingClose; p < this.#pageNo; p++) {
+      const slot = slotOffset(this.g, this.laneBase, p);
+      // Publish the closed page; pairs with committedEnd() in readers. Such a page cannot have
+      // been recycled: preparePage() finds it not final (STALLED) until this store.
+      if (pageHolds(this.core, slot, p)) Atomics.store(this.i32, (slot + PG_COMMITTED) >> 2, this.g.pageSize);
+    }
+    this.#pendingClose = -1;
   }
 }
 

@@ -1,0 +1,58 @@
+/**
+ * Worker: a writer of our ring for the cross-thread scenarios in ring.ts.
+ *
+ * workerData: `{ ctrlSab, ringSab, lane: number | "shared", spinWhenFull: boolean }`.
+ * Writes 16-byte records `[RECORD_BYTES, seq, seq + 1, -seq]` (the words the peers move) through
+ * the public API: reserve (tryReserve when spinning on a full ring), four Int32 stores, commit.
+ * At the end of a run it posts the number of records it wrote in that run.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { attachRing, type RingWriter } from '../src/index.js';
+import { CTRL_RUN_EXIT, CTRL_STOP_INDEX, RECORD_BYTES, finishRun, sabField, waitForRun } from './peers/layout.js';
+
+const STOP_CHECK_MASK = 1023;
+
+function writeUntilStopped(ctrl: Int32Array, w: RingWriter, startSeq: number, spin: boolean): number {
+  const i32 = w.i32;
+  const recordBytes = RECORD_BYTES;
+  const stopIndex = CTRL_STOP_INDEX;
+  let seq = startSeq;
+  for (;;) {
+    let at = spin ? w.tryReserve(1, recordBytes) : w.reserve(1, recordBytes);
+    while (at < 0) {
+      // Full (discard mode): wait for the reader, unless it asked us to stop; pairs with requestStop().
+      if (Atomics.load(ctrl, stopIndex) !== 0) return seq;
+      at = w.tryReserve(1, recordBytes);
+    }
+    const i = at >> 2;
+    i32[i] = recordBytes;
+    i32[i + 1] = seq;
+    i32[i + 2] = (seq + 1) | 0;
+    i32[i + 3] = -seq | 0;
+    w.commit(at);
+    seq = (seq + 1) | 0;
+    // Every 1024 records, see whether the reader asked us to stop; pairs with layout.ts#requestStop().
+    if ((seq & STOP_CHECK_MASK) === 0 && Atomics.load(ctrl, stopIndex) !== 0) return seq;
+  }
+}
+
+function main(): void {
+  if (parentPort === null) throw new Error('ring-writer.js must run in a worker thread');
+  const ctrl = new Int32Array(sabField(workerData, 'ctrlSab'));
+  const ring = attachRing(sabField(workerData, 'ringSab'));
+  const data = workerData as { lane: number | 'shared'; spinWhenFull: boolean };
+  const w = ring.writer({ lane: data.lane });
+  parentPort.postMessage({ type: 'ready' });
+  let seq = 0;
+  let runId = 0;
+  for (;;) {
+    runId = waitForRun(ctrl, runId);
+    if (runId === CTRL_RUN_EXIT) return;
+    const before = seq;
+    seq = writeUntilStopped(ctrl, w, seq, data.spinWhenFull);
+    parentPort.postMessage({ type: 'wrote', runId, count: (seq - before) >>> 0 });
+    finishRun(ctrl, runId);
+  }
+}
+
+main();

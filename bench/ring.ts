@@ -1,0 +1,244 @@
+/**
+ * Our ring against the references, each pair measured in the same run with alternating repetitions.
+ *
+ * | metric                   | ours                                                  | reference                  |
+ * | ------------------------ | ----------------------------------------------------- | -------------------------- |
+ * | write_none_ns            | reserve + 4 Int32 stores + commit, own lane, clock none | raw_store_publish_ns     |
+ * | write_mono_ns            | same, clock mono (one performance.now() per record)    | raw_clock_store_publish_ns |
+ * | xthread_rps              | worker writer -> main-thread consumer (read API)       | ringbufjs_rps              |
+ * | xthread_vs_limit_rps     | same                                                   | raw_batched_ring_rps       |
+ * | shared_lane_2w_rps       | 2 worker writers on one shared lane, no reader         | own_lanes_2w_rps           |
+ * | write_heap_growth_bytes  | JS heap growth over 10 M writes (GC before and after)  | 1000000                    |
+ *
+ * Rings: 16 KiB pages. Single-thread loops use overwrite mode with no reader (the flight recorder:
+ * page recycling is part of the cost). Cross-thread runs use discard mode and the writer spins on
+ * tryReserve() while the ring is full, like the peers' writers (no record is lost, and the checksum
+ * proves it).
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { createRing, type RingBuffer, type RingRecord } from '../src/index.js';
+import { alternateMedians, measureNsPerOpInterleaved, metric, planFor, startWorker, type OpLoop, type Scenario } from './harness.js';
+import { CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_BYTES, beginRun, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
+import { closeWorker, makeRawClockStorePublishLoop, makeRawStorePublishLoop, openRawBatchedRing, throwIfFailed, type ThroughputSession } from './peers/raw.js';
+import { openRingbufjs } from './peers/ringbufjs.js';
+
+const PAGE = 16384;
+
+function writeLoop(ring: RingBuffer): OpLoop {
+  const w = ring.writer();
+  let seq = 0;
+  return (n: number): void => {
+    const writer = w;
+    const i32 = w.i32;
+    const recordBytes = RECORD_BYTES;
+    let s = seq;
+    for (let k = 0; k < n; k++) {
+      const at = writer.reserve(1, recordBytes);
+      const i = at >> 2;
+      i32[i] = recordBytes;
+      i32[i + 1] = s;
+      i32[i + 2] = (s + 1) | 0;
+      i32[i + 3] = -s | 0;
+      writer.commit(at);
+      s = (s + 1) | 0;
+    }
+    seq = s;
+  };
+}
+
+export const writeScenario: Scenario = {
+  name: 'ring_write',
+  run(opts) {
+    const plan = planFor(opts);
+    const none = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, clock: 'none', metadataBytes: 0 });
+    const mono = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, clock: 'mono', metadataBytes: 0 });
+    const r = measureNsPerOpInterleaved(
+      {
+        ours_none: writeLoop(none),
+        raw: makeRawStorePublishLoop(),
+        ours_mono: writeLoop(mono),
+        raw_clock: makeRawClockStorePublishLoop(),
+      },
+      plan.opsPerRun,
+      plan.nsReps,
+    );
+    return Promise.resolve([
+      metric('write_none_ns', r.ours_none, 'ns/op', { name: 'raw_store_publish_ns', value: r.raw }),
+      metric('write_mono_ns', r.ours_mono, 'ns/op', { name: 'raw_clock_store_publish_ns', value: r.raw_clock }),
+    ]);
+  },
+};
+
+/** Worker writer -> main-thread consumer through our read API, checksum-verified. */
+async function openOurs(): Promise<ThroughputSession> {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock: 'mono', metadataBytes: 0 });
+  const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
+  const ctrl = new Int32Array(ctrlSab);
+  const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
+  const reader = ring.consumer();
+  let sum = 0;
+  let count = 0;
+  let lost = 0;
+  let bytes: Uint8Array | null = null;
+  let words: Int32Array = new Int32Array(0);
+  const visit = (r: RingRecord): void => {
+    if (r.kind !== 'data') {
+      lost += r.lost;
+      return;
+    }
+    if (r.bytes !== bytes) {
+      bytes = r.bytes;
+      words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    }
+    const i = r.offset >> 2;
+    sum = (sum + (words[i] ?? 0) + (words[i + 1] ?? 0) + (words[i + 2] ?? 0) + (words[i + 3] ?? 0)) | 0;
+    count++;
+  };
+  let runId = 0;
+  let readSoFar = 0;
+  return {
+    runOnce(durationMs: number): Promise<number> {
+      throwIfFailed(bench);
+      runId += 1;
+      sum = 0;
+      count = 0;
+      beginRun(ctrl, runId);
+      const t0 = performance.now();
+      const deadline = t0 + durationMs;
+      let stopping = false;
+      let spins = 0;
+      for (;;) {
+        const finished = stopping && isRunFinished(ctrl, runId);
+        reader.read(visit);
+        if (finished) {
+          reader.read(visit);
+          break;
+        }
+        if ((++spins & 63) === 0) {
+          const now = performance.now();
+          if (!stopping && now >= deadline) {
+            stopping = true;
+            requestStop(ctrl);
+          } else if (now >= deadline + DRAIN_TIMEOUT_MS) throw new Error(`ring writer did not finish run ${runId}`);
+        }
+      }
+      const elapsed = performance.now() - t0;
+      const expected = expectedChecksum(readSoFar | 0, count);
+      if (sum !== expected || lost !== 0) throw new Error(`our ring: checksum ${sum} != ${expected} over ${count} records, or ${lost} lost`);
+      readSoFar += count;
+      return Promise.resolve(count / (elapsed / 1e3));
+    },
+    async close() {
+      reader.close();
+      await closeWorker(bench, ctrl);
+    },
+  };
+}
+
+export const xthreadScenario: Scenario = {
+  name: 'ring_xthread',
+  async run(opts) {
+    const plan = planFor(opts);
+    const ours = await openOurs();
+    const rb = await openRingbufjs();
+    const raw = await openRawBatchedRing();
+    try {
+      const r = await alternateMedians(
+        {
+          ours: () => ours.runOnce(plan.durationMs),
+          ringbufjs: () => rb.runOnce(plan.durationMs),
+          raw: () => raw.runOnce(plan.durationMs),
+        },
+        plan.reps,
+      );
+      return [
+        metric('xthread_rps', r.ours, 'records/s', { name: 'ringbufjs_rps', value: r.ringbufjs }),
+        metric('xthread_vs_limit_rps', r.ours, 'records/s', { name: 'raw_batched_ring_rps', value: r.raw }),
+      ];
+    } finally {
+      await ours.close();
+      await rb.close();
+      await raw.close();
+    }
+  },
+};
+
+/** Two writer workers, no reader (overwrite mode): aggregate records/s. */
+async function twoWriters(shared: boolean, durationMs: number, reps: number): Promise<number> {
+  const ring = createRing({ lanes: 2, sharedLanes: 1, pageSize: PAGE, pagesPerLane: 16, mode: 'overwrite', clock: 'mono', metadataBytes: 0 });
+  const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
+  const ctrl = new Int32Array(ctrlSab);
+  const workers = await Promise.all(
+    [0, 1].map((i) => startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: shared ? 'shared' : i, spinWhenFull: false })),
+  );
+  try {
+    const samples: number[] = [];
+    for (let rep = 0; rep <= reps; rep++) {
+      const runId = rep + 1;
+      const counts = workers.map(
+        (b) =>
+          new Promise<number>((resolve) => {
+            const on = (m: { type: string; runId: number; count: number }) => {
+              if (m.type === 'wrote' && m.runId === runId) {
+                b.worker.off('message', on);
+                resolve(m.count);
+              }
+            };
+            b.worker.on('message', on);
+          }),
+      );
+      // Both workers share ctrl: one run id starts both (the second finishRun() just repeats the first).
+      beginRun(ctrl, runId);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, durationMs));
+      requestStop(ctrl);
+      const total = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
+      const elapsed = performance.now() - t0;
+      if (rep > 0) samples.push(total / (elapsed / 1e3));
+    }
+    samples.sort((a, b) => a - b);
+    return samples[samples.length >> 1] ?? 0;
+  } finally {
+    for (const b of workers) await closeWorker(b, ctrl);
+  }
+}
+
+export const sharedLaneScenario: Scenario = {
+  name: 'ring_shared_lane',
+  async run(opts) {
+    const plan = planFor(opts);
+    const own: number[] = [];
+    const shared: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      own.push(await twoWriters(false, plan.durationMs, 1));
+      shared.push(await twoWriters(true, plan.durationMs, 1));
+    }
+    own.sort((a, b) => a - b);
+    shared.sort((a, b) => a - b);
+    const o = own[1] ?? 0;
+    return [
+      metric('shared_lane_2w_rps', shared[1] ?? 0, 'records/s', { name: 'own_lanes_2w_rps', value: o }),
+    ];
+  },
+};
+
+export const heapScenario: Scenario = {
+  name: 'ring_heap',
+  run(opts) {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, clock: 'mono', metadataBytes: 0 });
+    const loop = writeLoop(ring);
+    loop(100_000); // warm up and let the optimizer settle before the baseline
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const n = opts.quick ? 2_000_000 : 10_000_000;
+    loop(n);
+    gc();
+    const growth = Math.max(0, process.memoryUsage().heapUsed - before) * (10_000_000 / n);
+    return Promise.resolve([metric('write_heap_growth_bytes', growth, 'bytes', { name: 'heap_budget_bytes', value: 1_000_000 })]);
+  },
+};
+
+export const ringScenarios: readonly Scenario[] = [writeScenario, xthreadScenario, sharedLaneScenario, heapScenario];
