@@ -216,9 +216,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
   /** Oldest page closed while reservations were open (its PG_COMMITTED is still to publish), or -1. */
   #pendingClose = -1;
   /**
-   * Records and payload bytes committed in each slot's page, counted by this writer as it wrote them,
-   * so recycling a page needs no walk of its headers. Unknown (0 in #slotKnown) for a page this
-   * writer did not write from its start, or that got a commit after the writer had left it.
+   * Data records and payload bytes in each slot's page, counted by this writer as it reserved them
+   * (and uncounted on discard), so recycling a page needs no walk of its headers. Unknown (0 in
+   * #slotKnown) for a page this writer did not write from its start.
    */
   readonly #slotRecords: Float64Array;
   readonly #slotBytes: Float64Array;
@@ -281,6 +281,8 @@ export class LaneWriter extends WriterBase implements RingWriter {
     if (end <= this.#limit && d >= 0 && d <= MAX_TIME_DELTA) {
       this.#frontier = end;
       this.#open++;
+      this.#pageRecords++; // counted when reserved; discard() takes it back
+      this.#pageBytes += size;
       const i = at >> 2;
       const i32 = this.i32;
       // Plain stores: only this thread writes here, and readers read nothing past PG_COMMITTED.
@@ -328,6 +330,8 @@ export class LaneWriter extends WriterBase implements RingWriter {
       i32[(at >> 2) + 1] = extended ? 0 : d; // an extended record takes its time from the TIME record
       this.#frontier = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
       this.#open++;
+      this.#pageRecords++;
+      this.#pageBytes += size;
       return at + RECORD_HEADER_BYTES;
     }
     this.countDrop();
@@ -374,16 +378,10 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const h = i32[i] ?? 0;
     if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "commit");
     i32[i] = h ^ BUSY_TO_COMMITTED; // plain: published with PG_COMMITTED below
-    if (at >= this.#slot && at <= this.#pageEnd) {
-      this.#pageRecords++;
-      this.#pageBytes += (h >>> LENGTH_SHIFT) & LENGTH_MASK;
-    } else {
-      this.#forget(at); // a nested record committed after we left its page
-    }
     if (--this.#open === 0) {
       if (this.#pendingClose >= 0) this.#publishClosed();
       // Publish every record below the frontier (payloads, headers); pairs with committedEnd() in readers.
-      Atomics.store(i32, this.#commitIdx, this.#frontier - this.#slot);
+      Atomics.store(i32, this.#commitIdx, (this.#frontier - this.#slot) | 0);
     }
   }
 
@@ -393,16 +391,24 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const h = i32[i] ?? 0;
     if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "discard");
     i32[i] = h ^ BUSY_TO_DISCARDED; // plain: published with PG_COMMITTED below
+    this.#uncount(at, (h >>> LENGTH_SHIFT) & LENGTH_MASK);
     if (--this.#open === 0) {
       if (this.#pendingClose >= 0) this.#publishClosed();
       // Publish every record below the frontier; pairs with committedEnd() in readers.
-      Atomics.store(i32, this.#commitIdx, this.#frontier - this.#slot);
+      Atomics.store(i32, this.#commitIdx, (this.#frontier - this.#slot) | 0);
     }
   }
 
-  #forget(at: number): void {
-    const index = (at - this.laneBase - LANE_HEADER_BYTES) >> this.g.pageShift;
-    this.#slotKnown[index & (this.g.lanePages - 1)] = 0;
+  /** A discarded record is not data: take back what reserve() counted, in the page it is in. */
+  #uncount(at: number, length: number): void {
+    if (at >= this.#slot && at <= this.#pageEnd) {
+      this.#pageRecords--;
+      this.#pageBytes -= length;
+      return;
+    }
+    const index = ((at - this.laneBase - LANE_HEADER_BYTES) >> this.g.pageShift) & (this.g.lanePages - 1);
+    this.#slotRecords[index] = (this.#slotRecords[index] ?? 0) - 1;
+    this.#slotBytes[index] = (this.#slotBytes[index] ?? 0) - length;
   }
 
   /** Publish the pages closed while reservations were open (nesting across a page switch). */
