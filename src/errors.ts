@@ -40,3 +40,8 @@ export class RecordStateError extends Error {
 export class ConsumerClaimError extends Error {
   override readonly name = "ConsumerClaimError";
 }
+
+/** A reader or writer was used after close(). */
+export class RingClosedError extends Error {
+  override readonly name = "RingClosedError";
+}

@@ -19,6 +19,6 @@ export { RingReader, RingRecord } from "./reader.js";
 export type { RecordData, PageHandoff } from "./reader.js";
 export type { RingStats, LaneStats, LaneCounters } from "./stats.js";
 export type { ClockKind } from "./clock.js";
-export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError } from "./errors.js";
+export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError, RingClosedError } from "./errors.js";
 export { FORMAT_VERSION, MAX_TYPE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, MIN_LANE_PAGES } from "./layout.js";
 export type { RingGeometry } from "./layout.js";

@@ -158,6 +158,30 @@ export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk, o
 }
 
 /**
+ * {@link walkPage} of page `pageNo` that tells a page recycled under the walk (its contents look
+ * like garbage mid-walk) from real corruption: false when the slot no longer holds `pageNo` after
+ * the walk (or when the walk tripped over a recycled page); throws only if the page is still there.
+ */
+export function walkHeldPage(
+  c: RingCore,
+  slot: number,
+  pageNo: number,
+  from: number,
+  w: PageWalk,
+  own: boolean,
+  to = c.g.pageSize,
+): boolean {
+  try {
+    walkPage(c, slot, from, w, own, to);
+  } catch (e) {
+    if (pageHolds(c, slot, pageNo)) throw e;
+    return false;
+  }
+  fence(); // the walk's plain loads complete before the re-check
+  return pageHolds(c, slot, pageNo);
+}
+
+/**
  * PG_COMMITTED of a per-thread lane's page, validated (8-aligned, inside the page). Everything the
  * owner wrote below it is visible after this load.
  */
@@ -238,20 +262,28 @@ export function preparePage(
       // The lane's owner counted page old as it wrote it: it is final once its PG_COMMITTED reached the end.
       if (committedEnd(c, slot) !== g.pageSize) return PREPARE_STALLED;
     } else {
-      walkPage(c, slot, PAGE_HEADER_BYTES, w, isOwnLane(g, laneBase));
+      // Another preparer may recycle the slot under us: then our view is stale, not the ring corrupt.
+      if (!walkHeldPage(c, slot, old, PAGE_HEADER_BYTES, w, isOwnLane(g, laneBase))) return PREPARE_STALE;
       if (w.busy) return PREPARE_STALLED;
     }
-    if (!pushTail(c, laneBase, old)) return PREPARE_FULL;
+    // Discard mode: the consumer must have read page old. (Checked again is not needed after the
+    // claim: only the consumer moves the tail in discard mode, and only forward.)
+    if (!c.overwrite && !tailPast(c, laneBase, old)) return PREPARE_FULL;
   }
 
   // Elect the single preparer: PG_SEQ old -> old + 1 (the preparing marker).
   if (Atomics.compareExchange(i32, seqIdx, oldLo, (oldLo + 1) | 0) !== oldLo) return PREPARE_IN_PROGRESS;
   // Name the preparer so reclaim can finish the job if it dies; pairs with the load in reclaim.
   Atomics.store(i32, (slot + PG_PREPARER) >> 2, producerId + 1);
-  // Only the elected preparer stores the cumulatives of old + 1: that page cannot be recycled
-  // before this one is published, and the walk of old is still valid (old was final and only we
-  // may change it now).
-  if (old >= 0) storeCumulatives(c, laneBase, old, w);
+  if (old >= 0) {
+    // Only the elected preparer stores the cumulatives of old + 1: that page cannot be recycled
+    // before this one is published, and the walk of old is still valid (old was final and only we
+    // may change it now). They are stored before the tail is pushed, so a consumer that finds
+    // itself pushed always finds the counts it needs to report its loss.
+    storeCumulatives(c, laneBase, old, w);
+    // Overwrite mode: take the rest of page old from the consumer, before zeroing it.
+    if (c.overwrite) pushTail(c, laneBase, old);
+  }
   finishPrepare(c, slot, pageNo, baseTime);
   return PREPARE_READY;
 }
@@ -280,7 +312,11 @@ function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWal
   const g = c.g;
   const next = slotOffset(g, laneBase, old + 1);
   const oldSlot = slotOffset(g, laneBase, old);
-  // The old page's own cumulatives were stored when page old - 1 was recycled, or at ring init for page 0.
+  // The old page's own cumulatives were stored when page old - 1 was recycled, or at ring init for
+  // page 0. They are missing only if a preparer died mid-preparation (reclaim finishes the page but
+  // cannot count what it may have zeroed): then the counts stay unknown rather than wrong.
+  // Acquire them; pairs with the Atomics.store of PG_CUM_READY below, one recycle earlier.
+  if (Atomics.load(c.i32, (oldSlot + PG_CUM_READY) >> 2) !== 1) return;
   const f64 = c.f64;
   f64[(next + PG_RECORDS_BEFORE) >> 3] = (f64[(oldSlot + PG_RECORDS_BEFORE) >> 3] ?? 0) + w.records;
   f64[(next + PG_BYTES_BEFORE) >> 3] = (f64[(oldSlot + PG_BYTES_BEFORE) >> 3] ?? 0) + w.bytes;
@@ -288,25 +324,30 @@ function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWal
   Atomics.store(c.i32, (next + PG_CUM_READY) >> 2, 1);
 }
 
-/**
- * Make sure the lane's tail is past page `old` before its slot is reused. Discard mode: returns
- * false when the consumer has not read it yet. Overwrite mode: pushes the tail to the start of
- * old + 1 (the records pushed over are the overrun: stats derive it from the tail's position).
- */
-function pushTail(c: RingCore, laneBase: number, old: number): boolean {
-  const tailIdx = (laneBase + L_TAIL_POS8) >> 2;
-  const target = toPos8(c.g, old + 1, PAGE_HEADER_BYTES) | 0;
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    // Acquire the consumer's position; pairs with its compareExchange in reader.ts#fill().
-    const tail = Atomics.load(c.i32, tailIdx);
-    if (pos8Diff(tail, target) >= 0) return true;
-    if (!c.overwrite) return false;
-    // Take the rest of page old from the consumer; pairs with its compareExchange of the same word.
-    if (Atomics.compareExchange(c.i32, tailIdx, tail, target) === tail) return true;
-  }
-  return false;
+/** Is the lane's tail (the consumer's position) past page `old`? */
+function tailPast(c: RingCore, laneBase: number, old: number): boolean {
+  // Acquire the consumer's position (and so its copies of page old); pairs with its compareExchange in reader.ts#fill().
+  const tail = Atomics.load(c.i32, (laneBase + L_TAIL_POS8) >> 2);
+  return pos8Diff(tail, toPos8(c.g, old + 1, PAGE_HEADER_BYTES)) >= 0;
 }
 
+/**
+ * Overwrite mode: move the lane's tail to the start of page old + 1 if it is not past it yet (the
+ * records pushed over are the overrun; stats derive it from the tail's position). Each failed
+ * exchange means the consumer moved forward inside page old, which it can do at most once per
+ * record, so the loop ends.
+ */
+function pushTail(c: RingCore, laneBase: number, old: number): void {
+  const tailIdx = (laneBase + L_TAIL_POS8) >> 2;
+  const target = toPos8(c.g, old + 1, PAGE_HEADER_BYTES) | 0;
+  for (let attempt = 0, max = (c.g.pageSize >> 3) + 2; attempt < max; attempt++) {
+    // Acquire the consumer's position; pairs with its compareExchange in reader.ts#fill().
+    const tail = Atomics.load(c.i32, tailIdx);
+    if (pos8Diff(tail, target) >= 0) return;
+    // Take the rest of page old from the consumer; pairs with its compareExchange of the same word.
+    if (Atomics.compareExchange(c.i32, tailIdx, tail, target) === tail) return;
+  }
+}
 
 /**
  * Committed data records (and their payload bytes) in the lane before page `pageNo`, or NaN when
@@ -341,12 +382,10 @@ export function cumulativeRecords(
   for (let p = j; p < pageNo; p++) {
     const s = slotOffset(g, laneBase, p);
     if (!pageHolds(c, s, p)) return false;
-    walkPage(c, s, PAGE_HEADER_BYTES, w, isOwnLane(g, laneBase));
+    if (!walkHeldPage(c, s, p, PAGE_HEADER_BYTES, w, isOwnLane(g, laneBase))) return false;
     if (requireFinal && w.busy) return false;
     records += w.records;
     bytes += w.bytes;
-    fence();
-    if (!pageHolds(c, s, p)) return false;
   }
   // The starting cumulatives were read from a page that must still be the same one.
   fence();
@@ -383,7 +422,7 @@ export function recordsBefore(
   if (off <= PAGE_HEADER_BYTES) return cum.records;
   const slot = slotOffset(c.g, laneBase, pageNo);
   if (!pageHolds(c, slot, pageNo)) return Number.NaN;
-  walkPage(c, slot, PAGE_HEADER_BYTES, w, isOwnLane(c.g, laneBase), Math.min(off, c.g.pageSize));
-  fence();
-  return pageHolds(c, slot, pageNo) ? cum.records + w.records : Number.NaN;
+  return walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, w, isOwnLane(c.g, laneBase), Math.min(off, c.g.pageSize))
+    ? cum.records + w.records
+    : Number.NaN;
 }

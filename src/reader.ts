@@ -12,7 +12,7 @@
  *    loads complete before that re-read on weakly ordered CPUs.
  * So a reader never hands out a torn or overwritten record; it reports a loss instead.
  */
-import { ConsumerClaimError, RingFormatError } from "./errors.js";
+import { ConsumerClaimError, RingClosedError } from "./errors.js";
 import {
   INTERNAL_BIT,
   INTERNAL_LOST,
@@ -25,6 +25,8 @@ import {
   LENGTH_SHIFT,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
+  PG_CUM_READY,
+  PG_RECORDS_BEFORE,
   PG_SEQ_HI,
   RECORD_HEADER_BYTES,
   STATE_BUSY,
@@ -38,7 +40,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkPage, pageNumber } from "./pages.js";
+import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 
 /**
@@ -77,8 +79,8 @@ export interface RecordData {
   payload: Uint8Array;
 }
 
-/** Where to start reading a lane. */
 const NO_TIME = Number.NaN;
+const LAPPED_ATTEMPTS = 256;
 
 class LaneCursor {
   readonly lane: number;
@@ -178,7 +180,7 @@ class LaneCursor {
       const where = pageState(c, slot, pageNo);
       if (where < 0) return false; // the writers have not reached this page yet
       if (where > 0) {
-        this.#lapped();
+        if (!this.#lapped()) return false;
         continue;
       }
       const base = c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
@@ -229,7 +231,7 @@ class LaneCursor {
         const to = nextPage ? toPos8(g, pageNo + 1, PAGE_HEADER_BYTES) : toPos8(g, pageNo, end);
         // Take the run: pairs with the page recyclers' compareExchange of the tail in pages.ts#pushTail().
         if (Atomics.compareExchange(i32, tailIdx, from, to) !== from) {
-          this.#lapped();
+          if (!this.#lapped()) return false;
           continue;
         }
         this.#readCount += records;
@@ -239,7 +241,7 @@ class LaneCursor {
         fence(); // the copy's plain loads complete before the re-check below
 
         if (pageState(c, slot, pageNo) !== 0) {
-          this.#lapped();
+          if (!this.#lapped()) return false;
           continue;
         }
       }
@@ -258,23 +260,29 @@ class LaneCursor {
     return false;
   }
 
-  /** Our page was overwritten: jump to the tail and account for what was skipped. */
-  #lapped(): void {
+  /**
+   * Our page was overwritten: jump to the tail and account for what was skipped. Returns false when
+   * the tail has not moved past our page yet (its recycling is in progress).
+   */
+  #lapped(): boolean {
     const before = this.#seq;
     const g = this.#c.g;
     const was = toPos8(g, this.#pageNo, this.#off);
     const wasPage = this.#pageNo;
-    for (let i = 0; i < 16; i++) {
+    const wasOff = this.#off;
+    // The tail page's cumulatives give the exact loss; if that page is recycled again while we
+    // look (a lap in microseconds on a tiny ring), follow the tail. Bounded: NaN after that.
+    for (let i = 0; i < LAPPED_ATTEMPTS; i++) {
       this.#startAtTail(this.#consuming);
-      if (!Number.isNaN(this.#seq) || i === 15) break;
+      if (!Number.isNaN(this.#seq) || this.#passRecycledTailPage()) break;
     }
-    // Writers only ever move the tail forward, past the page they overwrite. A tail that is not
-    // ahead of us means the lane header or page headers are corrupt: stop instead of looping.
+    // Writers move the tail past a page right after claiming it: a tail not ahead of us yet means
+    // the recycling of our page is in progress. Stay where we are and look again later.
     if (this.#pageNo < wasPage || (this.#pageNo === wasPage && pos8Diff(toPos8(g, this.#pageNo, this.#off), was) <= 0)) {
-      throw new RingFormatError(
-        `Lane ${this.lane}: page ${wasPage} was overwritten but the tail (page ${this.#pageNo}, offset ${this.#off}) is not ahead of it: the lane header is corrupt`,
-        this.#laneBase + L_TAIL_POS8,
-      );
+      this.#pageNo = wasPage;
+      this.#off = wasOff;
+      this.#seq = before;
+      return false;
     }
     const lost = this.#seq - before;
     this.#nextTime = NO_TIME;
@@ -284,6 +292,42 @@ class LaneCursor {
       const slot = slotOffset(this.#c.g, this.#laneBase, this.#pageNo);
       this.#lostTime = this.#c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
     }
+    return true;
+  }
+
+  /**
+   * The tail's page q is being recycled (its slot shows the preparing marker) but its recycler has
+   * not pushed the tail past it yet (and may be descheduled right there). Page q's header and
+   * records stay intact until that push, so count them, check the tail did not move while we did,
+   * and move past q ourselves: a consumer by the same compare-exchange the recycler would do, an
+   * iterator by jumping. Returns true with the position and sequence set, false to try again.
+   */
+  #passRecycledTailPage(): boolean {
+    const c = this.#c;
+    const g = c.g;
+    const q = this.#pageNo;
+    const slot = slotOffset(g, this.#laneBase, q);
+    if (pageState(c, slot, q) <= 0) return false;
+    const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
+    // Acquire the tail; the recycler's push (after which it zeroes page q) is a compareExchange of it.
+    const tail = Atomics.load(c.i32, tailIdx);
+    if (pos8Diff(tail, toPos8(g, q, 0)) < 0 || pos8Diff(tail, toPos8(g, q + 1, 0)) >= 0) return false;
+    // Acquire page q's cumulatives; stored before q was published.
+    if (Atomics.load(c.i32, (slot + PG_CUM_READY) >> 2) !== 1) return false;
+    const before = c.f64[(slot + PG_RECORDS_BEFORE) >> 3] ?? 0;
+    try {
+      walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk, this.#own);
+    } catch {
+      return false;
+    }
+    fence(); // the walk's plain loads complete before the tail is checked again
+    if (Atomics.load(c.i32, tailIdx) !== tail) return false; // pushed meanwhile: the counts may be torn
+    // Take page q from the tail (a consumer); pairs with the recycler's compareExchange in pages.ts#pushTail().
+    if (this.#consuming && Atomics.compareExchange(c.i32, tailIdx, tail, toPos8(g, q + 1, PAGE_HEADER_BYTES) | 0) !== tail) return false;
+    this.#pageNo = q + 1;
+    this.#off = PAGE_HEADER_BYTES;
+    this.#seq = before + this.#walk.records;
+    return true;
   }
 
   /** Load the next record or loss marker into the head fields. */
@@ -349,7 +393,7 @@ class LaneCursor {
     const pageNo = this.#pageNo;
     const slot = slotOffset(g, this.#laneBase, pageNo);
     if (pageState(c, slot, pageNo) !== 0) return -1;
-    walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk, this.#own);
+    if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1; // not complete yet
     dest.set(c.u8.subarray(slot, slot + this.#ps));
     const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
@@ -419,7 +463,7 @@ export class RingReader {
    * Returns how many were handed out. The record object is reused: copy what you keep.
    */
   read(visitor: (record: RingRecord) => void, max = Infinity): number {
-    if (this.#closed) throw new RingFormatError("Cannot read: reader is closed", 0);
+    if (this.#closed) throw new RingClosedError("Cannot read: the reader is closed");
     const cursors = this.#cursors;
     const rec = this.#record;
     let n = 0;

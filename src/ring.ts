@@ -294,17 +294,22 @@ export class RingBuffer {
   releaseWriter(id: number, lane: number): void {
     const g = this.geometry;
     const base = producerOffset(g, id);
+    const i32 = this.core.i32;
+    // Take the right to release: only from ALIVE (a reclaimed producer's lane may have a new owner
+    // already, whose reservations are not ours to discard); pairs with reclaimProducer()'s exchange.
+    if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD) !== PRODUCER_ALIVE) return;
     const abandoned = reclaimProducerPages(this, lane, id);
     const f = (base + P_ABANDONED) >> 3;
     this.core.f64[f] = (this.core.f64[f] ?? 0) + abandoned;
     if (lane < g.ownLanes) {
       // Release the lane; pairs with the claim in writer().
-      Atomics.compareExchange(this.core.i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
+      Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
     }
     // A slot with counters to keep stays DEAD (stats still sum it); a clean one is free for reuse.
-    const keep = (this.core.f64[(base + P_DROPPED) >> 3] ?? 0) !== 0 || (this.core.f64[f] ?? 0) !== 0;
-    // Release the slot; pairs with the claim in #claimProducer() and the loads in stats.
-    Atomics.compareExchange(this.core.i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, keep ? PRODUCER_DEAD : PRODUCER_FREE);
+    if ((this.core.f64[(base + P_DROPPED) >> 3] ?? 0) === 0 && (this.core.f64[f] ?? 0) === 0) {
+      // Free the slot; pairs with the claim in #claimProducer() and the loads in stats.
+      Atomics.store(i32, (base + P_STATE) >> 2, PRODUCER_FREE);
+    }
   }
 
   #lanesOf(options: ReaderOptions): number[] {

@@ -177,8 +177,12 @@ abstract class WriterBase {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.onClose();
     this.ring.releaseWriter(this.producerId, this.lane);
   }
+
+  /** Make the write path fail from now on (it checks `closed` only on its slow path). */
+  protected onClose(): void {}
 
   protected notOpen(at: number, what: string): RecordStateError {
     return new RecordStateError(
@@ -399,6 +403,10 @@ export class LaneWriter extends WriterBase implements RingWriter {
       // Publish every record below the frontier; pairs with committedEnd() in readers.
       Atomics.store(i32, this.commitIdx, (this.frontier - this.slot) | 0);
     }
+  }
+
+  protected override onClose(): void {
+    this.limit = 0; // every reserve() now takes the slow path, which refuses a closed writer
   }
 
   /** A discarded record is not data: take back what reserve() counted, in the page it is in. */
