@@ -103,7 +103,7 @@ for (const mode of ['overwrite', 'discard'] as const) {
         if (mode === 'discard') assert.equal(st.overrun, 0);
         else assert.equal(st.dropped, 0);
       }),
-      { numRuns: 200 },
+      { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
     );
   });
 }
