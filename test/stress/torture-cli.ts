@@ -1,0 +1,96 @@
+/**
+ * Long local torture runs:
+ *
+ *   node dist/test/stress/torture-cli.js --seconds 60 --mode both
+ *
+ * Options (defaults in brackets): --seconds N [60] | --records N (attempts per writer),
+ * --mode overwrite|discard|both [both], --own N [2], --shared N [2], --shared-lanes N [1],
+ * --page-size N [512], --pages N [4], --seed N [random], --reader-delay MS [1],
+ * --read-batch N [all], --clock mono|counter [mono], --min-size N [16], --max-size N [200],
+ * --nest P [0.15], --discard P [0.1], --hold P [0.002], --hold-ms MS [0.3], --repeat N [1], --json,
+ * --inject checksum|seq-skip (self-test: the run must fail).
+ * Exits 1 if any run failed.
+ *
+ * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
+ * test runner this does nothing.
+ */
+import { describe, runTorture, type TortureOptions } from "./torture.js";
+
+function parse(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const key = a.slice(2);
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith("--")) out[key] = "true";
+    else {
+      out[key] = next;
+      i++;
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  const num = (k: string, d: number): number => {
+    const v = args[k];
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${k} must be a number, received ${v}`);
+    return n;
+  };
+  const modeArg = args["mode"] ?? "both";
+  const modes: ("overwrite" | "discard")[] =
+    modeArg === "both" ? ["overwrite", "discard"] : modeArg === "overwrite" || modeArg === "discard" ? [modeArg] : [];
+  if (modes.length === 0) throw new Error(`--mode must be overwrite, discard or both, received ${modeArg}`);
+  const clock = args["clock"] ?? "mono";
+  if (clock !== "mono" && clock !== "counter") throw new Error(`--clock must be mono or counter, received ${clock}`);
+  const repeat = num("repeat", 1);
+  let failed = 0;
+  for (let r = 0; r < repeat; r++) {
+    for (const mode of modes) {
+      const seed = args["seed"] !== undefined ? num("seed", 0) + r : (Math.random() * 2 ** 32) >>> 0;
+      const opts: TortureOptions = {
+        mode,
+        ownWriters: num("own", 2),
+        sharedWriters: num("shared", 2),
+        sharedLanes: num("shared-lanes", 1),
+        pageSize: num("page-size", 512),
+        pagesPerLane: num("pages", 4),
+        seed,
+        readerDelay: num("reader-delay", 1),
+        clock,
+        minSize: num("min-size", 16),
+        maxSize: num("max-size", 200),
+        nestProb: num("nest", 0.15),
+        discardProb: num("discard", 0.1),
+        holdProb: num("hold", 0.002),
+        holdMs: num("hold-ms", 0.3),
+      };
+      const inject = args["inject"];
+      if (inject === "checksum" || inject === "seq-skip") opts.inject = inject;
+      if (args["read-batch"] !== undefined) opts.readBatch = num("read-batch", Infinity);
+      if (args["records"] !== undefined) opts.records = num("records", 0);
+      else opts.seconds = num("seconds", 60);
+      console.log(`[${new Date().toISOString()}] starting ${mode}, seed ${seed} (TORTURE_SEED=${seed} / --seed ${seed} to repeat the writers' choices)`);
+      const result = await runTorture(opts);
+      console.log(describe(result));
+      if (args["json"] !== undefined) console.log(JSON.stringify({ ...result, writerTallies: undefined }, null, 1));
+      if (!result.ok) failed++;
+    }
+  }
+  console.log(failed === 0 ? "all torture runs passed" : `${failed} torture run(s) FAILED`);
+  return failed === 0 ? 0 : 1;
+}
+
+if (process.env["NODE_TEST_CONTEXT"] === undefined || process.argv.length > 2) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.stack : e);
+      process.exit(2);
+    },
+  );
+}
