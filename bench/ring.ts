@@ -7,6 +7,7 @@
  * | write_mono_ns            | same, clock mono (one performance.now() per record)    | raw_clock_store_publish_ns |
  * | xthread_rps              | worker writer -> main-thread consumer (read API)       | ringbufjs_rps              |
  * | xthread_vs_limit_rps     | same                                                   | raw_batched_ring_rps       |
+ * | xthread_mono_rps         | same with clock mono                                    | xthread_rps                |
  * | shared_lane_2w_rps       | 2 worker writers on one shared lane, no reader         | own_lanes_2w_rps           |
  * | write_heap_growth_bytes  | JS heap growth over 10 M writes (GC before and after)  | 1000000                    |
  *
@@ -71,8 +72,8 @@ export const writeScenario: Scenario = {
 };
 
 /** Worker writer -> main-thread consumer through our read API, checksum-verified. */
-async function openOurs(): Promise<ThroughputSession> {
-  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock: 'mono', metadataBytes: 0 });
+async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSession> {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock, metadataBytes: 0 });
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);
   const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
@@ -140,13 +141,16 @@ export const xthreadScenario: Scenario = {
   name: 'ring_xthread',
   async run(opts) {
     const plan = planFor(opts);
-    const ours = await openOurs();
+    // Clock `none`: the peers stamp nothing either. The same with `mono` is reported beside it.
+    const ours = await openOurs('none');
+    const oursMono = await openOurs('mono');
     const rb = await openRingbufjs();
     const raw = await openRawBatchedRing();
     try {
       const r = await alternateMedians(
         {
           ours: () => ours.runOnce(plan.durationMs),
+          mono: () => oursMono.runOnce(plan.durationMs),
           ringbufjs: () => rb.runOnce(plan.durationMs),
           raw: () => raw.runOnce(plan.durationMs),
         },
@@ -155,9 +159,11 @@ export const xthreadScenario: Scenario = {
       return [
         metric('xthread_rps', r.ours, 'records/s', { name: 'ringbufjs_rps', value: r.ringbufjs }),
         metric('xthread_vs_limit_rps', r.ours, 'records/s', { name: 'raw_batched_ring_rps', value: r.raw }),
+        metric('xthread_mono_rps', r.mono, 'records/s', { name: 'xthread_rps', value: r.ours }),
       ];
     } finally {
       await ours.close();
+      await oursMono.close();
       await rb.close();
       await raw.close();
     }

@@ -114,10 +114,10 @@ export class PageWalk {
  * counting. Stops at the first empty header. Bounded: every step advances at least 8 bytes, and a
  * header that points outside the page throws {@link RingFormatError}.
  *
- * Per-thread lanes (`own`): only the records below the owner's published PG_COMMITTED are final;
- * they are read with plain loads after one atomic load of PG_COMMITTED, and a page whose
- * PG_COMMITTED is short of its end counts as busy (not final). Shared lanes: every header is loaded
- * atomically (each is published by its own producer).
+ * Every record is published by an atomic store of its word0, and read here with an atomic load.
+ * Per-thread lanes (`own`) also publish PG_COMMITTED, below which every record is final: those are
+ * read with plain loads after one atomic load of PG_COMMITTED, and a page whose PG_COMMITTED is
+ * short of its end counts as busy (not final).
  */
 export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk, own: boolean, to = c.g.pageSize): PageWalk {
   const ps = c.g.pageSize;
@@ -125,26 +125,27 @@ export function walkPage(c: RingCore, slot: number, from: number, w: PageWalk, o
   w.records = 0;
   w.bytes = 0;
   w.busy = false;
-  let limit = to;
+  let plainUpTo = from;
   if (own) {
     const committed = committedEnd(c, slot);
     if (committed < ps) w.busy = true;
-    if (committed < limit) limit = committed;
+    plainUpTo = committed < to ? committed : to;
   }
   let off = from;
-  while (off < limit) {
+  while (off < to) {
     const idx = (slot + off) >> 2;
-    // Shared lane: acquire the record published by its producer's commit store of word0.
-    // Per-thread lane: plain load, ordered by the acquire of PG_COMMITTED in committedEnd().
-    const h = own ? (i32[idx] ?? 0) : Atomics.load(i32, idx);
+    const plain = off < plainUpTo;
+    // Below PG_COMMITTED: plain load, ordered by the acquire in committedEnd(). Beyond it: acquire
+    // the record published by its producer's Atomics.store of word0.
+    const h = plain ? (i32[idx] ?? 0) : Atomics.load(i32, idx);
     if (h === 0) {
-      if (own) throw badHeader(slot + off, h, ps - off);
+      if (plain) throw badHeader(slot + off, h, ps - off);
       break;
     }
     const state = h >>> STATE_SHIFT;
     const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
     const size = (RECORD_HEADER_BYTES + len + 7) & ~7;
-    if (state === 0 || off + size > ps || (own && state === STATE_BUSY)) throw badHeader(slot + off, h, ps - off);
+    if (state === 0 || off + size > ps || (plain && state === STATE_BUSY)) throw badHeader(slot + off, h, ps - off);
     if (state === STATE_BUSY) {
       w.busy = true;
     } else if (state === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) {
@@ -182,8 +183,8 @@ export function walkHeldPage(
 }
 
 /**
- * PG_COMMITTED of a per-thread lane's page, validated (8-aligned, inside the page). Everything the
- * owner wrote below it is visible after this load.
+ * PG_COMMITTED of a per-thread lane's page, validated (8-aligned, inside the page). Every record
+ * below it is final, and visible after this load.
  */
 export function committedEnd(c: RingCore, slot: number): number {
   // Acquire the records below it; pairs with the owner's Atomics.store in writer.ts#LaneWriter.

@@ -110,12 +110,8 @@ class LaneCursor {
   #lostTime = 0;
   /** The head record (loaded, not yet handed out). */
   hasHead = false;
-  headKind: "data" | "lost" = "data";
-  headType = 0;
-  headTime = 0;
-  headOffset = 0;
-  headLength = 0;
-  headLost = 0;
+  /** The head record, handed to visitors as it is (no copy per record). */
+  readonly record = new RingRecord();
 
   constructor(ring: RingBuffer, lane: number, consuming: boolean) {
     this.lane = lane;
@@ -125,6 +121,8 @@ class LaneCursor {
     this.#own = lane < ring.geometry.ownLanes;
     this.#ps = ring.geometry.pageSize;
     this.bytes = new Uint8Array(this.#ps);
+    this.record.lane = lane;
+    this.record.bytes = this.bytes;
     this.#i32 = new Int32Array(this.bytes.buffer);
     this.#f64 = new Float64Array(this.bytes.buffer);
     const i32 = this.#c.i32;
@@ -187,6 +185,7 @@ class LaneCursor {
       const start = this.#off;
       let end = start;
       let records = 0;
+      let scanFrom = end;
       if (this.#own) {
         // Per-thread lane: everything below PG_COMMITTED is final and visible after this one load.
         let limit: number;
@@ -206,24 +205,28 @@ class LaneCursor {
           if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
           end += size;
         }
-      } else {
-        while (end < ps) {
-          // Shared lane: acquire each record; pairs with its producer's commit Atomics.store of word0.
-          const h = Atomics.load(i32, (slot + end) >> 2);
-          if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) break;
-          const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-          if (h >>> STATE_SHIFT === 0 || end + size > ps) {
-            if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
-            throw badHeader(slot + end, h, ps - end);
-          }
-          if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
-          end += size;
+        // The owner publishes PG_COMMITTED only every few records (PUBLISH_EVERY); each record is
+        // visible on its own through its word0. Read up to PG_COMMITTED with plain loads, and only
+        // when nothing new is below it look past it record by record (acquire loads), so a reader
+        // keeping up does not sit on the cache lines the writer is filling more than it must.
+        scanFrom = end > start ? ps : end;
+      }
+      while (scanFrom < ps && end < ps) {
+        // Acquire each record; pairs with its producer's commit Atomics.store of word0.
+        const h = Atomics.load(i32, (slot + end) >> 2);
+        if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) break;
+        const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+        if (h >>> STATE_SHIFT === 0 || end + size > ps) {
+          if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
+          throw badHeader(slot + end, h, ps - end);
         }
+        if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
+        end += size;
       }
       if (end === start) return false;
-      // Copy the run (plain loads: made safe by the validation below).
-      const b32 = this.#i32;
-      for (let i = (slot + start) >> 2, j = start >> 2, e = (slot + end) >> 2; i < e; ) b32[j++] = i32[i++] ?? 0;
+      // Copy the run (plain reads: made safe by the validation below). One memcpy-like set()
+      // (about 0.25 ns a word here, against 0.9 for a word loop); the subarray is one small object per run.
+      this.bytes.set(c.u8.subarray(slot + start, slot + end), start);
       const nextPage = end >= ps;
       if (this.#consuming) {
         const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
@@ -354,17 +357,17 @@ class LaneCursor {
           }
           continue; // padding, or an internal kind this version does not know
         }
-        this.headKind = "data";
-        this.headType = h & TYPE_MASK;
+        this.record.kind = "data";
+        this.record.type = h & TYPE_MASK;
         const next = this.#nextTime;
         if (next === next) {
-          this.headTime = next;
+          this.record.timestamp = next;
           this.#nextTime = NO_TIME;
         } else {
-          this.headTime = this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0);
+          this.record.timestamp = this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0);
         }
-        this.headOffset = at + RECORD_HEADER_BYTES;
-        this.headLength = len;
+        this.record.offset = at + RECORD_HEADER_BYTES;
+        this.record.length = len;
         this.hasHead = true;
         return true;
       }
@@ -375,12 +378,12 @@ class LaneCursor {
 
   #headLost(count: number, time: number): boolean {
     this.#lostPending = 0;
-    this.headKind = "lost";
-    this.headLost = count;
-    this.headTime = time;
-    this.headType = 0;
-    this.headOffset = 0;
-    this.headLength = 0;
+    this.record.kind = "lost";
+    this.record.lost = count;
+    this.record.timestamp = time;
+    this.record.type = 0;
+    this.record.offset = 0;
+    this.record.length = 0;
     this.hasHead = true;
     return true;
   }
@@ -442,7 +445,6 @@ export interface PageHandoff {
  */
 export class RingReader {
   readonly #cursors: LaneCursor[];
-  readonly #record = new RingRecord();
   #closed = false;
 
   /** @internal use ring.consumer() or ring.iterator() */
@@ -465,12 +467,12 @@ export class RingReader {
   read(visitor: (record: RingRecord) => void, max = Infinity): number {
     if (this.#closed) throw new RingClosedError("Cannot read: the reader is closed");
     const cursors = this.#cursors;
-    const rec = this.#record;
     let n = 0;
     if (cursors.length === 1) {
       const cur = cursors[0] as LaneCursor;
+      const rec = cur.record;
       while (n < max && cur.head()) {
-        this.#emit(cur, rec);
+        cur.hasHead = false;
         visitor(rec);
         n++;
       }
@@ -480,26 +482,14 @@ export class RingReader {
       let best: LaneCursor | undefined;
       for (let i = 0; i < cursors.length; i++) {
         const cur = cursors[i] as LaneCursor;
-        if (cur.head() && (best === undefined || cur.headTime < best.headTime)) best = cur;
+        if (cur.head() && (best === undefined || cur.record.timestamp < best.record.timestamp)) best = cur;
       }
       if (best === undefined) break;
-      this.#emit(best, rec);
-      visitor(rec);
+      best.hasHead = false;
+      visitor(best.record);
       n++;
     }
     return n;
-  }
-
-  #emit(cur: LaneCursor, rec: RingRecord): void {
-    rec.kind = cur.headKind;
-    rec.lane = cur.lane;
-    rec.type = cur.headType;
-    rec.timestamp = cur.headTime;
-    rec.lost = cur.headLost;
-    rec.bytes = cur.bytes;
-    rec.offset = cur.headOffset;
-    rec.length = cur.headLength;
-    cur.hasHead = false;
   }
 
   /** Read everything available now as plain objects (allocates; for tests, tools and small volumes). */

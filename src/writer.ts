@@ -217,8 +217,10 @@ export class LaneWriter extends WriterBase implements RingWriter {
   private pageEnd = 0;
   /** Int32 index of the current page's PG_COMMITTED. */
   private commitIdx = 0;
-  /** Reservations open now (nesting depth). PG_COMMITTED is published when it drops to 0. */
+  /** Reservations open now (nesting depth). PG_COMMITTED may be published only when it is 0. */
   private open = 0;
+  /** Records committed since PG_COMMITTED was last published. */
+  private unpublished = 0;
   /** Oldest page closed while reservations were open (its PG_COMMITTED is still to publish), or -1. */
   private pendingClose = -1;
   /**
@@ -271,6 +273,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
     this.base = this.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
     this.pageRecords = 0;
     this.pageBytes = 0;
+    this.unpublished = 0;
     this.slotKnown[(pageNo >>> 0) & (this.g.lanePages - 1)] = 1;
   }
 
@@ -291,7 +294,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
       this.pageBytes += size;
       const i = at >> 2;
       const i32 = this.i32;
-      // Plain stores: only this thread writes here, and readers read nothing past PG_COMMITTED.
+      // Plain stores: only this thread writes here, and readers stop at BUSY until commit() publishes.
       i32[i] = (STATE_BUSY << STATE_SHIFT) | (size << LENGTH_SHIFT) | type;
       i32[i + 1] = d;
       return at + RECORD_HEADER_BYTES;
@@ -318,18 +321,18 @@ export class LaneWriter extends WriterBase implements RingWriter {
         }
         continue;
       }
-      // The LOST and TIME records below are final at once; they become visible with the next
-      // publication of PG_COMMITTED (after the record that follows them is committed).
       if (this.pendingLost > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost;
-        i32[at >> 2] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
+        // Publish the lost count in-band; pairs with the readers' Atomics.load of word0.
+        Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
         this.pendingLost = 0;
       }
       this.limit = this.pageEnd; // back on the fast path
       if (extended) {
         this.f64[(at >> 3) + 1] = t;
-        i32[at >> 2] = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
+        // Publish the absolute time of the next record; pairs with the readers' Atomics.load of word0.
+        Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME));
         at += TIME_RECORD_BYTES;
       }
       i32[at >> 2] = recordWord(STATE_BUSY, size, type); // plain: see reserve()
@@ -350,7 +353,8 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i32 = this.i32;
     const at = this.frontier;
     if (at < this.pageEnd) {
-      i32[at >> 2] = recordWord(STATE_COMMITTED, this.pageEnd - at - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING);
+      // Publish the padding that closes the page; pairs with the readers' Atomics.load of word0.
+      Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, this.pageEnd - at - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING));
       this.frontier = this.pageEnd;
     }
     if (this.open === 0) {
@@ -383,12 +387,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
     // Plain read of our own header word (only this thread writes it).
     const h = i32[i] ?? 0;
     if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "commit");
-    i32[i] = h ^ BUSY_TO_COMMITTED; // plain: published with PG_COMMITTED below
-    if (--this.open === 0) {
-      if (this.pendingClose >= 0) this.publishClosed();
-      // Publish every record below the frontier (payloads, headers); pairs with committedEnd() in readers.
-      Atomics.store(i32, this.commitIdx, (this.frontier - this.slot) | 0);
-    }
+    // Publish the record (payload and delta written before); pairs with readers' Atomics.load of word0.
+    Atomics.store(i32, i, h ^ BUSY_TO_COMMITTED);
+    if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
   }
 
   discard(at: number): void {
@@ -396,13 +397,23 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i32 = this.i32;
     const h = i32[i] ?? 0;
     if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "discard");
-    i32[i] = h ^ BUSY_TO_DISCARDED; // plain: published with PG_COMMITTED below
+    // Publish the record as discarded; pairs with readers' Atomics.load of word0, which skip it.
+    Atomics.store(i32, i, h ^ BUSY_TO_DISCARDED);
     this.uncount(at, (h >>> LENGTH_SHIFT) & LENGTH_MASK);
-    if (--this.open === 0) {
-      if (this.pendingClose >= 0) this.publishClosed();
-      // Publish every record below the frontier; pairs with committedEnd() in readers.
-      Atomics.store(i32, this.commitIdx, (this.frontier - this.slot) | 0);
-    }
+    if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
+  }
+
+  /**
+   * Publish PG_COMMITTED: every record below the frontier is final (nothing is open). Readers read
+   * below it with plain loads; it is a batching device, not what makes a record visible (each
+   * record's own word0 store does that), so doing it every PUBLISH_EVERY records keeps the page
+   * header's cache line from bouncing between writer and reader on every record.
+   */
+  private publish(): void {
+    if (this.pendingClose >= 0) this.publishClosed();
+    this.unpublished = 0;
+    // Publish every record below the frontier; pairs with committedEnd() in readers.
+    Atomics.store(this.i32, this.commitIdx, (this.frontier - this.slot) | 0);
   }
 
   protected override onClose(): void {
@@ -432,6 +443,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
     this.pendingClose = -1;
   }
 }
+
+/** A per-thread lane publishes PG_COMMITTED at most every this many records (and at page close). */
+export const PUBLISH_EVERY = 32;
 
 /** Open reservations a shared-lane writer can hold at once (nesting depth). */
 export const MAX_OPEN_RESERVATIONS = 16;
