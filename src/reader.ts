@@ -58,6 +58,11 @@ export class RingRecord {
   timestamp = 0;
   /** For a `lost` marker: how many records were lost at this point (NaN if it cannot be known). */
   lost = 0;
+  /**
+   * For a `lost` marker: `overrun` (records overwritten before this reader got to them, overwrite
+   * mode) or `dropped` (records a writer refused, reported in-band by that writer). Empty for data.
+   */
+  cause: "" | "overrun" | "dropped" = "";
   bytes: Uint8Array = EMPTY;
   offset = 0;
   length = 0;
@@ -76,6 +81,7 @@ export interface RecordData {
   type: number;
   timestamp: number;
   lost: number;
+  cause: "" | "overrun" | "dropped";
   payload: Uint8Array;
 }
 
@@ -336,7 +342,7 @@ class LaneCursor {
   /** Load the next record or loss marker into the head fields. */
   head(): boolean {
     if (this.hasHead) return true;
-    if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime);
+    if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     for (;;) {
       while (this.#bPos < this.#bEnd) {
         const at = this.#bPos;
@@ -352,12 +358,12 @@ class LaneCursor {
           if (kind === INTERNAL_TIME && len >= 8) {
             this.#nextTime = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
           } else if (kind === INTERNAL_LOST && len >= 8) {
-            this.#lostPending = 0;
-            return this.#headLost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0));
+            return this.#headLost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0), "dropped");
           }
           continue; // padding, or an internal kind this version does not know
         }
         this.record.kind = "data";
+        this.record.cause = "";
         this.record.type = h & TYPE_MASK;
         const next = this.#nextTime;
         if (next === next) {
@@ -372,12 +378,13 @@ class LaneCursor {
         return true;
       }
       if (!this.#fill()) return false;
-      if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime);
+      if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     }
   }
 
-  #headLost(count: number, time: number): boolean {
-    this.#lostPending = 0;
+  #headLost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
+    if (cause === "overrun") this.#lostPending = 0;
+    this.record.cause = cause;
     this.record.kind = "lost";
     this.record.lost = count;
     this.record.timestamp = time;
@@ -496,7 +503,7 @@ export class RingReader {
   drain(max = Infinity): RecordData[] {
     const out: RecordData[] = [];
     this.read((r) => {
-      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, payload: r.payload() });
+      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, cause: r.cause, payload: r.payload() });
     }, max);
     return out;
   }

@@ -35,6 +35,7 @@ for (const mode of ['overwrite', 'discard'] as const) {
         const lastSeen = [-1, -1, -1, -1];
         let seen = 0;
         let lost = 0;
+        let lostOverrun = 0;
         const put = (wi: number, size: number): number => {
           const w = ws[wi] as RingWriter;
           const at = w.reserve(1 + wi, size);
@@ -58,6 +59,7 @@ for (const mode of ['overwrite', 'discard'] as const) {
           reader.read((r) => {
             if (r.kind === 'lost') {
               lost += r.lost;
+              if (r.cause === 'overrun') lostOverrun += r.lost;
               return;
             }
             const v = new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset, r.length);
@@ -99,6 +101,7 @@ for (const mode of ['overwrite', 'discard'] as const) {
         assert.equal(st.written, totalCommitted, 'stats.written = records committed');
         assert.equal(seen + lost, totalCommitted + st.dropped, 'read + lost = committed + dropped');
         assert.equal(lost, st.overrun + st.dropped, 'lost markers = overrun + dropped');
+        assert.equal(lostOverrun, st.overrun, 'markers of cause overrun = stats.overrun');
         assert.equal(st.read, seen);
         if (mode === 'discard') assert.equal(st.overrun, 0);
         else assert.equal(st.dropped, 0);

@@ -122,10 +122,10 @@ test("discard mode: drops are counted and reported in-band, exactly, where they 
   assert.ok(own.write(2, new Uint8Array(40)), "room again after reading");
   const second = r.drain();
   assert.deepEqual(
-    second.map((x) => [x.kind, x.kind === "lost" ? x.lost : x.type]),
+    second.map((x) => [x.kind, x.kind === "lost" ? x.lost : x.type, x.cause]),
     [
-      ["lost", dropped],
-      ["data", 2],
+      ["lost", dropped, "dropped"],
+      ["data", 2, ""],
     ],
   );
 });
@@ -142,6 +142,7 @@ test("overwrite mode: a lagging consumer sees an exact lost count, and stats agr
   const lost = got.filter((x) => x.kind === "lost").reduce((s, x) => s + x.lost, 0);
   const data = got.filter((x) => x.kind === "data").map((x) => new Int32Array(x.payload.buffer)[0] ?? -1);
   assert.equal(got[0]?.kind, "lost", "the loss is reported before the first record read");
+  assert.equal(got[0]?.cause, "overrun");
   assert.equal(lost + data.length, 500);
   assert.equal(data[0], lost, "the first record read is the one right after the lost ones");
   assert.deepEqual(data, data.map((_, i) => lost + i));
