@@ -217,16 +217,23 @@ class LaneCursor {
         // keeping up does not sit on the cache lines the writer is filling more than it must.
         scanFrom = end > start ? ps : end;
       }
+      let timeAt = -1; // offset of a TIME record that ends the run so far, else -1
       while (scanFrom < ps && end < ps) {
         // Acquire each record; pairs with its producer's commit Atomics.store of word0.
         const h = Atomics.load(i32, (slot + end) >> 2);
-        if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) break;
+        if (h === 0 || h >>> STATE_SHIFT === STATE_BUSY) {
+          // A per-thread lane publishes a TIME record before the record it times: never end a run
+          // (and move the tail) between the two, or a reader starting there would lose the time.
+          if (timeAt >= 0) end = timeAt;
+          break;
+        }
         const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
         if (h >>> STATE_SHIFT === 0 || end + size > ps) {
           if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
           throw badHeader(slot + end, h, ps - end);
         }
         if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
+        timeAt = (h & (INTERNAL_BIT | TYPE_MASK)) === (INTERNAL_BIT | INTERNAL_TIME) ? end : -1;
         end += size;
       }
       if (end === start) return false;

@@ -219,7 +219,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
   private commitIdx = 0;
   /** Reservations open now (nesting depth). PG_COMMITTED may be published only when it is 0. */
   private open = 0;
-  /** Records committed since PG_COMMITTED was last published. */
+  /** Commits and discards that left nothing open since PG_COMMITTED was last published. */
   private unpublished = 0;
   /** Oldest page closed while reservations were open (its PG_COMMITTED is still to publish), or -1. */
   private pendingClose = -1;
@@ -444,7 +444,10 @@ export class LaneWriter extends WriterBase implements RingWriter {
   }
 }
 
-/** A per-thread lane publishes PG_COMMITTED at most every this many records (and at page close). */
+/**
+ * A per-thread lane publishes PG_COMMITTED after this many commits or discards that leave nothing
+ * open (sooner when a page closed with reservations open is waiting), and at every page close.
+ */
 export const PUBLISH_EVERY = 32;
 
 /** Open reservations a shared-lane writer can hold at once (nesting depth). */
