@@ -25,7 +25,7 @@ const op = fc.oneof(
 for (const mode of ['overwrite', 'discard'] as const) {
   test(`model: ${mode} mode keeps order and accounts for every record exactly`, () => {
     fc.assert(
-      fc.property(fc.array(op, { minLength: 1, maxLength: 300 }), fc.constantFrom(256, 512), (ops, pageSize) => {
+      fc.property(fc.array(op, { minLength: 1, maxLength: 400, size: 'max' }), fc.constantFrom(256, 512), (ops, pageSize) => {
         const ring = createRing({ lanes: 2, sharedLanes: 1, pageSize, pagesPerLane: 4, mode, clock: 'counter', maxProducers: 8, metadataBytes: 0 });
         // Writers 0 and 1 own lanes 0 and 1; writers 2 and 3 share lane 2.
         const ws: RingWriter[] = [ring.writer(), ring.writer(), ring.writer({ lane: 'shared' }), ring.writer({ lane: 'shared' })];
