@@ -256,6 +256,7 @@ export function preparePage(
   // Acquire the slot's current page number (pairs with the previous preparer's publication).
   const lo = Atomics.load(i32, seqIdx);
   if (lo === ((oldLo + 1) | 0)) return PREPARE_IN_PROGRESS;
+  // PG_SEQ_HI is stored before PG_SEQ by every preparer, so it is current once PG_SEQ matched.
   if (lo !== oldLo || (Atomics.load(i32, (slot + PG_SEQ_HI) >> 2) >>> 0) !== pageHi(old)) return PREPARE_STALE;
 
   if (old >= 0) {
@@ -404,6 +405,7 @@ const fenceWord = new Int32Array(new SharedArrayBuffer(4));
  * uncontended RMW. Used by seqlock-style re-checks (copy, then confirm the page did not change).
  */
 export function fence(): void {
+  // A full barrier: orders every earlier load before every later one (the word itself is private).
   Atomics.add(fenceWord, 0, 0);
 }
 

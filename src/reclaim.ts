@@ -41,6 +41,7 @@ export function reclaimProducerPages(ring: RingBuffer, lane: number, id: number)
     if (Atomics.load(i32, (slot + PG_PREPARER) >> 2) === id + 1) {
       // It died between claiming the slot and publishing the page: finish the job.
       const marker = Atomics.load(i32, (slot + PG_SEQ) >> 2);
+      // The high half of the old page's counter, stored before its PG_SEQ by its preparer.
       const hi = Atomics.load(i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
       const old = (hi >>> 0) === 0xffffffff ? (marker - 1) | 0 : pageNumber(marker - 1, hi, slot + PG_SEQ_HI);
       const prevSlot = slotOffset(g, laneBase, old + g.lanePages - 1);

@@ -203,6 +203,7 @@ export class RingBuffer {
       this.#releaseProducer(pid);
       throw e;
     }
+    // Made visible with P_STATE = ALIVE below (stats and reclaim read it after loading P_STATE).
     Atomics.store(i32, (producerOffset(g, pid) + P_LANE) >> 2, lane);
     // Publish the producer (tag, lane, zeroed counters); pairs with loads of P_STATE in stats and producersByTag().
     Atomics.store(i32, (producerOffset(g, pid) + P_STATE) >> 2, PRODUCER_ALIVE);
