@@ -13,7 +13,8 @@
  *    on one monotonic base for a page and its workers; agreement is as good as that value.
  *
  * `counter` time is a ring-wide 32-bit sequence incremented by every record (a total order, no
- * clock read); readers see it unwrapped against the page's 64-bit base. `none` stamps 0.
+ * clock read), unwrapped against a ring-wide recent value (H_COUNTER_BASE) that page preparations
+ * keep fresh, so a lane idle for billions of other lanes' records still stamps correctly. `none` stamps 0.
  * A user clock is any function returning the same scale in every thread.
  */
 import { CLOCK_COUNTER, CLOCK_MONO, CLOCK_NONE, CLOCK_USER } from "./layout.js";
@@ -93,14 +94,26 @@ export class RingClock {
   readonly #offsetNs: number;
   readonly #user: () => number;
   readonly #i32: Int32Array;
+  readonly #f64: Float64Array;
   readonly #counterIndex: number;
+  readonly #counterBaseIndex: number;
 
-  constructor(code: number, offsetNs: number, user: (() => number) | undefined, i32: Int32Array, counterIndex: number) {
+  constructor(
+    code: number,
+    offsetNs: number,
+    user: (() => number) | undefined,
+    i32: Int32Array,
+    f64: Float64Array,
+    counterIndex: number,
+    counterBaseIndex: number,
+  ) {
     this.code = code;
     this.#offsetNs = offsetNs;
     this.#user = user ?? zeroClock;
     this.#i32 = i32;
+    this.#f64 = f64;
     this.#counterIndex = counterIndex;
+    this.#counterBaseIndex = counterBaseIndex;
   }
 
   /** Ring time now. Allocates nothing. */
@@ -112,7 +125,7 @@ export class RingClock {
         // Take the next number of the ring-wide sequence; the add is the only ordering needed
         // (pairs with the other writers' Atomics.add on the same word).
         const c = (Atomics.add(this.#i32, this.#counterIndex, 1) + 1) >>> 0;
-        return base + ((c - (base >>> 0)) | 0);
+        return unwrap(c, this.#f64[this.#counterBaseIndex] ?? base);
       }
       case CLOCK_USER:
         return this.#user();
@@ -126,10 +139,15 @@ export class RingClock {
     if (this.code === CLOCK_COUNTER) {
       // Read the sequence without taking a number; pairs with the writers' Atomics.add.
       const c = Atomics.load(this.#i32, this.#counterIndex) >>> 0;
-      return base + ((c - (base >>> 0)) | 0);
+      return unwrap(c, this.#f64[this.#counterBaseIndex] ?? base);
     }
     return this.read(base);
   }
+}
+
+/** The value nearest `ref` whose low 32 bits are `c` (valid within 2^31 of `ref`). */
+function unwrap(c: number, ref: number): number {
+  return ref + ((c - (ref >>> 0)) | 0);
 }
 
 function zeroClock(): number {

@@ -54,6 +54,12 @@ export const H_EPOCH_MONO_HI = 76;
 export const H_EPOCH_ORIGIN_MS = 80;
 /** u32: the `counter` clock, alone on its cache line (every writer increments it). */
 export const H_COUNTER = 128;
+/**
+ * f64: a recent unwrapped value of the counter clock, stored (plainly; any recent value will do) by
+ * every page preparation. The 32-bit counter is unwrapped against it, which stays right as long as
+ * some lane switches pages within every 2^31 records ring-wide.
+ */
+export const H_COUNTER_BASE = 136;
 
 /** Set in H_FLAGS when the ring overwrites its oldest pages; clear for discard mode. */
 export const FLAG_OVERWRITE = 1 << 0;

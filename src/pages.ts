@@ -11,6 +11,8 @@
  */
 import { RingFormatError } from "./errors.js";
 import {
+  CLOCK_COUNTER,
+  H_COUNTER_BASE,
   INTERNAL_BIT,
   L_TAIL_POS8,
   LENGTH_MASK,
@@ -295,6 +297,9 @@ export function finishPrepare(c: RingCore, slot: number, pageNo: number, baseTim
   const i32 = c.i32;
   i32.fill(0, (slot + PAGE_HEADER_BYTES) >> 2, (slot + c.g.pageSize) >> 2);
   c.f64[(slot + PG_BASE_TIME) >> 3] = baseTime;
+  // Counter clock: keep the ring-wide reference it is unwrapped against recent (plain f64 store,
+  // tear-free; any recent value is good enough, so racing preparers need no ordering).
+  if (c.g.clock === CLOCK_COUNTER) c.f64[H_COUNTER_BASE >> 3] = baseTime;
   c.f64[(slot + PG_RECORDS_BEFORE) >> 3] = 0;
   c.f64[(slot + PG_BYTES_BEFORE) >> 3] = 0;
   // Nothing committed yet; ordered before the PG_SEQ publication below.

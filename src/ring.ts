@@ -29,6 +29,7 @@ import {
   H_TOTAL_BYTES,
   H_VERSION,
   H_COUNTER,
+  H_COUNTER_BASE,
   KNOWN_FLAGS,
   L_CONSUMER,
   L_OWNER,
@@ -443,7 +444,7 @@ function makeClock(c: RingCore, user: (() => number) | undefined): RingClock {
         : undefined;
     offset = calibrated ?? calibrateOrigin(f64[H_EPOCH_ORIGIN_MS >> 3] ?? 0);
   }
-  return new RingClock(g.clock, offset, user, i32, H_COUNTER >> 2);
+  return new RingClock(g.clock, offset, user, i32, f64, H_COUNTER >> 2, H_COUNTER_BASE >> 3);
 }
 
 /**
