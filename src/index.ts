@@ -22,3 +22,19 @@ export type { ClockKind } from "./clock.js";
 export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError, RingClosedError } from "./errors.js";
 export { FORMAT_VERSION, MAX_TYPE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, MIN_LANE_PAGES } from "./layout.js";
 export type { RingGeometry } from "./layout.js";
+export { t, SchemaError, EventRegistry, eventRegistry, defineEvent, EventView, formatSchema, SCHEMA_ID_BASE, SCHEMA_ID_LAST, MAX_VAR_LENGTH } from "./schema/index.js";
+export type {
+  FieldType,
+  FieldsSpec,
+  FieldSchema,
+  EventSchema,
+  EventType,
+  EventTypeOptions,
+  FieldValue,
+  WriteValues,
+  ReadValues,
+  Decoded,
+  DecodedEvent,
+  RawEvent,
+  LostEvent,
+} from "./schema/index.js";

@@ -1,0 +1,477 @@
+/**
+ * Typed writers (generated per schema) and payload decoding (plain objects and a reusable view).
+ *
+ * Writers. {@link createEventType} generates, with `new Function`, one straight-line function per
+ * schema and form (object and positional) that computes the size, reserves, stores every field at a
+ * constant offset through the writer's DataView, and commits. Numeric fields (64-bit numbers
+ * included: split into two 32-bit halves arithmetically) allocate nothing. A string is encoded with
+ * `TextEncoder.encodeInto` into a scratch buffer preallocated per field (no view is created per
+ * write) and copied byte by byte; `encodeInto` itself returns a small `{ read, written }` object, the
+ * only allocation of a write with strings. Where `new Function` is forbidden (a browser page with a
+ * Content-Security-Policy without 'unsafe-eval'), it throws and the same semantics run in a
+ * closure-based interpreter (slower; its positional form also allocates its rest-argument array).
+ */
+import type { RingWriter } from "../writer.js";
+import * as M from "./metadata-layout.js";
+import type { EventSchema, FieldSchema, FieldsSpec, ReadValues, WriteValue, WriteValues } from "./types.js";
+
+/** Options of event type creation. */
+export interface EventTypeOptions {
+  /** Generate specialized code with `new Function` (default true; falls back automatically when it throws). */
+  codegen?: boolean;
+}
+
+/** A typed event: writes records of one schema. */
+export interface EventType<F extends FieldsSpec = FieldsSpec> {
+  readonly id: number;
+  readonly name: string;
+  readonly schema: EventSchema;
+  /** True when the writers are generated code, false for the closure fallback. */
+  readonly generated: boolean;
+  /**
+   * Write one event. Returns false (and writes nothing) when the ring dropped the record. Strings and
+   * bytes longer than their maximum are truncated and flagged in the record. Throws TypeError or
+   * RangeError naming the field, before reserving anything, for a value of the wrong kind (a
+   * non-string string, a non-Uint8Array bytes/array, an unknown enum name or index, an array too long).
+   * Integers are converted as typed arrays do (modulo 2^bits); 64-bit fields take a number (exact up
+   * to 2^53) or a bigint (modulo 2^64).
+   */
+  write(w: RingWriter, values: WriteValues<F>): boolean;
+  /** Positional form: values in declaration order. */
+  writeArgs(w: RingWriter, ...values: WriteValue<F[keyof F]>[]): boolean;
+}
+
+/** Values of a decoded field. */
+export type FieldValue = number | bigint | boolean | string | Uint8Array;
+
+const encoder = new TextEncoder();
+const TWO32 = 4294967296;
+
+function fieldError(s: EventSchema, f: FieldSchema, msg: string, v: unknown): Error {
+  const shown = typeof v === "string" ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v) : typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `Uint8Array(${v.length})` : String(v);
+  const text = `Cannot write event ${JSON.stringify(s.name)}: field ${JSON.stringify(f.name)}: ${msg}, received ${shown}`;
+  return msg.startsWith("expected") ? new TypeError(text) : new RangeError(text);
+}
+
+const SETTER: Record<string, [string, number]> = {
+  i8: ["setInt8", 1], u8: ["setUint8", 1], i16: ["setInt16", 2], u16: ["setUint16", 2], i32: ["setInt32", 4],
+  u32: ["setUint32", 4], f32: ["setFloat32", 4], f64: ["setFloat64", 8],
+};
+
+/** Generate the source of a writer body; `val(k)` is the expression of field k's value. */
+function writerSource(s: EventSchema, val: (k: number) => string): string {
+  const L: string[] = [];
+  L.push(`let size = ${s.fixedBytes};`);
+  s.fields.forEach((f, k) => {
+    L.push(`const v${k} = ${val(k)};`);
+    if (f.type === "enum") {
+      L.push(`let e${k} = v${k};`);
+      L.push(`if (typeof e${k} !== "number") { e${k} = enumMaps[${k}].get(e${k}); if (e${k} === undefined) throw err(${k}, "unknown enum name", v${k}); }`);
+      L.push(`else if (!(e${k} >= 0 && e${k} < ${f.param} && (e${k} | 0) === e${k})) throw err(${k}, "enum index must be an integer from 0 to ${f.param - 1}", v${k});`);
+    } else if (f.type === "string") {
+      L.push(`if (typeof v${k} !== "string") throw err(${k}, "expected a string", v${k});`);
+      L.push(`const r${k} = enc.encodeInto(v${k}, scratch[${k}]);`);
+      L.push(`const n${k} = r${k}.written; const t${k} = r${k}.read < v${k}.length ? ${M.VAR_TRUNCATED} : 0; size += ${M.VAR_PREFIX_BYTES} + n${k};`);
+    } else if (f.type === "bytes") {
+      L.push(`if (!(v${k} instanceof Uint8Array)) throw err(${k}, "expected a Uint8Array", v${k});`);
+      L.push(`let n${k} = v${k}.length, t${k} = 0; if (n${k} > ${f.param}) { n${k} = ${f.param}; t${k} = ${M.VAR_TRUNCATED}; } size += ${M.VAR_PREFIX_BYTES} + n${k};`);
+    } else if (f.type === "array") {
+      L.push(`if (!(v${k} instanceof Uint8Array)) throw err(${k}, "expected a Uint8Array", v${k});`);
+      L.push(`if (v${k}.length > ${f.param}) throw err(${k}, "array longer than ${f.param} bytes", v${k});`);
+    }
+  });
+  L.push(`const at = w.reserve(${s.id}, size);`);
+  L.push(`if (at < 0) return false;`);
+  L.push(`try {`);
+  L.push(`const dv = w.view, u8 = w.bytes;`);
+  // Zero the padding of the fixed section (deterministic bytes).
+  let pos = 0;
+  const fixed = s.fields.filter((f) => f.offset >= 0).sort((a, b) => a.offset - b.offset);
+  for (const f of fixed) {
+    for (; pos < f.offset; pos++) L.push(`u8[at + ${pos}] = 0;`);
+    pos = f.offset + f.size;
+  }
+  s.fields.forEach((f, k) => {
+    const o = `at + ${f.offset}`;
+    const st = SETTER[f.type];
+    if (st) L.push(`dv.${st[0]}(${o}, v${k}${st[1] > 1 ? ", true" : ""});`);
+    else if (f.type === "bool") L.push(`u8[${o}] = v${k} ? 1 : 0;`);
+    else if (f.type === "enum") L.push(f.size === 1 ? `u8[${o}] = e${k};` : `dv.setUint16(${o}, e${k}, true);`);
+    else if (f.type === "i64" || f.type === "u64") {
+      L.push(`if (typeof v${k} === "bigint") dv.${f.type === "i64" ? "setBigInt64" : "setBigUint64"}(${o}, v${k}, true);`);
+      L.push(`else { const x = +v${k}; const hi = Math.floor(x / ${TWO32}); dv.setUint32(${o}, x - hi * ${TWO32}, true); dv.setUint32(${o} + 4, hi, true); }`);
+    } else if (f.type === "array") {
+      L.push(`{ const a = v${k}, n = a.length; for (let i = 0; i < n; i++) u8[${o} + i] = a[i]; for (let i = n; i < ${f.param}; i++) u8[${o} + i] = 0; }`);
+    }
+  });
+  L.push(`let p = at + ${s.fixedBytes};`);
+  s.fields.forEach((f, k) => {
+    if (f.varIndex < 0) return;
+    const src = f.type === "string" ? `scratch[${k}]` : `v${k}`;
+    L.push(`dv.setUint16(p, n${k} | t${k}, true); p += ${M.VAR_PREFIX_BYTES};`);
+    L.push(`{ const b = ${src}; for (let i = 0; i < n${k}; i++) u8[p + i] = b[i]; } p += n${k};`);
+  });
+  L.push(`} catch (e) { w.discard(at); throw e; }`);
+  L.push(`w.commit(at);`);
+  L.push(`return true;`);
+  return L.join("\n");
+}
+
+interface Ctx {
+  enc: TextEncoder;
+  scratch: (Uint8Array | undefined)[];
+  enumMaps: (Map<unknown, number> | undefined)[];
+  err: (k: number, msg: string, v: unknown) => Error;
+}
+
+function makeCtx(s: EventSchema): Ctx {
+  return {
+    enc: encoder,
+    scratch: s.fields.map((f) => (f.type === "string" ? new Uint8Array(f.param) : undefined)),
+    enumMaps: s.fields.map((f) => (f.type === "enum" ? new Map(f.names.map((n, i) => [n as unknown, i])) : undefined)),
+    err: (k, msg, v) => fieldError(s, s.fields[k] as FieldSchema, msg, v),
+  };
+}
+
+type WriteFn = (w: RingWriter, v: Record<string, unknown>) => boolean;
+type ArgsFn = (w: RingWriter, ...args: unknown[]) => boolean;
+
+function generate(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsFn } {
+  const objSrc = writerSource(s, (k) => `v[${JSON.stringify((s.fields[k] as FieldSchema).name)}]`);
+  const args = s.fields.map((_, k) => `a${k}`);
+  const argSrc = writerSource(s, (k) => `a${k}`);
+  const factory = new Function(
+    "enc",
+    "scratch",
+    "enumMaps",
+    "err",
+    `"use strict";\nreturn [function write(w, v) {\n${objSrc}\n}, function writeArgs(${["w", ...args].join(", ")}) {\n${argSrc}\n}];`,
+  ) as (...a: unknown[]) => [WriteFn, ArgsFn];
+  const [write, writeArgs] = factory(ctx.enc, ctx.scratch, ctx.enumMaps, ctx.err);
+  return { write, writeArgs };
+}
+
+/** The closure-based interpreter: same bytes and errors as the generated code. */
+function interpret(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsFn } {
+  const fields = s.fields;
+  const n = fields.length;
+  const vals: unknown[] = new Array(n);
+  const lens = new Int32Array(n);
+  const flags = new Int32Array(n);
+  const enums = new Int32Array(n);
+  const fixed = fields.filter((f) => f.offset >= 0).sort((a, b) => a.offset - b.offset);
+  const core = (w: RingWriter): boolean => {
+    let size = s.fixedBytes;
+    for (let k = 0; k < n; k++) {
+      const f = fields[k] as FieldSchema;
+      const v = vals[k];
+      if (f.type === "enum") {
+        let e: unknown = v;
+        if (typeof e !== "number") {
+          e = ctx.enumMaps[k]?.get(e);
+          if (e === undefined) throw ctx.err(k, "unknown enum name", v);
+        } else if (!(e >= 0 && e < f.param && (e | 0) === e)) throw ctx.err(k, `enum index must be an integer from 0 to ${f.param - 1}`, v);
+        enums[k] = e as number;
+      } else if (f.type === "string") {
+        if (typeof v !== "string") throw ctx.err(k, "expected a string", v);
+        const r = ctx.enc.encodeInto(v, ctx.scratch[k] as Uint8Array);
+        lens[k] = r.written;
+        flags[k] = r.read < v.length ? M.VAR_TRUNCATED : 0;
+        size += M.VAR_PREFIX_BYTES + r.written;
+      } else if (f.type === "bytes") {
+        if (!(v instanceof Uint8Array)) throw ctx.err(k, "expected a Uint8Array", v);
+        lens[k] = v.length > f.param ? f.param : v.length;
+        flags[k] = v.length > f.param ? M.VAR_TRUNCATED : 0;
+        size += M.VAR_PREFIX_BYTES + (lens[k] ?? 0);
+      } else if (f.type === "array") {
+        if (!(v instanceof Uint8Array)) throw ctx.err(k, "expected a Uint8Array", v);
+        if (v.length > f.param) throw ctx.err(k, `array longer than ${f.param} bytes`, v);
+      }
+    }
+    const at = w.reserve(s.id, size);
+    if (at < 0) return false;
+    try {
+      const dv = w.view;
+      const u8 = w.bytes;
+      let pos = 0;
+      for (const f of fixed) {
+        for (; pos < f.offset; pos++) u8[at + pos] = 0;
+        pos = f.offset + f.size;
+      }
+      let p = at + s.fixedBytes;
+      for (let k = 0; k < n; k++) {
+        const f = fields[k] as FieldSchema;
+        const o = at + f.offset;
+        const v = vals[k] as never;
+        switch (f.type) {
+          case "i8": dv.setInt8(o, v); break;
+          case "u8": dv.setUint8(o, v); break;
+          case "i16": dv.setInt16(o, v, true); break;
+          case "u16": dv.setUint16(o, v, true); break;
+          case "i32": dv.setInt32(o, v, true); break;
+          case "u32": dv.setUint32(o, v, true); break;
+          case "f32": dv.setFloat32(o, v, true); break;
+          case "f64": dv.setFloat64(o, v, true); break;
+          case "bool": u8[o] = v ? 1 : 0; break;
+          case "enum":
+            if (f.size === 1) u8[o] = enums[k] ?? 0;
+            else dv.setUint16(o, enums[k] ?? 0, true);
+            break;
+          case "i64":
+          case "u64":
+            if (typeof v === "bigint") {
+              if (f.type === "i64") dv.setBigInt64(o, v, true);
+              else dv.setBigUint64(o, v, true);
+            } else {
+              const x = +v;
+              const hi = Math.floor(x / TWO32);
+              dv.setUint32(o, x - hi * TWO32, true);
+              dv.setUint32(o + 4, hi, true);
+            }
+            break;
+          case "array": {
+            const a = v as Uint8Array;
+            for (let i = 0; i < a.length; i++) u8[o + i] = a[i] ?? 0;
+            for (let i = a.length; i < f.param; i++) u8[o + i] = 0;
+            break;
+          }
+          case "string":
+          case "bytes": {
+            const len = lens[k] ?? 0;
+            dv.setUint16(p, len | (flags[k] ?? 0), true);
+            p += M.VAR_PREFIX_BYTES;
+            const b = f.type === "string" ? (ctx.scratch[k] as Uint8Array) : (v as Uint8Array);
+            for (let i = 0; i < len; i++) u8[p + i] = b[i] ?? 0;
+            p += len;
+            break;
+          }
+        }
+      }
+    } catch (e) {
+      w.discard(at);
+      throw e;
+    }
+    w.commit(at);
+    return true;
+  };
+  const clear = () => vals.fill(undefined);
+  return {
+    write: (w, v) => {
+      for (let k = 0; k < n; k++) vals[k] = v[(fields[k] as FieldSchema).name];
+      try {
+        return core(w);
+      } finally {
+        clear();
+      }
+    },
+    writeArgs: (w, ...args) => {
+      for (let k = 0; k < n; k++) vals[k] = args[k];
+      try {
+        return core(w);
+      } finally {
+        clear();
+      }
+    },
+  };
+}
+
+/** Make the typed writer of a registered schema. */
+export function createEventType<F extends FieldsSpec>(s: EventSchema, options: EventTypeOptions = {}): EventType<F> {
+  const ctx = makeCtx(s);
+  let fns: { write: WriteFn; writeArgs: ArgsFn } | undefined;
+  let generated = false;
+  if (options.codegen !== false) {
+    try {
+      fns = generate(s, ctx);
+      generated = true;
+    } catch {
+      fns = undefined; // e.g. CSP forbids eval: use the interpreter
+    }
+  }
+  fns ??= interpret(s, ctx);
+  return Object.freeze({
+    id: s.id,
+    name: s.name,
+    schema: s,
+    generated,
+    write: fns.write as unknown as EventType<F>["write"],
+    writeArgs: fns.writeArgs as unknown as EventType<F>["writeArgs"],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding.
+
+const decoder = new TextDecoder("utf-8");
+const views = new WeakMap<Uint8Array, DataView>();
+function dataView(u8: Uint8Array): DataView {
+  let dv = views.get(u8);
+  if (dv === undefined) {
+    dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    views.set(u8, dv);
+  }
+  return dv;
+}
+
+/**
+ * A reusable, allocation-free view of one event payload: the fast decoding path. Bind it with
+ * {@link EventView.bind} (or get it bound from `EventRegistry.view`), then read fields by index
+ * (declaration order; {@link EventView.index} maps names). Valid until the next bind or the next
+ * call into the reader that produced the bytes.
+ */
+export class EventView {
+  schema: EventSchema | undefined = undefined;
+  bytes: Uint8Array = new Uint8Array(0);
+  offset = 0;
+  length = 0;
+  #dv: DataView = new DataView(new ArrayBuffer(0));
+  #varOff = new Int32Array(M.MAX_FIELDS);
+  #varLen = new Int32Array(M.MAX_FIELDS);
+  #varFlag = new Int32Array(M.MAX_FIELDS);
+  #index = new WeakMap<EventSchema, Map<string, number>>();
+
+  /** Bind to a payload. Returns undefined on success, else a warning saying why the payload does not fit the schema. */
+  bind(s: EventSchema, bytes: Uint8Array, offset: number, length: number): string | undefined {
+    this.schema = undefined;
+    if (offset < 0 || length < 0 || offset + length > bytes.length) return `payload bounds ${offset}+${length} are outside the ${bytes.length}-byte buffer`;
+    if (length < s.fixedBytes) return `record of ${length} bytes is too short for event ${JSON.stringify(s.name)} (fixed fields need ${s.fixedBytes})`;
+    const dv = dataView(bytes);
+    let p = offset + s.fixedBytes;
+    const end = offset + length;
+    for (const f of s.fields) {
+      if (f.varIndex >= 0) {
+        if (p + M.VAR_PREFIX_BYTES > end) return `record of ${length} bytes is too short for event ${JSON.stringify(s.name)}: field ${JSON.stringify(f.name)} has no length prefix`;
+        const word = dv.getUint16(p, true);
+        const len = word & M.VAR_LENGTH_MASK;
+        p += M.VAR_PREFIX_BYTES;
+        if (len > f.param || p + len > end) {
+          return `record of ${length} bytes does not fit event ${JSON.stringify(s.name)}: field ${JSON.stringify(f.name)} claims ${len} bytes (maximum ${f.param}, ${end - p} left)`;
+        }
+        this.#varOff[f.varIndex] = p - offset;
+        this.#varLen[f.varIndex] = len;
+        this.#varFlag[f.varIndex] = word & M.VAR_TRUNCATED;
+        p += len;
+      } else if (f.type === "enum") {
+        const e = f.size === 1 ? dv.getUint8(offset + f.offset) : dv.getUint16(offset + f.offset, true);
+        if (e >= f.param) return `field ${JSON.stringify(f.name)} of event ${JSON.stringify(s.name)} has enum index ${e}, but there are ${f.param} names`;
+      }
+    }
+    this.schema = s;
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    this.#dv = dv;
+    return undefined;
+  }
+
+  #field(i: number): FieldSchema {
+    const f = this.schema?.fields[i];
+    if (f === undefined) throw new RangeError(`Cannot read field ${i}: ${this.schema === undefined ? "the view is not bound" : `event ${JSON.stringify(this.schema.name)} has ${this.schema.fields.length} fields`}`);
+    return f;
+  }
+
+  /** Index of the field called `name`, or -1. */
+  index(name: string): number {
+    const s = this.schema;
+    if (s === undefined) return -1;
+    let m = this.#index.get(s);
+    if (m === undefined) {
+      m = new Map(s.fields.map((f, i) => [f.name, i]));
+      this.#index.set(s, m);
+    }
+    return m.get(name) ?? -1;
+  }
+
+  /** A numeric, bool (0/1) or enum (index) field as a number; 64-bit fields as the nearest double. */
+  number(i: number): number {
+    const f = this.#field(i);
+    const dv = this.#dv;
+    const o = this.offset + f.offset;
+    switch (f.type) {
+      case "i8": return dv.getInt8(o);
+      case "u8": return dv.getUint8(o);
+      case "i16": return dv.getInt16(o, true);
+      case "u16": return dv.getUint16(o, true);
+      case "i32": return dv.getInt32(o, true);
+      case "u32": return dv.getUint32(o, true);
+      case "f32": return dv.getFloat32(o, true);
+      case "f64": return dv.getFloat64(o, true);
+      case "bool": return dv.getUint8(o) !== 0 ? 1 : 0;
+      case "enum": return f.size === 1 ? dv.getUint8(o) : dv.getUint16(o, true);
+      case "i64": return dv.getInt32(o + 4, true) * TWO32 + dv.getUint32(o, true);
+      case "u64": return dv.getUint32(o + 4, true) * TWO32 + dv.getUint32(o, true);
+      default: throw new TypeError(`Cannot read field ${JSON.stringify(f.name)} as a number: it is a ${f.type}`);
+    }
+  }
+
+  /** A 64-bit field as a bigint (exact); other numeric fields converted. */
+  bigint(i: number): bigint {
+    const f = this.#field(i);
+    const o = this.offset + f.offset;
+    if (f.type === "i64") return this.#dv.getBigInt64(o, true);
+    if (f.type === "u64") return this.#dv.getBigUint64(o, true);
+    if (f.type === "f32" || f.type === "f64") throw new TypeError(`Cannot read field ${JSON.stringify(f.name)} as a bigint: it is a ${f.type}`);
+    return BigInt(this.number(i));
+  }
+
+  bool(i: number): boolean {
+    return this.number(i) !== 0;
+  }
+
+  /** A string field (decoded), an enum field's name. */
+  string(i: number): string {
+    const f = this.#field(i);
+    if (f.type === "enum") return f.names[this.number(i)] ?? "";
+    if (f.type !== "string") throw new TypeError(`Cannot read field ${JSON.stringify(f.name)} as a string: it is a ${f.type}`);
+    const a = this.offset + (this.#varOff[f.varIndex] ?? 0);
+    const len = this.#varLen[f.varIndex] ?? 0;
+    // TextDecoder refuses views of shared memory: copy those first.
+    const src = this.bytes.buffer instanceof SharedArrayBuffer ? this.bytes.slice(a, a + len) : this.bytes.subarray(a, a + len);
+    return decoder.decode(src);
+  }
+
+  /** A copy of an array, bytes or string field's bytes. */
+  bytesOf(i: number): Uint8Array {
+    const f = this.#field(i);
+    if (f.type === "array") return this.bytes.slice(this.offset + f.offset, this.offset + f.offset + f.size);
+    if (f.varIndex < 0) throw new TypeError(`Cannot read field ${JSON.stringify(f.name)} as bytes: it is a ${f.type}`);
+    const a = this.offset + (this.#varOff[f.varIndex] ?? 0);
+    return this.bytes.slice(a, a + (this.#varLen[f.varIndex] ?? 0));
+  }
+
+  /** Was a string or bytes field truncated when written? */
+  truncated(i: number): boolean {
+    const f = this.#field(i);
+    return f.varIndex >= 0 && (this.#varFlag[f.varIndex] ?? 0) !== 0;
+  }
+
+  /** Field i as its plain value (64-bit as bigint, enum as name). */
+  value(i: number): FieldValue {
+    const f = this.#field(i);
+    switch (f.type) {
+      case "i64":
+      case "u64": return this.bigint(i);
+      case "bool": return this.bool(i);
+      case "enum":
+      case "string": return this.string(i);
+      case "array":
+      case "bytes": return this.bytesOf(i);
+      default: return this.number(i);
+    }
+  }
+
+  /** All fields as a plain object, and the names of truncated fields. */
+  toObject(): { fields: Record<string, FieldValue>; truncated: string[] } {
+    const s = this.schema;
+    const fields: Record<string, FieldValue> = {};
+    const truncated: string[] = [];
+    if (s === undefined) return { fields, truncated };
+    s.fields.forEach((f, i) => {
+      fields[f.name] = this.value(i);
+      if (this.truncated(i)) truncated.push(f.name);
+    });
+    return { fields, truncated };
+  }
+}
+
+export type { ReadValues };
