@@ -11,10 +11,13 @@
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
 import { ringScenarios } from './ring.js';
+import { typedHeapScenario, typedScenario } from './typed.js';
 
 export type { Scenario } from './harness.js';
 
 export const scenarios: readonly Scenario[] = [
   ...ringScenarios,
+  typedScenario,
+  typedHeapScenario,
   ...peerScenarios,
 ];

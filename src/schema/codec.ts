@@ -5,9 +5,9 @@
  * schema and form (object and positional) that computes the size, reserves, stores every field at a
  * constant offset through the writer's DataView, and commits. Numeric fields (64-bit numbers
  * included: split into two 32-bit halves arithmetically) allocate nothing. A string is encoded with
- * `TextEncoder.encodeInto` into a scratch buffer preallocated per field (no view is created per
- * write) and copied byte by byte; `encodeInto` itself returns a small `{ read, written }` object, the
- * only allocation of a write with strings. Where `new Function` is forbidden (a browser page with a
+ * `encodeInto` into a scratch buffer preallocated per field (no view is created per write) and
+ * copied byte by byte; ASCII strings take a copy loop and a reused result object, so they allocate
+ * nothing either (other strings go through `TextEncoder.encodeInto`, which returns a small object). Where `new Function` is forbidden (a browser page with a
  * Content-Security-Policy without 'unsafe-eval'), it throws and the same semantics run in a
  * closure-based interpreter (slower; its positional form also allocates its rest-argument array).
  */
@@ -44,7 +44,45 @@ export interface EventType<F extends FieldsSpec = FieldsSpec> {
 /** Values of a decoded field. */
 export type FieldValue = number | bigint | boolean | string | Uint8Array;
 
-const encoder = new TextEncoder();
+/** What the writers need of a UTF-8 encoder. */
+interface Utf8Encoder {
+  encodeInto(source: string, destination: Uint8Array): { read: number; written: number };
+}
+
+/**
+ * `TextEncoder.encodeInto` with an ASCII fast path and a reused result object. Most event strings
+ * (paths, names, ids) are ASCII and short: copying char codes is several times faster than the
+ * encoder call, and reusing the `{ read, written }` result makes a string write allocation-free
+ * (callers read the result at once). Anything else goes to the real encoder.
+ */
+class FastUtf8Encoder implements Utf8Encoder {
+  readonly #encoder = new TextEncoder();
+  readonly #result = { read: 0, written: 0 };
+
+  encodeInto(source: string, destination: Uint8Array): { read: number; written: number } {
+    const n = source.length;
+    const out = this.#result;
+    if (n <= destination.length) {
+      let i = 0;
+      for (; i < n; i++) {
+        const c = source.charCodeAt(i);
+        if (c >= 0x80) break;
+        destination[i] = c;
+      }
+      if (i === n) {
+        out.read = n;
+        out.written = n;
+        return out;
+      }
+    }
+    const r = this.#encoder.encodeInto(source, destination);
+    out.read = r.read;
+    out.written = r.written;
+    return out;
+  }
+}
+
+const encoder: Utf8Encoder = new FastUtf8Encoder();
 const TWO32 = 4294967296;
 
 function fieldError(s: EventSchema, f: FieldSchema, msg: string, v: unknown): Error {
@@ -118,7 +156,7 @@ function writerSource(s: EventSchema, val: (k: number) => string): string {
 }
 
 interface Ctx {
-  enc: TextEncoder;
+  enc: Utf8Encoder;
   scratch: (Uint8Array | undefined)[];
   enumMaps: (Map<unknown, number> | undefined)[];
   err: (k: number, msg: string, v: unknown) => Error;
