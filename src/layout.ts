@@ -132,11 +132,12 @@ export const PG_CUM_READY = 32;
 /** u32: producer id + 1 of the producer preparing this slot; 0 otherwise. */
 export const PG_PREPARER = 36;
 /**
- * u32, per-thread lanes only: offset in the page up to which every record is final (committed or
- * discarded). The owner publishes it with one atomic store when it has no reservation open (the
- * outermost commit publishes, as in perf); readers load it once and read the records below it
- * with plain loads. PAGE_HEADER_BYTES in a fresh page; the page size once the page is closed.
- * Shared lanes leave it at PAGE_HEADER_BYTES (their records are published one by one).
+ * u32, per-thread lanes only: offset in the page below which every record is final (committed or
+ * discarded). A batching bound, not what makes a record visible (each record's word0 store does
+ * that): the owner publishes it with one atomic store when no reservation is open, every
+ * PUBLISH_EVERY records and at page close, and readers read the records below it with plain loads.
+ * PAGE_HEADER_BYTES in a fresh page; the page size once the page is closed (the page is then
+ * final). Shared lanes leave it at PAGE_HEADER_BYTES.
  */
 export const PG_COMMITTED = 40;
 
