@@ -36,6 +36,7 @@ import {
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_COMMITTED,
+  PG_SEQ,
   PG_SEQ_HI,
   RECORD_HEADER_BYTES,
   STATE_BUSY,
@@ -503,7 +504,9 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
   }
 
   reserve(type: number, size: number): number {
-    checkArgs(type, size, this.maxPayload);
+    if ((type & ~TYPE_MASK) !== 0 || type !== (type | 0) || size > this.maxPayload || size !== (size >>> 0)) {
+      checkArgs(type, size, this.maxPayload);
+    }
     if (this.#openCount === MAX_OPEN_RESERVATIONS) {
       throw new RangeError(`Cannot reserve record: at most ${MAX_OPEN_RESERVATIONS} reservations may be open at once on a shared lane`);
     }
@@ -514,6 +517,8 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     for (let attempt = 0; attempt < MAX_RESERVE_ATTEMPTS; attempt++) {
       const slot = this.#slot;
       const pageEnd = slot + ps;
+      const seqIdx = (slot + PG_SEQ) >> 2;
+      const pageLo = this.#pageNo | 0;
       // Walk to the first empty header.
       let off = this.#scan;
       while (off < pageEnd) {
@@ -555,8 +560,9 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       }
       const busy = (STATE_BUSY << STATE_SHIFT) | ((need - RECORD_HEADER_BYTES) << LENGTH_SHIFT) | (this.producerId & INFO_MASK);
       // Re-check the page right before claiming: a claim in a slot recycled under a stale view could
-      // land inside another record (see docs/DESIGN.md, "A writer a whole lap behind").
-      if (!pageHolds(this.core, slot, this.#pageNo)) {
+      // land inside another record (see docs/DESIGN.md, "A writer a whole lap behind"). The low word
+      // of the page counter is enough here (a view 2^32 pages stale is not a case); acquire it.
+      if (Atomics.load(i32, seqIdx) !== pageLo) {
         this.#sync();
         continue;
       }
@@ -565,7 +571,8 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
         this.#scan = off;
         continue;
       }
-      if (!pageHolds(this.core, slot, this.#pageNo)) {
+      // Acquire the page counter again: a slot recycled between the check and the claim shows here.
+      if (Atomics.load(i32, seqIdx) !== pageLo) {
         // The slot was recycled under us: turn the claim into a discarded record and start over.
         Atomics.compareExchange(i32, off >> 2, busy, busy ^ BUSY_TO_DISCARDED);
         this.#sync();
@@ -634,9 +641,11 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     const type = open[k + 2] ?? 0;
     const flags = open[k + 3] ?? 0;
     const length = open[k + 4] ?? 0;
-    // Remove entry k: move the last entry into its place.
-    open.copyWithin(k, (this.#openCount - 1) * OPEN_FIELDS, this.#openCount * OPEN_FIELDS);
-    this.#openCount--;
+    // Remove entry k: move the last entry into its place (nothing to move in the usual LIFO case).
+    const last = --this.#openCount * OPEN_FIELDS;
+    if (k !== last) {
+      for (let f = 0; f < OPEN_FIELDS; f++) open[k + f] = open[last + f] ?? 0;
+    }
     const i32 = this.i32;
     // Plain read of our own claim word: only a reclaimer changes it, and only once we were declared dead.
     const busy = i32[first] ?? 0;
