@@ -14,6 +14,8 @@
  * goes to stdout. Without it, an aligned table is printed, preceded by machine
  * info. Progress and errors go to stderr.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs as parseNodeArgs } from 'node:util';
@@ -381,4 +383,21 @@ function formatNumber(value: number): string {
   if (abs >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
   if (abs >= 100) return value.toFixed(0);
   return value.toFixed(2);
+}
+
+/**
+ * JS heap growth, in bytes, over 10 M calls of a write loop (2 M in `--quick`, scaled to 10 M):
+ * a warm-up, a full GC, the run, another full GC. Exposes `gc` through V8 flags when the process
+ * was started without `--expose-gc`.
+ */
+export function heapGrowthBytes(loop: OpLoop, quick: boolean): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  loop(100_000); // warm up and let the optimizer settle before the baseline
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const n = quick ? 2_000_000 : 10_000_000;
+  loop(n);
+  gc();
+  return Math.max(0, process.memoryUsage().heapUsed - before) * (10_000_000 / n);
 }

@@ -16,10 +16,8 @@
  * tryReserve() while the ring is full, like the peers' writers (no record is lost, and the checksum
  * proves it).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createRing, type RingBuffer, type RingRecord } from '../src/index.js';
-import { alternateMedians, measureNsPerOpInterleaved, metric, planFor, startWorker, type OpLoop, type Scenario } from './harness.js';
+import { alternateMedians, heapGrowthBytes, measureNsPerOpInterleaved, metric, planFor, startWorker, type OpLoop, type Scenario } from './harness.js';
 import { CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_BYTES, beginRun, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
 import { closeWorker, makeRawClockStorePublishLoop, makeRawStorePublishLoop, openRawBatchedRing, throwIfFailed, type ThroughputSession } from './peers/raw.js';
 import { openRingbufjs } from './peers/ringbufjs.js';
@@ -232,17 +230,8 @@ export const sharedLaneScenario: Scenario = {
 export const heapScenario: Scenario = {
   name: 'ring_heap',
   run(opts) {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, clock: 'mono', metadataBytes: 0 });
-    const loop = writeLoop(ring);
-    loop(100_000); // warm up and let the optimizer settle before the baseline
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const n = opts.quick ? 2_000_000 : 10_000_000;
-    loop(n);
-    gc();
-    const growth = Math.max(0, process.memoryUsage().heapUsed - before) * (10_000_000 / n);
+    const growth = heapGrowthBytes(writeLoop(ring), opts.quick);
     return Promise.resolve([metric('write_heap_growth_bytes', growth, 'bytes', { name: 'heap_budget_bytes', value: 1_000_000 })]);
   },
 };

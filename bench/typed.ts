@@ -12,11 +12,9 @@
  * the string into a scratch buffer and a byte copy, commit. pino_ns logs the same fields and
  * message with pino to a no-op destination (an object whose write() does nothing).
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { createRing, defineEvent, t, type RingWriter } from '../src/index.js';
-import { measureNsPerOpInterleaved, metric, planFor, type OpLoop, type Scenario } from './harness.js';
+import { heapGrowthBytes, measureNsPerOpInterleaved, metric, planFor, type OpLoop, type Scenario } from './harness.js';
 
 const URL16 = '/api/v1/items/42';
 const fields = { status: t.u16, durationNs: t.f64, bytes: t.u32, url: t.string(32) } as const;
@@ -84,21 +82,13 @@ export const typedScenario: Scenario = {
 export const typedHeapScenario: Scenario = {
   name: 'typed_heap',
   run(opts) {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const r = ring('mono');
     const ev = defineEvent(r, 'sample', { a: t.u32, b: t.f64, c: t.i16 });
     const w = r.writer();
     const loop = (n: number) => {
       for (let k = 0; k < n; k++) ev.writeArgs(w, k, k * 0.25, k & 0x7fff);
     };
-    loop(100_000);
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const n = opts.quick ? 2_000_000 : 10_000_000;
-    loop(n);
-    gc();
-    const growth = Math.max(0, process.memoryUsage().heapUsed - before) * (10_000_000 / n);
+    const growth = heapGrowthBytes(loop, opts.quick);
     return Promise.resolve([metric('typed_heap_growth_bytes', growth, 'bytes', { name: 'heap_budget_bytes', value: 1_000_000 })]);
   },
 };
