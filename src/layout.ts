@@ -60,6 +60,15 @@ export const H_COUNTER = 128;
  * some lane switches pages within every 2^31 records ring-wide.
  */
 export const H_COUNTER_BASE = 136;
+/**
+ * Wakeups (one cache line, read by every commit while nobody waits). u32: readers registered as
+ * about to sleep. Writers load it after each commit and do nothing more while it is 0.
+ */
+export const H_WAITERS = 192;
+/** u32: the futex word sleeping readers wait on; a writer that wakes them adds 1 and notifies. */
+export const H_WAKE_SEQ = 196;
+/** i32: commits still to come before sleeping readers are woken (their watermark); <= 0: wake now. */
+export const H_WAKE_BUDGET = 200;
 
 /** Set in H_FLAGS when the ring overwrites its oldest pages; clear for discard mode. */
 export const FLAG_OVERWRITE = 1 << 0;

@@ -42,6 +42,7 @@ import {
 } from "./layout.js";
 import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
+import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
 
 /**
  * One record as a reader hands it out. The object is reused for every record (no allocation per
@@ -459,6 +460,7 @@ export interface PageHandoff {
  */
 export class RingReader {
   readonly #cursors: LaneCursor[];
+  readonly #i32: Int32Array;
   #closed = false;
 
   /** @internal use ring.consumer() or ring.iterator() */
@@ -471,6 +473,7 @@ export class RingReader {
       throw e;
     }
     this.#cursors = cursors;
+    this.#i32 = ring.core.i32;
   }
 
   /**
@@ -531,10 +534,94 @@ export class RingReader {
     return null;
   }
 
-  /** Release the lanes (consumer role). */
+  /** Is a record (or loss marker) ready to be read now? Loads it into its cursor without handing it out. */
+  #available(): boolean {
+    for (const c of this.#cursors) if (c.head()) return true;
+    return false;
+  }
+
+  /**
+   * Block until there is something to read: with `records` 1 (the default), until a record is
+   * available; with `records` N > 1, until N records were committed (anywhere in the ring) after
+   * the call began, the watermark. Returns whether something is available; false after
+   * `timeoutMs` (default: forever). Blocks the thread: use it in workers, and
+   * {@link RingReader.waitAsync} on a main thread. Writers pay for this only while a reader waits.
+   *
+   * @example
+   * ```ts
+   * while (running) { if (reader.wait({ timeoutMs: 100 })) reader.read(handle); }
+   * ```
+   */
+  wait(options: { records?: number; timeoutMs?: number } = {}): boolean {
+    const records = this.#watermark(options.records);
+    if (records === 1 && this.#available()) return true;
+    const i32 = this.#i32;
+    const seq = registerWaiter(i32, records);
+    try {
+      // The last look, after announcing ourselves (see wakeup.ts: no lost wakeup).
+      if (records === 1 && this.#available()) return true;
+      waitForSeq(i32, seq, options.timeoutMs ?? Infinity);
+    } finally {
+      unregisterWaiter(i32);
+    }
+    return this.#available();
+  }
+
+  /**
+   * {@link RingReader.wait} without blocking: resolves when there is something to read (true), or
+   * after `timeoutMs` or when `signal` aborts (false). While it waits, it keeps Node's event loop
+   * alive.
+   *
+   * @example
+   * ```ts
+   * while (await reader.waitAsync({ signal })) reader.read(handle);
+   * ```
+   */
+  async waitAsync(options: { records?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+    const records = this.#watermark(options.records);
+    if (records === 1 && this.#available()) return true;
+    if (this.#closed || options.signal?.aborted) return false;
+    const i32 = this.#i32;
+    const seq = registerWaiter(i32, records);
+    try {
+      if (records === 1 && this.#available()) return true;
+      await waitForSeqAsync(i32, seq, options.timeoutMs ?? Infinity, options.signal);
+    } finally {
+      unregisterWaiter(i32);
+    }
+    return !this.#closed && this.#available();
+  }
+
+  #watermark(records: number | undefined): number {
+    const n = records ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 0x7fffffff) {
+      throw new RangeError(`Cannot wait: records must be an integer from 1 to 2147483647, received ${String(records)}`);
+    }
+    return n;
+  }
+
+  /**
+   * Records as they come, waiting between them: `for await (const r of reader.records({ signal }))`.
+   * Ends when the reader is closed or `signal` aborts. Each record is a plain-object copy.
+   */
+  async *records(options: { signal?: AbortSignal } = {}): AsyncGenerator<RecordData> {
+    const signal = options.signal;
+    while (!this.#closed && !signal?.aborted) {
+      const batch = this.drain(1024);
+      for (const r of batch) yield r;
+      if (batch.length === 0) await this.waitAsync(signal === undefined ? {} : { signal });
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<RecordData> {
+    return this.records();
+  }
+
+  /** Release the lanes (consumer role). Wakes this ring's waiting readers so an iteration can end. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const c of this.#cursors) c.close();
+    wakeReaders(this.#i32, true);
   }
 }

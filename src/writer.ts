@@ -25,6 +25,7 @@ import {
   INTERNAL_LOST,
   INTERNAL_PADDING,
   INTERNAL_TIME,
+  H_WAITERS,
   L_HEAD_PAGE,
   LANE_HEADER_BYTES,
   LENGTH_MASK,
@@ -53,6 +54,7 @@ import {
 } from "./layout.js";
 import { PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
+import { wakeReaders } from "./wakeup.js";
 import type { RingBuffer } from "./ring.js";
 
 /** What both writers offer. Payload offsets index {@link RingWriter.bytes} and the other views. */
@@ -118,6 +120,8 @@ abstract class WriterBase {
   protected readonly clock: RingClock;
   protected readonly laneBase: number;
   protected readonly laneEnd: number;
+  /** Int32 index of H_WAITERS (loaded after every commit). */
+  protected readonly waitersIdx = H_WAITERS >> 2;
   protected readonly walk = new PageWalk();
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
@@ -391,6 +395,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
     // Publish the record (payload and delta written before); pairs with readers' Atomics.load of word0.
     Atomics.store(i32, i, h ^ BUSY_TO_COMMITTED);
     if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
+    // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter()'s
+    // Atomics.add, which comes before the reader's last look for data (no lost wakeup).
+    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32);
   }
 
   discard(at: number): void {
@@ -656,8 +663,16 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     if (first === hdr) {
       // Publish the record (payload and delta written before); pairs with readers' Atomics.load(word0).
       Atomics.store(i32, hdr, word);
-      return;
+    } else {
+      this.#publishSpan(first, hdr, word, flags);
     }
+    // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter().
+    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32);
+  }
+
+  /** Publish a claim that starts with a LOST and/or TIME record: inner headers first, the claim word last. */
+  #publishSpan(first: number, hdr: number, word: number, flags: number): void {
+    const i32 = this.i32;
     // The claim starts with a LOST and/or TIME record. Write the inner headers, then the claim word
     // last: until it changes, readers and other producers see one BUSY span.
     i32[hdr] = word; // word1 keeps the delta stored at reserve time (ignored after a TIME record)

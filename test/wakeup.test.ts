@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { once } from 'node:events';
+import { createRing } from '../src/index.js';
+import { H_WAKE_SEQ } from '../src/layout.js';
+
+const opts = { lanes: 1, sharedLanes: 0, pageSize: 4096, pagesPerLane: 8, mode: 'discard', metadataBytes: 0 } as const;
+
+test('a writer with nobody waiting never notifies', () => {
+  const ring = createRing(opts);
+  const w = ring.writer();
+  const r = ring.consumer();
+  for (let i = 0; i < 1000; i++) {
+    w.write(1, new Uint8Array(8));
+    r.read(() => {});
+  }
+  assert.equal(Atomics.load(ring.core.i32, H_WAKE_SEQ >> 2), 0);
+});
+
+test('wait() in a worker sleeps until a commit on another thread wakes it', async () => {
+  const ring = createRing(opts);
+  const worker = new Worker(new URL('./fixtures/wait-reader.js', import.meta.url), { workerData: { buffer: ring.buffer, expect: 3 } });
+  await once(worker, 'message');
+  const w = ring.writer();
+  for (let i = 0; i < 3; i++) {
+    await new Promise((res) => setTimeout(res, 30));
+    w.write(1, new Uint8Array(8));
+  }
+  const [done] = (await once(worker, 'message')) as [{ got: number; timeouts: number; ms: number }];
+  assert.equal(done.got, 3);
+  assert.equal(done.timeouts, 0, 'every wait was ended by a wakeup, none by its 3 s timeout');
+  assert.ok(done.ms < 2000, `took ${done.ms} ms`);
+});
+
+test('no lost wakeups: a reader sleeping between bursts always wakes for the next record (stress)', async () => {
+  const ring = createRing({ ...opts, pagesPerLane: 4, pageSize: 1024 });
+  const total = 30_000;
+  const seed = (Math.random() * 2 ** 32) >>> 0;
+  const reader = ring.consumer();
+  const worker = new Worker(new URL('./fixtures/burst-writer.js', import.meta.url), { workerData: { buffer: ring.buffer, total, seed } });
+  let got = 0;
+  let next = 0;
+  let waits = 0;
+  const started = performance.now();
+  let starved = 0;
+  while (got < total) {
+    waits++;
+    const t0 = performance.now();
+    const ready = await reader.waitAsync({ timeoutMs: 2000 });
+    const slept = performance.now() - t0;
+    // A wait that ran into its timeout although a record was there is a lost wakeup. One that ran
+    // into it with nothing there only means the writer thread did not run (a loaded machine).
+    if (slept >= 1900) {
+      assert.ok(!ready, `wait ${waits} slept ${slept.toFixed(0)} ms with a record ready: lost wakeup (seed ${seed})`);
+      starved++;
+    }
+    reader.read((r) => {
+      assert.equal(r.kind, 'data');
+      assert.equal(new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset, 4).getInt32(0, true), next++);
+      got++;
+    });
+    assert.ok(performance.now() - started < 60_000, `stress ran too long (${got} of ${total}, ${starved} starved waits)`);
+  }
+  await once(worker, 'message');
+  assert.equal(got, total);
+  assert.ok(waits > 100, `the reader slept only ${waits} times: the race was not exercised`);
+});
+
+test('a watermark of N records lets the reader sleep through fewer commits', async () => {
+  const ring = createRing(opts);
+  const r = ring.consumer();
+  const w = ring.writer();
+  const writeEvery = (n: number) => {
+    let i = 0;
+    const t = setInterval(() => {
+      w.write(1, new Uint8Array(8));
+      if (++i === n) clearInterval(t);
+    }, 10);
+  };
+  let t0 = performance.now();
+  writeEvery(3);
+  await r.waitAsync({ records: 5, timeoutMs: 400 });
+  assert.ok(performance.now() - t0 >= 350, '3 commits do not reach a watermark of 5');
+  r.read(() => {});
+  t0 = performance.now();
+  writeEvery(5);
+  assert.ok(await r.waitAsync({ records: 5, timeoutMs: 2000 }));
+  assert.ok(performance.now() - t0 < 1000, 'the fifth commit wakes the reader');
+});
+
+test('for await over records() yields records as they come and ends on close() or abort', async () => {
+  const ring = createRing(opts);
+  const w = ring.writer();
+  const reader = ring.consumer();
+  const seen: number[] = [];
+  const loop = (async () => {
+    for await (const r of reader) seen.push(r.type);
+  })();
+  for (let i = 1; i <= 3; i++) {
+    await new Promise((res) => setTimeout(res, 10));
+    w.write(i, new Uint8Array(1));
+  }
+  await new Promise((res) => setTimeout(res, 30));
+  reader.close();
+  await loop;
+  assert.deepEqual(seen, [1, 2, 3]);
+
+  const other = ring.consumer();
+  const ac = new AbortController();
+  const loop2 = (async () => {
+    let n = 0;
+    for await (const _ of other.records({ signal: ac.signal })) n++;
+    return n;
+  })();
+  setTimeout(() => ac.abort(), 50);
+  assert.equal(await loop2, 0);
+  assert.throws(() => reader.wait({ records: 0 }), { message: 'Cannot wait: records must be an integer from 1 to 2147483647, received 0' });
+});
