@@ -16,6 +16,8 @@ export type { RingOptions, AttachOptions, WriterOptions, ReaderOptions } from ".
 export { LaneWriter, SharedLaneWriter, MAX_OPEN_RESERVATIONS } from "./writer.js";
 export type { RingWriter } from "./writer.js";
 export { RingReader, RingRecord } from "./reader.js";
+export { recordStream, pageStream } from "./stream.js";
+export type { StreamOptions, PageChunk } from "./stream.js";
 export type { RecordData, PageHandoff } from "./reader.js";
 export type { RingStats, LaneStats, LaneCounters } from "./stats.js";
 export type { ClockKind } from "./clock.js";

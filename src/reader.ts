@@ -534,6 +534,11 @@ export class RingReader {
     return null;
   }
 
+  /** True once {@link RingReader.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Is a record (or loss marker) ready to be read now? Loads it into its cursor without handing it out. */
   #available(): boolean {
     for (const c of this.#cursors) if (c.head()) return true;

@@ -1,0 +1,24 @@
+/**
+ * Node-only helpers (`unified-ring-buffer/node`): Node streams over a reader.
+ *
+ * @module
+ */
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
+import { recordStream, type StreamOptions } from "../stream.js";
+import type { RingReader } from "../reader.js";
+
+/**
+ * An object-mode Node `Readable` of the reader's records, with real backpressure: records are
+ * only taken from the ring while the readable's buffer is below its high-water mark.
+ *
+ * @example
+ * ```ts
+ * import { toNodeReadable } from "unified-ring-buffer/node";
+ * toNodeReadable(ring.consumer()).on("data", (r) => console.log(r.type));
+ * ```
+ */
+export function toNodeReadable(reader: RingReader, options: StreamOptions = {}): Readable {
+  const web = recordStream(reader, options) as unknown as NodeWebReadableStream;
+  return Readable.fromWeb(web, { objectMode: true, highWaterMark: options.highWaterMark ?? 1024 });
+}
