@@ -50,8 +50,10 @@ export function wakeReaders(i32: Int32Array, now = false): void {
 export function registerWaiter(i32: Int32Array, records: number): number {
   // Lower the budget to our watermark (a smaller one set by another sleeper stays); pairs with wakeReaders().
   for (let i = 0; i < 64; i++) {
+    // The current budget (writers are taking commits from it).
     const cur = Atomics.load(i32, BUDGET);
     if (cur > 0 && cur <= records) break;
+    // Set ours unless a writer or another sleeper changed it meanwhile (then look again).
     if (Atomics.compareExchange(i32, BUDGET, cur, records) === cur) break;
   }
   // Announce ourselves before the last look for data; pairs with the writers' Atomics.load(H_WAITERS).
