@@ -135,6 +135,68 @@ async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSession> {
   };
 }
 
+/**
+ * Worker writer -> main-thread `for await (const r of reader)` consumer (each record a plain-object
+ * copy; the iteration sleeps in waitAsync when it catches up). Checksum-verified like openOurs().
+ */
+async function openForAwait(): Promise<ThroughputSession> {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock: 'none', metadataBytes: 0 });
+  const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
+  const ctrl = new Int32Array(ctrlSab);
+  const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
+  const reader = ring.consumer();
+  let runId = 0;
+  let readSoFar = 0;
+  return {
+    async runOnce(durationMs: number): Promise<number> {
+      throwIfFailed(bench);
+      runId += 1;
+      let sum = 0;
+      let count = 0;
+      const word = (p: Uint8Array, o: number) => ((p[o] ?? 0) | ((p[o + 1] ?? 0) << 8) | ((p[o + 2] ?? 0) << 16) | ((p[o + 3] ?? 0) << 24)) | 0;
+      const add = (p: Uint8Array) => {
+        sum = (sum + word(p, 0) + word(p, 4) + word(p, 8) + word(p, 12)) | 0;
+        count++;
+      };
+      beginRun(ctrl, runId);
+      const t0 = performance.now();
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), durationMs);
+      for await (const r of reader.records({ signal: ac.signal })) if (r.kind === 'data') add(r.payload);
+      clearTimeout(timer);
+      requestStop(ctrl);
+      // Drain what the writer published before it stopped.
+      while (!isRunFinished(ctrl, runId)) for (const r of reader.drain()) if (r.kind === 'data') add(r.payload);
+      for (const r of reader.drain()) if (r.kind === 'data') add(r.payload);
+      const elapsed = performance.now() - t0;
+      const expected = expectedChecksum(readSoFar | 0, count);
+      if (sum !== expected) throw new Error(`for await: checksum ${sum} != ${expected} over ${count} records`);
+      readSoFar += count;
+      return count / (elapsed / 1e3);
+    },
+    async close() {
+      reader.close();
+      await closeWorker(bench, ctrl);
+    },
+  };
+}
+
+export const forAwaitScenario: Scenario = {
+  name: 'ring_for_await',
+  async run(opts) {
+    const plan = planFor(opts);
+    const fa = await openForAwait();
+    const poll = await openOurs('none');
+    try {
+      const r = await alternateMedians({ fa: () => fa.runOnce(plan.durationMs), poll: () => poll.runOnce(plan.durationMs) }, plan.reps);
+      return [metric('for_await_rps', r.fa, 'records/s', { name: 'busy_poll_rps', value: r.poll })];
+    } finally {
+      await fa.close();
+      await poll.close();
+    }
+  },
+};
+
 export const xthreadScenario: Scenario = {
   name: 'ring_xthread',
   async run(opts) {
@@ -236,4 +298,4 @@ export const heapScenario: Scenario = {
   },
 };
 
-export const ringScenarios: readonly Scenario[] = [writeScenario, xthreadScenario, sharedLaneScenario, heapScenario];
+export const ringScenarios: readonly Scenario[] = [writeScenario, xthreadScenario, forAwaitScenario, sharedLaneScenario, heapScenario];

@@ -22,12 +22,13 @@ test('wait() in a worker sleeps until a commit on another thread wakes it', asyn
   const ring = createRing(opts);
   const worker = new Worker(new URL('./fixtures/wait-reader.js', import.meta.url), { workerData: { buffer: ring.buffer, expect: 3 } });
   await once(worker, 'message');
+  const finished = once(worker, 'message'); // listen before writing: the reply may come at any await below
   const w = ring.writer();
   for (let i = 0; i < 3; i++) {
     await new Promise((res) => setTimeout(res, 30));
     w.write(1, new Uint8Array(8));
   }
-  const [done] = (await once(worker, 'message')) as [{ got: number; timeouts: number; ms: number }];
+  const [done] = (await finished) as [{ got: number; timeouts: number; ms: number }];
   assert.equal(done.got, 3);
   assert.equal(done.timeouts, 0, 'every wait was ended by a wakeup, none by its 3 s timeout');
   assert.ok(done.ms < 2000, `took ${done.ms} ms`);
@@ -39,6 +40,7 @@ test('no lost wakeups: a reader sleeping between bursts always wakes for the nex
   const seed = (Math.random() * 2 ** 32) >>> 0;
   const reader = ring.consumer();
   const worker = new Worker(new URL('./fixtures/burst-writer.js', import.meta.url), { workerData: { buffer: ring.buffer, total, seed } });
+  const finished = once(worker, 'message'); // listen now: the worker may finish during any await below
   let got = 0;
   let next = 0;
   let waits = 0;
@@ -62,7 +64,7 @@ test('no lost wakeups: a reader sleeping between bursts always wakes for the nex
     });
     assert.ok(performance.now() - started < 60_000, `stress ran too long (${got} of ${total}, ${starved} starved waits)`);
   }
-  await once(worker, 'message');
+  await finished;
   assert.equal(got, total);
   assert.ok(waits > 100, `the reader slept only ${waits} times: the race was not exercised`);
 });
