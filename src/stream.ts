@@ -32,11 +32,7 @@ export function recordStream(reader: RingReader, options: StreamOptions = {}): R
     {
       async pull(controller) {
         for (;;) {
-          if (signal?.aborted || reader.closed) {
-            reader.close();
-            closeQuietly(controller);
-            return;
-          }
+          if (ended(reader, signal, controller)) return;
           const want = Math.max(1, controller.desiredSize ?? 1);
           const batch = reader.drain(want);
           if (batch.length > 0) {
@@ -70,11 +66,7 @@ export function pageStream(reader: RingReader, pageSize: number, options: Stream
     {
       async pull(controller) {
         for (;;) {
-          if (signal?.aborted || reader.closed) {
-            reader.close();
-            closeQuietly(controller);
-            return;
-          }
+          if (ended(reader, signal, controller)) return;
           const data = new Uint8Array(pageSize);
           const page = reader.readPage(data);
           if (page !== null) {
@@ -91,6 +83,14 @@ export function pageStream(reader: RingReader, pageSize: number, options: Stream
     },
     { highWaterMark: options.highWaterMark ?? 4 },
   );
+}
+
+/** Close the stream (and the reader) once the reader is closed or the signal aborted. */
+function ended(reader: RingReader, signal: AbortSignal | undefined, controller: ReadableStreamDefaultController<unknown>): boolean {
+  if (!signal?.aborted && !reader.closed) return false;
+  reader.close();
+  closeQuietly(controller);
+  return true;
 }
 
 /** Close a stream controller that a cancel may have closed already. */
