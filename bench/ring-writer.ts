@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachRing, type RingWriter } from '../src/index.js';
-import { CTRL_RUN_EXIT, CTRL_STOP_INDEX, RECORD_BYTES, finishRun, sabField, waitForRun } from './peers/layout.js';
+import { CTRL_STOP_INDEX, RECORD_BYTES, sabField, serveRuns } from './peers/layout.js';
 
 const STOP_CHECK_MASK = 1023;
 
@@ -42,17 +42,14 @@ function main(): void {
   const ring = attachRing(sabField(workerData, 'ringSab'));
   const data = workerData as { lane: number | 'shared'; spinWhenFull: boolean };
   const w = ring.writer({ lane: data.lane });
-  parentPort.postMessage({ type: 'ready' });
+  const port = parentPort;
+  port.postMessage({ type: 'ready' });
   let seq = 0;
-  let runId = 0;
-  for (;;) {
-    runId = waitForRun(ctrl, runId);
-    if (runId === CTRL_RUN_EXIT) return;
+  serveRuns(ctrl, (runId) => {
     const before = seq;
     seq = writeUntilStopped(ctrl, w, seq, data.spinWhenFull);
-    parentPort.postMessage({ type: 'wrote', runId, count: (seq - before) >>> 0 });
-    finishRun(ctrl, runId);
-  }
+    port.postMessage({ type: 'wrote', runId, count: (seq - before) >>> 0 });
+  });
 }
 
 main();

@@ -8,7 +8,8 @@
  *  - Where `process.hrtime.bigint` exists (Node, Bun, Deno's Node layer), the offset is calibrated
  *    against CLOCK_MONOTONIC, which all threads and processes share: the creator stores the
  *    monotonic reading of ring time 0 in the header, an attacher samples (performance.now(),
- *    hrtime) pairs and keeps the tightest one. Agreement between threads: within ~100 ns.
+ *    hrtime) pairs and keeps the tightest one, so threads agree to within the gap of that pair
+ *    (well under a microsecond here; the test checks causality to within a few microseconds).
  *  - Elsewhere (browsers) the offset comes from `performance.timeOrigin`, which the platform keeps
  *    on one monotonic base for a page and its workers; agreement is as good as that value.
  *

@@ -165,3 +165,17 @@ export function intField(data: unknown, key: string): number {
   }
   return value;
 }
+
+/**
+ * Worker: serves runs until the main thread asks it to exit. For each run, `produce(runId)` writes
+ * until asked to stop (and publishes what it wrote); then the run is reported finished.
+ */
+export function serveRuns(ctrl: Int32Array, produce: (runId: number) => void): void {
+  let runId = 0;
+  for (;;) {
+    runId = waitForRun(ctrl, runId);
+    if (runId === CTRL_RUN_EXIT) return;
+    produce(runId);
+    finishRun(ctrl, runId);
+  }
+}

@@ -9,20 +9,7 @@
  * workerData: `{ ctrlSab: SharedArrayBuffer, dataSab: SharedArrayBuffer, batch: number }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  CTRL_HEAD_INDEX,
-  CTRL_RUN_EXIT,
-  CTRL_STOP_INDEX,
-  CTRL_TAIL_INDEX,
-  RECORD_BYTES,
-  RECORD_I32_SHIFT,
-  RING_MASK,
-  RING_RECORDS,
-  finishRun,
-  intField,
-  sabField,
-  waitForRun,
-} from './layout.js';
+import { CTRL_HEAD_INDEX, CTRL_STOP_INDEX, CTRL_TAIL_INDEX, RECORD_BYTES, RECORD_I32_SHIFT, RING_MASK, RING_RECORDS, intField, sabField, serveRuns } from './layout.js';
 
 /** Batches between two checks of the stop flag (a power of two minus one). */
 const STOP_CHECK_MASK = 1023;
@@ -74,13 +61,10 @@ function main(): void {
   if (batch > RING_RECORDS) throw new RangeError(`Invalid workerData: batch must be <= ${RING_RECORDS}, received ${batch}`);
   parentPort.postMessage({ type: 'ready' });
   let headPos = 0;
-  let runId = 0;
-  for (;;) {
-    runId = waitForRun(ctrl, runId);
-    if (runId === CTRL_RUN_EXIT) return;
+  // The head is published after every whole batch, so a run is whole when it ends.
+  serveRuns(ctrl, () => {
     headPos = writeUntilStopped(ctrl, data, headPos, batch);
-    finishRun(ctrl, runId); // the head above is already published: batches are whole
-  }
+  });
 }
 
 main();

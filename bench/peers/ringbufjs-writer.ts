@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { CTRL_RUN_EXIT, CTRL_STOP_INDEX, RECORD_BYTES, RECORD_I32, finishRun, sabField, waitForRun } from './layout.js';
+import { CTRL_STOP_INDEX, RECORD_BYTES, RECORD_I32, sabField, serveRuns } from './layout.js';
 
 /** Items between two checks of the stop flag (a power of two minus one). */
 const STOP_CHECK_MASK = 1023;
@@ -40,14 +40,10 @@ function main(): void {
   const item = new Int32Array(RECORD_I32);
   parentPort.postMessage({ type: 'ready' });
   let seq = 0;
-  let runId = 0;
-  for (;;) {
-    runId = waitForRun(ctrl, runId);
-    if (runId === CTRL_RUN_EXIT) return;
+  // ringbuf.js publishes every push with its own Atomics.store(write_ptr): the run is whole when it ends.
+  serveRuns(ctrl, () => {
     seq = pushUntilStopped(ctrl, ring, item, seq);
-    // ringbuf.js published every push with its own Atomics.store(write_ptr) before this.
-    finishRun(ctrl, runId);
-  }
+  });
 }
 
 main();
