@@ -45,3 +45,25 @@ export class ConsumerClaimError extends Error {
 export class RingClosedError extends Error {
   override readonly name = "RingClosedError";
 }
+
+/**
+ * A trace file is damaged or is not a trace file: truncated, a chunk that does not frame, a bad
+ * checksum, a page whose records do not parse. `byteOffset` is where in the file the damage
+ * starts; everything before it was read.
+ *
+ * @example
+ * ```ts
+ * const trace = openTraceFile("cut.urb");
+ * for (const r of trace.records()) use(r);
+ * for (const w of trace.warnings) console.warn(`${w.message} (byte ${w.byteOffset})`);
+ * ```
+ */
+export class TraceFileError extends Error {
+  override readonly name = "TraceFileError";
+  /** Byte offset in the file where the damage starts. */
+  readonly byteOffset: number;
+  constructor(message: string, byteOffset: number) {
+    super(message);
+    this.byteOffset = byteOffset;
+  }
+}

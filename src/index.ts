@@ -21,7 +21,14 @@ export type { StreamOptions, PageChunk } from "./stream.js";
 export type { RecordData, PageHandoff } from "./reader.js";
 export type { RingStats, LaneStats, LaneCounters } from "./stats.js";
 export type { ClockKind } from "./clock.js";
-export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError, RingClosedError } from "./errors.js";
+export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError, RingClosedError, TraceFileError } from "./errors.js";
+export { snapshotRing } from "./snapshot.js";
+export type { SnapshotInfo } from "./snapshot.js";
+export { openTrace, TraceFile } from "./tracefile/trace.js";
+export type { TraceReadOptions, TraceStats, TraceLaneStats, TraceTypeStats } from "./tracefile/trace.js";
+export { bytesSource } from "./tracefile/source.js";
+export type { ByteSource } from "./tracefile/source.js";
+export { crc32 } from "./tracefile/crc32.js";
 export { FORMAT_VERSION, MAX_TYPE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, MIN_LANE_PAGES } from "./layout.js";
 export type { RingGeometry } from "./layout.js";
 export { t, SchemaError, EventRegistry, eventRegistry, defineEvent, EventView, formatSchema, SCHEMA_ID_BASE, SCHEMA_ID_LAST, MAX_VAR_LENGTH } from "./schema/index.js";
@@ -39,4 +46,5 @@ export type {
   DecodedEvent,
   RawEvent,
   LostEvent,
+  MetadataImage,
 } from "./schema/index.js";

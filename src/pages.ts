@@ -14,6 +14,7 @@ import {
   CLOCK_COUNTER,
   H_COUNTER_BASE,
   INTERNAL_BIT,
+  L_HEAD_PAGE,
   L_TAIL_POS8,
   LENGTH_MASK,
   LENGTH_SHIFT,
@@ -69,6 +70,16 @@ export function pageNumber(lo: number, hi: number, byteOffset: number, initialAs
 }
 
 /** High 32 bits of a page counter (page counters before 0 are the "never used" initial contents). */
+/** The newest page counter writers have entered in the lane at `laneBase` (full 64-bit counter). */
+export function laneHeadPage(c: RingCore, laneBase: number): number {
+  // Acquire the head page number published by the writers' page switch.
+  const lo = Atomics.load(c.i32, (laneBase + L_HEAD_PAGE) >> 2);
+  const slot = slotOffset(c.g, laneBase, lo);
+  // Acquire its high half; published before PG_SEQ by preparePage().
+  const hi = Atomics.load(c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
+  return pageNumber(lo, hi, slot + PG_SEQ_HI);
+}
+
 export function pageHi(pageNo: number): number {
   return pageNo < 0 ? 0xffffffff : Math.floor(pageNo / TWO_32) >>> 0;
 }

@@ -18,7 +18,6 @@ import {
   INTERNAL_LOST,
   INTERNAL_TIME,
   L_CONSUMER,
-  L_HEAD_PAGE,
   L_READ,
   L_TAIL_POS8,
   LENGTH_MASK,
@@ -27,7 +26,6 @@ import {
   PG_BASE_TIME,
   PG_CUM_READY,
   PG_RECORDS_BEFORE,
-  PG_SEQ_HI,
   RECORD_HEADER_BYTES,
   STATE_BUSY,
   STATE_COMMITTED,
@@ -40,7 +38,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, pageNumber } from "./pages.js";
+import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
 
@@ -98,6 +96,8 @@ class LaneCursor {
   readonly #own: boolean;
   readonly #ps: number;
   readonly #walk = new PageWalk();
+  /** Records in the pages found by completePageSlot(k), by k. */
+  readonly #pendingRecords: number[] = [];
   readonly #cum = { records: 0, bytes: 0 };
   /** Next page and offset to copy from. */
   #pageNo = 0;
@@ -143,23 +143,12 @@ class LaneCursor {
     this.#startAtTail(consuming);
   }
 
-  /** The lane's newest page number (full 64-bit counter). */
-  #headPage(): number {
-    const g = this.#c.g;
-    // Acquire the head page number published by the writers' page switch.
-    const lo = Atomics.load(this.#c.i32, (this.#laneBase + L_HEAD_PAGE) >> 2);
-    const slot = slotOffset(g, this.#laneBase, lo);
-    // Acquire its high half; published before PG_SEQ by preparePage().
-    const hi = Atomics.load(this.#c.i32, (slot + PG_SEQ_HI) >> 2) >>> 0;
-    return pageNumber(lo, hi, slot + PG_SEQ_HI);
-  }
-
   /** Position the cursor at the tail: where the consumer stands, or the oldest retained page for an iterator. */
   #startAtTail(exact: boolean): void {
     const g = this.#c.g;
     // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
     const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
-    this.#pageNo = Math.max(0, pos8Page(g, tail, this.#headPage()));
+    this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
     const off = pos8Offset(g, tail);
     this.#off = exact && off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
     this.#seq = this.#seqAt(this.#pageNo, this.#off);
@@ -174,7 +163,7 @@ class LaneCursor {
    * Copy the next run of committed records into the private buffer and validate it. False when
    * there is nothing new. Bounded: at most a lap of pages per call.
    */
-  #fill(): boolean {
+  #fill(withHeader = false): boolean {
     const c = this.#c;
     const g = c.g;
     const i32 = c.i32;
@@ -240,6 +229,7 @@ class LaneCursor {
       if (end === start) return false;
       // Copy the run (plain reads: made safe by the validation below). One memcpy-like set()
       // (about 0.25 ns a word here, against 0.9 for a word loop); the subarray is one small object per run.
+      if (withHeader) this.bytes.set(c.u8.subarray(slot, slot + PAGE_HEADER_BYTES), 0); // validated with the run
       this.bytes.set(c.u8.subarray(slot + start, slot + end), start);
       const nextPage = end >= ps;
       if (this.#consuming) {
@@ -403,29 +393,112 @@ class LaneCursor {
     return true;
   }
 
-  /** Copy a whole complete page (consumer only): see {@link RingReader.readPage}. */
-  readPage(dest: Uint8Array): number {
-    if (!this.#consuming || this.hasHead || this.#bPos < this.#bEnd || this.#off !== PAGE_HEADER_BYTES) return -1;
+  /** Can whole pages be handed off from here (a consumer at a page start with nothing pending)? */
+  #atPageStart(): boolean {
+    return this.#consuming && !this.hasHead && this.#bPos >= this.#bEnd && this.#off === PAGE_HEADER_BYTES;
+  }
+
+  /**
+   * Zero-copy hand-off, step 1: the slot offset of the `k`-th page after the cursor's page when the
+   * cursor stands at a page start and that page is complete (every record final), else -1. The
+   * page stays in the ring; only a discard-mode ring guarantees it does not change until
+   * {@link takePages} (nothing but the consumer frees a page there).
+   */
+  completePageSlot(k: number): number {
+    if (!this.#atPageStart()) return -1;
     const c = this.#c;
-    const g = c.g;
-    const pageNo = this.#pageNo;
-    const slot = slotOffset(g, this.#laneBase, pageNo);
+    const pageNo = this.#pageNo + k;
+    const slot = slotOffset(c.g, this.#laneBase, pageNo);
     if (pageState(c, slot, pageNo) !== 0) return -1;
     if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
-    if (this.#walk.end < this.#ps || this.#walk.busy) return -1; // not complete yet
-    dest.set(c.u8.subarray(slot, slot + this.#ps));
-    const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
-    const from = toPos8(g, pageNo, PAGE_HEADER_BYTES) | 0; // signed, as compareExchange returns it
-    // Take the page: pairs with the page recyclers' compareExchange of the tail.
-    if (Atomics.compareExchange(c.i32, tailIdx, from, toPos8(g, pageNo + 1, PAGE_HEADER_BYTES)) !== from) {
+    if (this.#walk.end < this.#ps || this.#walk.busy) return -1;
+    this.#pendingRecords[k] = this.#walk.records;
+    return slot;
+  }
+
+  /** The page counter the cursor stands in. */
+  get page(): number {
+    return this.#pageNo;
+  }
+
+  /** Is the cursor inside a page (after a fragment hand-off) whose remaining records are all final, up to its end? */
+  restComplete(): boolean {
+    if (!this.#consuming || this.hasHead || this.#off === PAGE_HEADER_BYTES) return false;
+    const c = this.#c;
+    const slot = slotOffset(c.g, this.#laneBase, this.#pageNo);
+    if (pageState(c, slot, this.#pageNo) !== 0) return false;
+    if (!walkHeldPage(c, slot, this.#pageNo, this.#off, this.#walk, this.#own)) return false;
+    return this.#walk.end >= this.#ps && !this.#walk.busy;
+  }
+
+  /** Zero-copy hand-off, step 2: take the `n` pages found by completePageSlot(0 .. n-1), one tail move. */
+  takePages(n: number): boolean {
+    const c = this.#c;
+    const g = c.g;
+    const from = toPos8(g, this.#pageNo, PAGE_HEADER_BYTES) | 0; // signed, as compareExchange returns it
+    // Take the pages: pairs with the page recyclers' compareExchange of the tail (overwrite mode).
+    if (Atomics.compareExchange(c.i32, (this.#laneBase + L_TAIL_POS8) >> 2, from, toPos8(g, this.#pageNo + n, PAGE_HEADER_BYTES)) !== from) {
       this.#lapped();
-      return -1;
+      return false;
     }
-    this.#readCount += this.#walk.records;
-    c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
-    this.#seq += this.#walk.records;
-    this.#pageNo = pageNo + 1;
-    return pageNo;
+    let records = 0;
+    for (let k = 0; k < n; k++) records += this.#pendingRecords[k] ?? 0;
+    this.#took(records, n);
+    return true;
+  }
+
+  /**
+   * Copy hand-off: copy the complete page at the cursor into `dest[at, at + pageSize)` and take it
+   * (the copy is kept only if the tail compare-exchange proves the page was not recycled meanwhile).
+   * Returns the page counter, or -1 when no complete page is ready (or it was just overwritten: the
+   * loss is then pending, see {@link takeLost}).
+   */
+  copyPage(dest: Uint8Array, at: number): number {
+    const pageNo = this.#pageNo;
+    const slot = this.completePageSlot(0);
+    if (slot < 0) return -1;
+    dest.set(this.#c.u8.subarray(slot, slot + this.#ps), at);
+    return this.takePages(1) ? pageNo : -1;
+  }
+
+  /**
+   * Fragment hand-off: copy the page header and the committed records from the cursor on (up to the
+   * first record still open) into `this.bytes` at their page offsets, and take them. Returns false
+   * when there is nothing new. The run is `[runStart, runEnd)` of page `runPage`.
+   */
+  takeRun(): boolean {
+    if (!this.#consuming || this.hasHead) return false;
+    this.#bPos = this.#bEnd;
+    if (!this.#fill(true)) return false;
+    // #fill() moved to the next page when the run reached the page's end.
+    this.runPage = this.#bEnd >= this.#ps ? this.#pageNo - 1 : this.#pageNo;
+    this.runStart = this.#bPos;
+    this.runEnd = this.#bEnd;
+    this.#bPos = this.#bEnd; // handed off as bytes, not as records
+    this.#nextTime = NO_TIME;
+    return true;
+  }
+  runPage = 0;
+  runStart = 0;
+  runEnd = 0;
+
+  /** Records lost (overwritten) since the last call, and the ring time where the loss stands; count 0 when none. */
+  takeLost(out: { count: number; time: number }): void {
+    out.count = this.#lostPending;
+    out.time = this.#lostTime;
+    this.#lostPending = 0;
+  }
+
+  /** Copy a whole complete page (consumer only): see {@link RingReader.readPage}. */
+  readPage(dest: Uint8Array): number {
+    return this.copyPage(dest, 0);
+  }
+
+  #took(records: number, pages: number): void {
+    this.#readCount += records;
+    this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+    this.#seq += records;
+    this.#pageNo += pages;
   }
 
   close(): void {
@@ -434,6 +507,23 @@ class LaneCursor {
       Atomics.store(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0);
     }
   }
+}
+
+/** @internal One lane of a consumer, as the page hand-off (pipes to files and sockets) drives it. */
+export interface LaneHandoff {
+  readonly lane: number;
+  /** The cursor's private page buffer; takeRun() leaves the page header at [0, 48) and the run at its page offsets. */
+  readonly bytes: Uint8Array;
+  readonly runPage: number;
+  readonly runStart: number;
+  readonly runEnd: number;
+  readonly page: number;
+  restComplete(): boolean;
+  completePageSlot(k: number): number;
+  takePages(n: number): boolean;
+  copyPage(dest: Uint8Array, at: number): number;
+  takeRun(): boolean;
+  takeLost(out: { count: number; time: number }): void;
 }
 
 /** A page handed off whole by {@link RingReader.readPage}. */
@@ -532,6 +622,12 @@ export class RingReader {
       if (page >= 0) return { lane: cur.lane, page, bytes: cur.bytes.length };
     }
     return null;
+  }
+
+  /** @internal The per-lane cursors, for the page hand-off of `unified-ring-buffer/node`'s pipes (consumers only). */
+  handoffLanes(): readonly LaneHandoff[] {
+    if (this.#closed) throw new RingClosedError("Cannot hand off pages: the reader is closed");
+    return this.#cursors;
   }
 
   /** True once {@link RingReader.close} was called. */

@@ -74,6 +74,7 @@ import { LaneWriter, SharedLaneWriter, type RingWriter } from "./writer.js";
 import { RingReader } from "./reader.js";
 import { type RingStats, collectStats } from "./stats.js";
 import { reclaimProducerPages } from "./reclaim.js";
+import { type SnapshotInfo, snapshotRing } from "./snapshot.js";
 
 /** Options of {@link createRing}. */
 export interface RingOptions {
@@ -226,6 +227,21 @@ export class RingBuffer {
   /** Counters per lane and in total. */
   stats(): RingStats {
     return collectStats(this);
+  }
+
+  /**
+   * A `.urb` file image of what the ring holds now, copied while writers go on writing (nothing is
+   * consumed, no writer waits). See {@link snapshotRing} for what it contains and how consistent it
+   * is; `dumpRing(ring, path)` from `unified-ring-buffer/node` writes it to a file.
+   *
+   * @example
+   * ```ts
+   * const trace = openTrace(bytesSource(ring.snapshot()));
+   * console.log(trace.stats().records);
+   * ```
+   */
+  snapshot(info?: SnapshotInfo): Uint8Array {
+    return snapshotRing(this, info);
   }
 
   /**
@@ -473,20 +489,12 @@ export function attachRing(buffer: SharedArrayBuffer, options: AttachOptions = {
   return new RingBuffer(buffer, g, makeClock(core, options.clock), core);
 }
 
-/** Read and fully validate the geometry in a ring header. */
-export function readGeometry(buffer: SharedArrayBuffer | ArrayBuffer): RingGeometry {
-  if (buffer.byteLength < RING_HEADER_BYTES) {
-    throw new RingFormatError(
-      `Cannot attach ring: buffer has ${buffer.byteLength} bytes, less than the ${RING_HEADER_BYTES}-byte header`,
-      0,
-      `>= ${RING_HEADER_BYTES} bytes`,
-      String(buffer.byteLength),
-    );
-  }
-  const words = new Int32Array(buffer, 0, RING_HEADER_BYTES >> 2);
-  // Acquire the header published by writeHeader()'s final Atomics.store of the magic
-  // (a plain ArrayBuffer, e.g. a file image, is read directly).
-  const magic = buffer instanceof SharedArrayBuffer ? Atomics.load(words, H_MAGIC >> 2) : (words[H_MAGIC >> 2] ?? 0);
+/**
+ * The geometry a ring header describes, with every header field checked against it (all of
+ * docs/FORMAT.md section 3 but the checks that need the whole ring). `words` is the 256-byte
+ * header; `magic` its first word, loaded by the caller with the ordering it needs.
+ */
+export function geometryFromHeader(words: Int32Array, magic: number): RingGeometry {
   const u32 = (off: number) => (words[off >> 2] ?? 0) >>> 0;
   const bad = (what: string, off: number, expected: string, actual: number) =>
     new RingFormatError(`Cannot attach ring: ${what} at byte ${off} is ${actual}, expected ${expected}`, off, expected, String(actual));
@@ -537,6 +545,26 @@ export function readGeometry(buffer: SharedArrayBuffer | ArrayBuffer): RingGeome
   check("metadata offset", H_METADATA_OFFSET, g.metadataOffset);
   check("lanes offset", H_LANES_OFFSET, g.lanesOffset);
   check("lane stride", H_LANE_STRIDE, g.laneStride);
+  return g;
+}
+
+/** Read and fully validate the geometry in a ring header. */
+export function readGeometry(buffer: SharedArrayBuffer | ArrayBuffer): RingGeometry {
+  if (buffer.byteLength < RING_HEADER_BYTES) {
+    throw new RingFormatError(
+      `Cannot attach ring: buffer has ${buffer.byteLength} bytes, less than the ${RING_HEADER_BYTES}-byte header`,
+      0,
+      `>= ${RING_HEADER_BYTES} bytes`,
+      String(buffer.byteLength),
+    );
+  }
+  const words = new Int32Array(buffer, 0, RING_HEADER_BYTES >> 2);
+  // Acquire the header published by writeHeader()'s final Atomics.store of the magic
+  // (a plain ArrayBuffer, e.g. a file image, is read directly).
+  const magic = buffer instanceof SharedArrayBuffer ? Atomics.load(words, H_MAGIC >> 2) : (words[H_MAGIC >> 2] ?? 0);
+  const g = geometryFromHeader(words, magic);
+  const bad = (what: string, off: number, expected: string, actual: number) =>
+    new RingFormatError(`Cannot attach ring: ${what} at byte ${off} is ${actual}, expected ${expected}`, off, expected, String(actual));
   if (buffer.byteLength < g.totalBytes) {
     throw new RingFormatError(
       `Cannot attach ring: buffer has ${buffer.byteLength} bytes but the header describes a ring of ${g.totalBytes} bytes (truncated?)`,

@@ -1,5 +1,6 @@
 /**
- * Node-only helpers (`unified-ring-buffer/node`): Node streams over a reader.
+ * Node-only helpers (`unified-ring-buffer/node`): Node streams over a reader, trace files on disk,
+ * page hand-off to files, dumps.
  *
  * @module
  */
@@ -22,3 +23,7 @@ export function toNodeReadable(reader: RingReader, options: StreamOptions = {}):
   const web = recordStream(reader, options) as unknown as NodeWebReadableStream;
   return Readable.fromWeb(web, { objectMode: true, highWaterMark: options.highWaterMark ?? 1024 });
 }
+
+export { openTraceFile, dumpRing, fileSource, TraceFileOnDisk } from "./trace-file.js";
+export { pipeToFile, TracePipe } from "./pipe.js";
+export type { PipeOptions, PipeRunOptions, PipeStats } from "./pipe.js";

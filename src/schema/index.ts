@@ -4,6 +4,6 @@ export type { FieldType, FieldTypeName, FieldsSpec, FieldSchema, EventSchema, Wr
 export { createEventType, EventView } from "./codec.js";
 export type { EventType, EventTypeOptions, FieldValue } from "./codec.js";
 export { EventRegistry, eventRegistry, defineEvent, SETTLE_MS } from "./registry.js";
-export type { Decoded, DecodedEvent, RawEvent, LostEvent } from "./registry.js";
+export type { Decoded, DecodedEvent, RawEvent, LostEvent, MetadataImage } from "./registry.js";
 export { formatSchema } from "./text.js";
 export { SCHEMA_ID_BASE, SCHEMA_ID_LAST, MAX_VAR_LENGTH } from "./metadata-layout.js";

@@ -61,6 +61,12 @@ export interface LostEvent {
 }
 export type Decoded = DecodedEvent | RawEvent | LostEvent;
 
+/** A copy of a metadata area (e.g. from a trace file) and the ring geometry's largest payload. */
+export interface MetadataImage {
+  readonly bytes: Uint8Array;
+  readonly maxPayload: number;
+}
+
 const registries = new WeakMap<RingBuffer, EventRegistry>();
 
 /** The registry of `ring` (one per ring object; made on first use, scans the metadata area). */
@@ -92,7 +98,7 @@ export function defineEvent<const F extends FieldsSpec>(ring: RingBuffer, name: 
  * the area is scanned again: {@link EventRegistry.refresh}, which lookups of unknown ids do themselves.
  */
 export class EventRegistry {
-  readonly #ring: RingBuffer;
+  readonly #ring: RingBuffer | undefined;
   readonly #i32: Int32Array;
   readonly #u8: Uint8Array;
   readonly #base: number;
@@ -111,13 +117,28 @@ export class EventRegistry {
   readonly #view = new EventView();
   readonly #decodeView = new EventView();
 
-  constructor(ring: RingBuffer) {
-    this.#ring = ring;
-    this.#i32 = ring.core.i32;
-    this.#u8 = ring.core.u8;
-    this.#base = ring.geometry.metadataOffset;
-    this.#capacity = ring.geometry.metadataBytes;
-    this.#maxPayload = ring.geometry.maxPayload;
+  /**
+   * The registry of a ring's metadata area, or a read-only one over a copy of such an area (a trace
+   * file's METADATA chunk: `bytes` with the geometry's `maxPayload`).
+   */
+  constructor(source: RingBuffer | MetadataImage) {
+    if ("core" in source) {
+      this.#ring = source;
+      this.#i32 = source.core.i32;
+      this.#u8 = source.core.u8;
+      this.#base = source.geometry.metadataOffset;
+      this.#capacity = source.geometry.metadataBytes;
+      this.#maxPayload = source.geometry.maxPayload;
+    } else {
+      const copy = new ArrayBuffer((source.bytes.length + 7) & ~7);
+      this.#u8 = new Uint8Array(copy);
+      this.#u8.set(source.bytes);
+      this.#i32 = new Int32Array(copy);
+      this.#ring = undefined;
+      this.#base = 0;
+      this.#capacity = source.bytes.length & ~7;
+      this.#maxPayload = source.maxPayload;
+    }
     this.refresh();
   }
 
@@ -225,6 +246,7 @@ export class EventRegistry {
    * {@link CapacityError} when the ring has no metadata area, the area is full or ids are exhausted.
    */
   define<const F extends FieldsSpec>(name: string, fields: F, options: EventTypeOptions = {}): EventType<F> {
+    if (this.#ring === undefined) throw new TypeError(`Cannot define event ${JSON.stringify(name)}: this registry reads a trace file's schemas and is read-only`);
     const draft = buildSchema(name, fields, this.#maxPayload);
     if (this.#capacity === 0) {
       throw new CapacityError(
@@ -371,8 +393,8 @@ export class EventRegistry {
     return this.schemas().map(formatSchema).join("\n");
   }
 
-  /** The ring this registry reads. */
-  get ring(): RingBuffer {
+  /** The ring this registry reads; undefined for a trace file's. */
+  get ring(): RingBuffer | undefined {
     return this.#ring;
   }
 }

@@ -1,0 +1,343 @@
+/**
+ * Page hand-off to a file, our splice: a consumer moves whole committed pages out of the ring with
+ * one gathered `writev` per batch, framed as a `.urb` trace file (docs/FORMAT.md section 13), while
+ * writers keep writing. No record is copied or re-encoded.
+ *
+ * Two ways to hand a page off, by mode (docs/DESIGN.md, "Page hand-off"):
+ * - discard mode: the page's own bytes in shared memory go to `writev` (zero-copy), and the pages
+ *   are taken (the tail moved past them) only after the write: nothing but this consumer frees a
+ *   page in discard mode, so they cannot change meanwhile;
+ * - overwrite mode: a writer may recycle any page at any time, so each page is copied once into a
+ *   staging buffer and kept only if the tail compare-exchange then proves it was not recycled
+ *   during the copy. A page lost that way becomes a LOST chunk with its exact record count: never a
+ *   torn page in the file.
+ */
+import { closeSync, openSync, writevSync } from "node:fs";
+import { PAGE_HEADER_BYTES } from "../layout.js";
+import type { LaneHandoff, RingReader } from "../reader.js";
+import type { RingBuffer } from "../ring.js";
+import { crc32 } from "../tracefile/crc32.js";
+import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
+import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE } from "../tracefile/file-layout.js";
+import { metadataChunk, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
+import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
+
+/** Options of {@link pipeToFile}. */
+export interface PipeOptions {
+  /** Lanes to hand off. Default: all. */
+  lanes?: readonly number[];
+  /** Pages gathered into one write (1..512). Default 64. */
+  batchPages?: number;
+  /** Checksum page chunks too (CRC-32, about 1 GB/s). Default false: headers and metadata are always checksummed. */
+  checksumPages?: boolean;
+}
+
+/** Options of {@link TracePipe.run}. */
+export interface PipeRunOptions {
+  /** Stop (after a final flush) when this aborts. */
+  signal?: AbortSignal;
+  /** Hand off the committed part of unfinished pages at least this often, in ms, so a slow lane still reaches the file. Default 1000. */
+  flushMs?: number;
+  /** Sleep until this many records were committed ring-wide (or 100 ms passed). Default 64. */
+  wakeRecords?: number;
+}
+
+/** What a pipe moved. */
+export interface PipeStats {
+  /** Whole pages written. */
+  pages: number;
+  /** Partial pages (fragments) written by flushes. */
+  fragments: number;
+  /** Bytes written to the file, framing included. */
+  bytes: number;
+  /** Records lost before they could be handed off (overwrite mode), as written in LOST chunks. */
+  lost: number;
+  /** writev calls. */
+  writes: number;
+}
+
+/**
+ * Hand off a ring's pages to a `.urb` file (a path, created with mode 0600, or an open file
+ * descriptor). Takes the consumer role of the lanes it reads (one consumer per lane).
+ *
+ * @example
+ * ```ts
+ * const pipe = pipeToFile(ring, "app.urb");
+ * const ac = new AbortController();
+ * const done = pipe.run({ signal: ac.signal }); // moves pages as they fill
+ * // ... later
+ * ac.abort(); await done; // flushed, closed, and readable with openTraceFile("app.urb")
+ * ```
+ */
+export function pipeToFile(ring: RingBuffer, target: string | number, options: PipeOptions = {}): TracePipe {
+  return new TracePipe(ring, target, options);
+}
+
+export class TracePipe {
+  readonly stats: PipeStats = { pages: 0, fragments: 0, bytes: 0, lost: 0, writes: 0 };
+  readonly #ring: RingBuffer;
+  readonly #reader: RingReader;
+  readonly #lanes: readonly LaneHandoff[];
+  readonly #fd: number;
+  readonly #ownsFd: boolean;
+  readonly #zeroCopy: boolean;
+  readonly #checksum: boolean;
+  readonly #batch: number;
+  readonly #ps: number;
+  readonly #staging: Uint8Array;
+  readonly #stageViews: Uint8Array[] = [];
+  readonly #headers: Uint8Array;
+  readonly #headerViews: Uint8Array[] = [];
+  readonly #hdv: DataView;
+  readonly #iov: Uint8Array[] = [];
+  readonly #takes: number[] = [];
+  readonly #lost = { count: 0, time: 0 };
+  #metaUsed = 0;
+  #closed = false;
+  /** Bytes a failed write left, retried first. */
+  #pending: Uint8Array[] | null = null;
+
+  constructor(ring: RingBuffer, target: string | number, options: PipeOptions = {}) {
+    const batch = options.batchPages ?? 64;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 512) {
+      throw new RangeError(`Cannot pipe: batchPages must be an integer from 1 to 512, received ${String(options.batchPages)}`);
+    }
+    this.#ring = ring;
+    this.#ps = ring.geometry.pageSize;
+    this.#batch = batch;
+    this.#zeroCopy = !ring.geometry.overwrite;
+    this.#checksum = options.checksumPages ?? false;
+    this.#staging = new Uint8Array(this.#zeroCopy ? 0 : batch * this.#ps);
+    this.#headers = new Uint8Array(batch * CHUNK_HEADER_BYTES);
+    this.#hdv = new DataView(this.#headers.buffer);
+    for (let i = 0; i < batch; i++) {
+      this.#headerViews.push(this.#headers.subarray(i * CHUNK_HEADER_BYTES, (i + 1) * CHUNK_HEADER_BYTES));
+      if (!this.#zeroCopy) this.#stageViews.push(this.#staging.subarray(i * this.#ps, (i + 1) * this.#ps));
+    }
+    this.#reader = ring.consumer(options.lanes === undefined ? {} : { lanes: options.lanes });
+    this.#lanes = this.#reader.handoffLanes();
+    try {
+      this.#ownsFd = typeof target === "string";
+      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : target;
+    } catch (e) {
+      this.#reader.close();
+      throw e;
+    }
+    const start = [encodeFileHeader(0, Date.now()), ringHeaderChunk(ring)];
+    this.#writeAll(start);
+  }
+
+  /** True once {@link close} ran. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Move every complete page now, synchronously, in batches of gathered writes. Returns the bytes
+   * written. Throws what the file system throws (e.g. ENOSPC); pages not written stay in the ring.
+   */
+  pump(): number {
+    const before = this.stats.bytes;
+    this.#retryPending();
+    for (let round = 0; ; round++) {
+      this.#metadataIfGrown();
+      const iov = this.#iov;
+      const takes = this.#takes;
+      let n = 0;
+      for (const lane of this.#lanes) {
+        this.#lostOf(lane);
+        if (lane.restComplete()) this.#fragments(lane); // finish a page a flush had started
+        if (this.#zeroCopy) {
+          const u8 = this.#ring.core.u8;
+          let k = 0;
+          for (let slot: number; n < this.#batch && (slot = lane.completePageSlot(k)) >= 0; k++, n++) {
+            const view = u8.subarray(slot, slot + this.#ps);
+            iov.push(this.#pageHeader(n, lane.lane, lane.page + k, view), view);
+          }
+          if (k > 0) takes.push(lane.lane, k);
+        } else {
+          for (let page: number; n < this.#batch && (page = lane.copyPage(this.#staging, n * this.#ps)) >= 0; n++) {
+            const view = this.#stageViews[n] as Uint8Array;
+            iov.push(this.#pageHeader(n, lane.lane, page, view), view);
+          }
+          this.#lostOf(lane); // a page overwritten while it was copied
+        }
+      }
+      if (iov.length === 0) break;
+      try {
+        this.#writeAll(iov);
+      } finally {
+        // Written, or kept in #pending if the write failed: either way the pages leave the ring.
+        iov.length = 0;
+        this.stats.pages += n;
+        for (let i = 0; i < takes.length; i += 2) {
+          const lane = this.#laneByIndex(takes[i] as number);
+          // Discard mode: only this consumer frees pages, so the tail cannot have moved.
+          if (!lane.takePages(takes[i + 1] as number)) throw new Error(`Page hand-off: the tail of lane ${lane.lane} moved during a zero-copy write (is another consumer attached?)`);
+        }
+        takes.length = 0;
+      }
+      if (n < this.#batch) break;
+    }
+    return this.stats.bytes - before;
+  }
+
+  /**
+   * {@link pump}, then also hand off the committed records of each lane's unfinished page (as page
+   * fragments), so that everything committed so far is in the file. Returns the bytes written.
+   */
+  flush(): number {
+    const before = this.stats.bytes;
+    this.pump();
+    for (const lane of this.#lanes) {
+      this.#lostOf(lane);
+      this.#fragments(lane);
+    }
+    if (this.#iov.length > 0) {
+      this.#writeAll(this.#iov);
+      this.#iov.length = 0;
+    }
+    return this.stats.bytes - before;
+  }
+
+  /**
+   * Move pages as writers fill them until `signal` aborts, sleeping in between (writers wake it,
+   * paying only while it sleeps); then flush and close.
+   */
+  async run(options: PipeRunOptions = {}): Promise<PipeStats> {
+    const flushMs = options.flushMs ?? 1000;
+    const wake = options.wakeRecords ?? 64;
+    const signal = options.signal;
+    const i32 = this.#ring.core.i32;
+    let lastFlush = performance.now();
+    try {
+      while (!this.#closed && signal?.aborted !== true) {
+        this.pump();
+        if (performance.now() - lastFlush >= flushMs) {
+          this.flush();
+          lastFlush = performance.now();
+        }
+        const seq = registerWaiter(i32, wake);
+        try {
+          // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
+          if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, Math.min(100, flushMs), signal);
+        } finally {
+          unregisterWaiter(i32);
+        }
+      }
+    } finally {
+      this.close();
+    }
+    return this.stats;
+  }
+
+  /** Flush, write the END chunk, close the file (when the pipe opened it) and release the lanes. */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.flush();
+      const end = new TextEncoder().encode(JSON.stringify({ ...this.stats, closedMs: Date.now() }));
+      this.#writeAll([encodeChunk({ kind: CHUNK_END, lane: 0, offset: 0, value: 0 }, end)]);
+    } finally {
+      this.#closed = true;
+      this.#reader.close();
+      if (this.#ownsFd) closeSync(this.#fd);
+    }
+  }
+
+  #anyComplete(): boolean {
+    for (const lane of this.#lanes) if (lane.completePageSlot(0) >= 0 || lane.restComplete()) return true;
+    return false;
+  }
+
+  #laneByIndex(index: number): LaneHandoff {
+    for (const l of this.#lanes) if (l.lane === index) return l;
+    throw new Error(`no lane ${index}`);
+  }
+
+  /** Queue a LOST chunk for what `lane` lost since the last look. */
+  #lostOf(lane: LaneHandoff): void {
+    lane.takeLost(this.#lost);
+    if (this.#lost.count === 0) return;
+    this.#iov.push(lostChunk(lane.lane, this.#lost.count, this.#lost.time));
+    if (this.#lost.count === this.#lost.count) this.stats.lost += this.#lost.count;
+  }
+
+  /** Queue fragments: the committed records of `lane` from its cursor on, as page chunks. */
+  #fragments(lane: LaneHandoff): void {
+    // Bounded: each run takes records out of the ring, at most a lap of pages.
+    for (let i = 0; i < 1 << 16 && lane.takeRun(); i++) {
+      const run = lane.bytes.subarray(lane.runStart, lane.runEnd);
+      const payload = new Uint8Array(PAGE_HEADER_BYTES + run.length);
+      payload.set(lane.bytes.subarray(0, PAGE_HEADER_BYTES));
+      payload.set(run, PAGE_HEADER_BYTES);
+      const chunk = new Uint8Array(CHUNK_HEADER_BYTES + payload.length);
+      writeChunkHeader(new DataView(chunk.buffer), 0, { kind: CHUNK_PAGE, lane: lane.lane, offset: lane.runStart, value: lane.runPage }, payload.length, crc32(payload));
+      chunk.set(payload, CHUNK_HEADER_BYTES);
+      this.#iov.push(chunk);
+      this.stats.fragments++;
+      this.#lostOf(lane);
+    }
+  }
+
+  #pageHeader(n: number, lane: number, page: number, view: Uint8Array): Uint8Array {
+    writeChunkHeader(this.#hdv, n * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
+    return this.#headerViews[n] as Uint8Array;
+  }
+
+  #metadataIfGrown(): void {
+    const used = metadataUsed(this.#ring);
+    if (used <= this.#metaUsed) return;
+    const chunk = metadataChunk(this.#ring, used);
+    if (chunk !== null) this.#writeAll([chunk]);
+    this.#metaUsed = used;
+  }
+
+  /** Write what a failed write left (if anything) before anything else, so the file stays in order. */
+  #retryPending(): void {
+    const p = this.#pending;
+    if (p === null) return;
+    this.#pending = null;
+    this.#writeAll(p);
+  }
+
+  /**
+   * One gathered write of `parts`, continued after a short write. If the file system fails (a full
+   * disk), the bytes not written are copied into #pending (the views may point into the ring or the
+   * staging buffer), retried first by the next pump, and the error is thrown.
+   */
+  #writeAll(parts: Uint8Array[]): void {
+    if (this.#pending !== null) {
+      this.#pending.push(...parts.map((p) => p.slice()));
+      this.#retryPending();
+      return;
+    }
+    let total = 0;
+    for (const p of parts) total += p.length;
+    let done = 0;
+    try {
+      while (done < total) {
+        done += writevSync(this.#fd, done === 0 ? parts : remainder(parts, done));
+        this.stats.writes++;
+      }
+    } catch (e) {
+      this.#pending = remainder(parts, done).map((p) => p.slice());
+      this.stats.bytes += done;
+      throw e;
+    }
+    this.stats.bytes += total;
+  }
+}
+
+/** The views of `parts` after their first `skip` bytes. */
+function remainder(parts: readonly Uint8Array[], skip: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const p of parts) {
+    if (skip >= p.length) skip -= p.length;
+    else {
+      rest.push(skip > 0 ? p.subarray(skip) : p);
+      skip = 0;
+    }
+  }
+  return rest;
+}

@@ -1,0 +1,122 @@
+/**
+ * Snapshots: a `.urb` image of what a ring holds now, taken while writers keep writing (the flight
+ * recorder's dump; ftrace's snapshot buffer without the swap). Nothing is consumed and no writer
+ * waits: each page is copied like an iterator reads it, and kept only if it was not recycled while
+ * it was copied. See docs/DESIGN.md, "Snapshots".
+ *
+ * What "consistent" means. Per lane: the image holds a run of pages in lane order, each page copied
+ * up to its last published record (whole records only; a record reserved but not committed at the
+ * time of the copy stays BUSY in the image and a reader skips and counts it), and a page that was
+ * overwritten during the copy is replaced by a LOST chunk with its exact record count. Across
+ * lanes, each lane's copy is taken at a slightly different moment (microseconds apart); the image
+ * is not an atomic cut of the whole ring, as no lock-free copy of many independently written
+ * lanes can be.
+ */
+import { PAGE_HEADER_BYTES, PG_BASE_TIME, PG_CUM_READY, PG_RECORDS_BEFORE, L_TAIL_POS8, laneOffset, pos8Page, slotOffset } from "./layout.js";
+import { PageWalk, fence, laneHeadPage, pageHolds, pageState, walkHeldPage } from "./pages.js";
+import type { RingBuffer } from "./ring.js";
+import { concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
+import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
+import { metadataChunk, ringHeaderChunk } from "./tracefile/ring-chunks.js";
+
+/** Counts of one {@link snapshotRing} call. */
+export interface SnapshotInfo {
+  /** Pages copied. */
+  pages: number;
+  /** Committed data records in them. */
+  records: number;
+  /** Records lost to overwrites while the copy ran (reported in the image as LOST chunks). */
+  lost: number;
+}
+
+/**
+ * Copy the ring's current content into a `.urb` file image (docs/FORMAT.md section 13). Read it
+ * back with `openTrace(bytesSource(image))`, or write it to a file (`dumpRing` in
+ * `unified-ring-buffer/node`).
+ *
+ * @example
+ * ```ts
+ * const image = snapshotRing(ring);
+ * const trace = openTrace(bytesSource(image));
+ * for (const r of trace.records()) console.log(r.lane, r.type, r.timestamp);
+ * ```
+ */
+export function snapshotRing(ring: RingBuffer, info?: SnapshotInfo): Uint8Array {
+  const parts: Uint8Array[] = [encodeFileHeader(FILE_FLAG_SNAPSHOT, Date.now()), ringHeaderChunk(ring)];
+  const meta = metadataChunk(ring);
+  if (meta !== null) parts.push(meta);
+  const counts = info ?? { pages: 0, records: 0, lost: 0 };
+  for (let lane = 0; lane < ring.geometry.lanes; lane++) copyLane(ring, lane, parts, counts);
+  return concatBytes(parts);
+}
+
+/** A page kept in the image, with what loss accounting needs. */
+interface KeptPage {
+  page: number;
+  recordsBefore: number;
+  records: number;
+  baseTime: number;
+}
+
+function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: SnapshotInfo): void {
+  const c = ring.core;
+  const g = c.g;
+  const laneBase = laneOffset(g, lane);
+  const own = lane < g.ownLanes;
+  const walk = new PageWalk();
+  const head = laneHeadPage(c, laneBase);
+  // Acquire the tail (the oldest page still held); pairs with the consumer's and recyclers' compareExchange.
+  const tail = Atomics.load(c.i32, (laneBase + L_TAIL_POS8) >> 2);
+  let prev: KeptPage | null = null;
+  let gap = false;
+  // Bounded: at most one lap of pages, whatever the writers do meanwhile.
+  for (let page = Math.max(0, pos8Page(g, tail, head), head - g.lanePages + 1); page <= head; page++) {
+    const slot = slotOffset(g, laneBase, page);
+    if (pageState(c, slot, page) !== 0) {
+      gap = true; // recycled already (or a never-written page): its records are gone
+      continue;
+    }
+    let held: boolean;
+    try {
+      held = walkHeldPage(c, slot, page, PAGE_HEADER_BYTES, walk, own);
+    } catch {
+      held = false; // a page whose records do not parse is left out, like a recycled one
+    }
+    if (!held) {
+      gap = true;
+      continue;
+    }
+    const end = walk.end;
+    const bytes = c.u8.slice(slot, slot + end);
+    fence(); // the copy's plain loads complete before the re-check
+    if (!pageHolds(c, slot, page)) {
+      gap = true;
+      continue;
+    }
+    const hdr = new DataView(bytes.buffer);
+    const kept: KeptPage = {
+      page,
+      recordsBefore: hdr.getUint32(PG_CUM_READY, true) === 1 ? hdr.getFloat64(PG_RECORDS_BEFORE, true) : Number.NaN,
+      records: walk.records,
+      baseTime: hdr.getFloat64(PG_BASE_TIME, true),
+    };
+    if (gap && prev !== null) {
+      const lost = kept.recordsBefore - (prev.recordsBefore + prev.records);
+      parts.push(lostChunk(lane, lost, kept.baseTime));
+      if (lost === lost) counts.lost += lost;
+    }
+    gap = false;
+    parts.push(pageChunk(lane, page, bytes));
+    counts.pages++;
+    counts.records += walk.records;
+    prev = kept;
+  }
+}
+
+/** A PAGE chunk holding page bytes [0, end) (header included), unchecked like the pipe's. */
+function pageChunk(lane: number, page: number, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(CHUNK_HEADER_BYTES + padded(bytes.length));
+  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, bytes.length, undefined);
+  out.set(bytes, CHUNK_HEADER_BYTES);
+  return out;
+}
