@@ -25,7 +25,10 @@ import {
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_CUM_READY,
+  PG_PREPARER,
   PG_RECORDS_BEFORE,
+  PG_SEQ,
+  PG_SEQ_HI,
   RECORD_HEADER_BYTES,
   STATE_BUSY,
   STATE_COMMITTED,
@@ -458,7 +461,9 @@ class LaneCursor {
     const slot = this.completePageSlot(0);
     if (slot < 0) return -1;
     dest.set(this.#c.u8.subarray(slot, slot + this.#ps), at);
-    return this.takePages(1) ? pageNo : -1;
+    if (!this.takePages(1)) return -1;
+    markHeldCopy(dest, at, pageNo);
+    return pageNo;
   }
 
   /**
@@ -472,6 +477,7 @@ class LaneCursor {
     if (!this.#fill(true)) return false;
     // #fill() moved to the next page when the run reached the page's end.
     this.runPage = this.#bEnd >= this.#ps ? this.#pageNo - 1 : this.#pageNo;
+    markHeldCopy(this.bytes, 0, this.runPage);
     this.runStart = this.#bPos;
     this.runEnd = this.#bEnd;
     this.#bPos = this.#bEnd; // handed off as bytes, not as records
@@ -507,6 +513,19 @@ class LaneCursor {
       Atomics.store(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0);
     }
   }
+}
+
+/**
+ * A page copied out and then taken by the tail compare-exchange has intact records, but a recycler
+ * may have claimed its slot between the copy and the take: the copy's PG_SEQ then shows the
+ * preparing marker and PG_PREPARER a producer (the recycler zeroes nothing before it has pushed
+ * the tail, which the take proves it had not). Put the page's own identity back in the copy.
+ */
+function markHeldCopy(dest: Uint8Array, at: number, pageNo: number): void {
+  const dv = new DataView(dest.buffer, dest.byteOffset + at, PAGE_HEADER_BYTES);
+  dv.setUint32(PG_SEQ, pageNo % 4294967296, true);
+  dv.setUint32(PG_SEQ_HI, Math.floor(pageNo / 4294967296), true);
+  dv.setUint32(PG_PREPARER, 0, true);
 }
 
 /** @internal One lane of a consumer, as the page hand-off (pipes to files and sockets) drives it. */

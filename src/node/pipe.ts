@@ -267,6 +267,7 @@ export class TracePipe {
   #fragments(lane: LaneHandoff): void {
     // Bounded: each run takes records out of the ring, at most a lap of pages.
     for (let i = 0; i < 1 << 16 && lane.takeRun(); i++) {
+      this.#lostOf(lane); // a loss found on the way to the run comes before it
       const run = lane.bytes.subarray(lane.runStart, lane.runEnd);
       const payload = new Uint8Array(PAGE_HEADER_BYTES + run.length);
       payload.set(lane.bytes.subarray(0, PAGE_HEADER_BYTES));
@@ -276,7 +277,6 @@ export class TracePipe {
       chunk.set(payload, CHUNK_HEADER_BYTES);
       this.#iov.push(chunk);
       this.stats.fragments++;
-      this.#lostOf(lane);
     }
   }
 

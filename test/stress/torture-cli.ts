@@ -8,7 +8,8 @@
  * --page-size N [512], --pages N [4], --seed N [random], --reader-delay MS [1],
  * --read-batch N [all], --clock mono|counter [mono], --min-size N [16], --max-size N [200],
  * --nest P [0.15], --discard P [0.1], --hold P [0.002], --hold-ms MS [0.3], --repeat N [1], --json,
- * --inject checksum|seq-skip (self-test: the run must fail).
+ * --inject checksum|seq-skip (self-test: the run must fail), --via reader|pipe [reader] (pipe: page
+ * hand-off to a trace file, checked after the run).
  * Exits 1 if any run failed.
  *
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
       };
       const inject = args["inject"];
       if (inject === "checksum" || inject === "seq-skip") opts.inject = inject;
+      if (args["via"] === "pipe") opts.via = "pipe";
       if (args["read-batch"] !== undefined) opts.readBatch = num("read-batch", Infinity);
       if (args["records"] !== undefined) opts.records = num("records", 0);
       else opts.seconds = num("seconds", 60);

@@ -63,6 +63,20 @@ test("torture, overwrite mode with the counter clock and a fast consumer", { tim
   check(r, 250);
 });
 
+test("torture via page hand-off to a file, overwrite mode: pages lapped while copied become exact LOST chunks, never torn pages", { timeout }, async () => {
+  const opts: TortureOptions = { ...base, mode: "overwrite", readerDelay: 1, seconds: 3, seed: (seed + 3) >>> 0, via: "pipe" };
+  const r = await runTorture(opts);
+  check(r, 250);
+  assert.ok((r.stats?.total.overrun ?? 0) > 0, "the pipe was never lapped: no loss to account for");
+});
+
+test("torture via page hand-off to a file, discard mode: zero-copy writes, drops reported exactly", { timeout }, async () => {
+  const opts: TortureOptions = { ...base, mode: "discard", readerDelay: 1, seconds: 3, seed: (seed + 4) >>> 0, via: "pipe" };
+  const r = await runTorture(opts);
+  check(r, 250);
+  assert.ok(r.totals.dropped > 0, "no writer ever found its lane full");
+});
+
 test("torture self-test: the checks catch a corrupt record and an unexplained sequence gap", { timeout }, async () => {
   const quick = { ownWriters: 2, sharedWriters: 0, sharedLanes: 0, pageSize: 512, pagesPerLane: 4, seed, records: 3000, readerDelay: 0 };
   const bad = await runTorture({ ...quick, mode: "discard", inject: "checksum" });

@@ -35,7 +35,11 @@
  */
 import { Worker } from "node:worker_threads";
 import { setImmediate as yieldNow, setTimeout as sleep } from "node:timers/promises";
-import { createRing, type RingRecord, type RingStats } from "../../src/index.js";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRing, type RingReader, type RingRecord, type RingStats } from "../../src/index.js";
+import { openTraceFile, pipeToFile } from "../../src/node/index.js";
 import {
   CTRL_GO,
   CTRL_STOP,
@@ -82,6 +86,12 @@ export interface TortureOptions {
   watchdogMs?: number;
   /** Self-test: make the writers break the protocol on purpose (see WorkerConfig.inject). */
   inject?: "none" | "checksum" | "seq-skip";
+  /**
+   * How records leave the ring: `reader` (a consumer's read(), checked as it goes) or `pipe` (page
+   * hand-off to a trace file in the OS temp dir, with periodic flushes; the file is checked after
+   * the run with the same checks). Default `reader`.
+   */
+  via?: "reader" | "pipe";
 }
 
 /** One failed check, with the record that failed it. */
@@ -435,7 +445,11 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
   }
 
   await allReady;
-  const consumer = ring.consumer();
+  const viaPipe = o.via === "pipe";
+  const tracePath = join(tmpdir(), `urb-torture-${process.pid}-${o.seed}-${Date.now()}.urb`);
+  const pipe = viaPipe ? pipeToFile(ring, tracePath, { batchPages: 8 }) : undefined;
+  const consumer = viaPipe ? undefined : ring.consumer();
+  let lastFlush = performance.now();
   const t0 = performance.now();
   // Publish the start signal (and the ring, created before); pairs with the workers' Atomics.load(CTRL_GO).
   Atomics.store(ctrl, CTRL_GO, 1);
@@ -454,7 +468,14 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
     if (readerBroken) return 0;
     readCalls++;
     try {
-      return consumer.read(visit, max);
+      if (pipe !== undefined) {
+        // Whole pages as they fill; a flush (page fragments) every few ms, as a live recorder does.
+        const now = performance.now();
+        const flush = now - lastFlush > 5 || max === Infinity;
+        if (flush) lastFlush = now;
+        return flush ? pipe.flush() : pipe.pump();
+      }
+      return (consumer as RingReader).read(visit, max);
     } catch (e) {
       readerBroken = true;
       const err = e instanceof Error ? e : new Error(String(e));
@@ -499,7 +520,25 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
   } catch (e) {
     fail("stats-error", `ring.stats() threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   }
-  consumer.close();
+  consumer?.close();
+  if (pipe !== undefined) {
+    try {
+      pipe.close();
+      const trace = openTraceFile(tracePath);
+      try {
+        trace.read(visit);
+        for (const w of trace.warnings) fail("trace-file", `${w.message} (byte ${w.byteOffset})`);
+        if (!trace.intact) fail("trace-file", "the trace file was not closed cleanly");
+      } finally {
+        trace.close();
+      }
+    } catch (e) {
+      readerBroken = true;
+      fail("reader-error", `page hand-off to ${tracePath} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    } finally {
+      rmSync(tracePath, { force: true });
+    }
+  }
   if (watchdogFired) for (const wk of workers) void wk.terminate();
   await Promise.race([Promise.all(exitPromises), sleep(5000, undefined, { ref: false })]);
 
