@@ -10,6 +10,7 @@
  */
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
+import { pipeScenario } from './pipe.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 
@@ -20,4 +21,5 @@ export const scenarios: readonly Scenario[] = [
   typedScenario,
   typedHeapScenario,
   ...peerScenarios,
+  pipeScenario,
 ];
