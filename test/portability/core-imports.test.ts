@@ -1,26 +1,26 @@
 /**
- * The core (dist/src/*.js and dist/src/schema/*.js) must load in browsers, Deno and Bun: it may
- * import only other core files. These tests read every compiled core file's imports (static,
- * re-exports and dynamic, parsed by the TypeScript scanner) and fail on anything else: `node:` and
- * bare Node builtins, packages, and the Node-only entry (src/node/).
+ * The core (every compiled file under dist/src/ except the Node-only dist/src/node/) must load in
+ * browsers, Deno and Bun: it may import only other core files. These tests read every compiled core
+ * file's imports (static, re-exports and dynamic, parsed by the TypeScript scanner) and fail on
+ * anything else: `node:` and bare Node builtins, packages, and the Node-only entry (src/node/).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const distSrc = fileURLToPath(new URL("../../src/", import.meta.url));
-const CORE_DIRS = [distSrc, join(distSrc, "schema")];
+const nodeOnly = join(distSrc, "node") + sep;
 
+/** Every compiled core file: each .js file under dist/src/, outside dist/src/node/. */
 function coreFiles(): string[] {
-  return CORE_DIRS.flatMap((dir) =>
-    readdirSync(dir)
-      .filter((f) => f.endsWith(".js"))
-      .map((f) => join(dir, f)),
-  );
+  return readdirSync(distSrc, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".js"))
+    .map((f) => join(distSrc, f))
+    .filter((f) => !f.startsWith(nodeOnly));
 }
 
 /** Problems with the imports of one core file: each specifier must be relative and resolve to a core file. */
@@ -30,7 +30,7 @@ function importProblems(file: string, source: string, core: ReadonlySet<string>)
   for (const { fileName: spec } of info.importedFiles) {
     const where = `${relative(distSrc, file)} imports "${spec}"`;
     if (!spec.startsWith("./") && !spec.startsWith("../")) problems.push(`${where}: not a core file (a Node builtin or a package)`);
-    else if (!core.has(resolve(dirname(file), spec))) problems.push(`${where}: outside the core (only dist/src/*.js and dist/src/schema/*.js)`);
+    else if (!core.has(resolve(dirname(file), spec))) problems.push(`${where}: not a core file (src/node/ is Node-only; nothing outside src/)`);
   }
   return problems;
 }
@@ -61,7 +61,7 @@ test("the import check catches node:, bare builtins, packages, dynamic imports a
     'ring.js imports "worker_threads": not a core file (a Node builtin or a package)',
     'ring.js imports "some-package": not a core file (a Node builtin or a package)',
     'ring.js imports "node:os": not a core file (a Node builtin or a package)',
-    'ring.js imports "./node/index.js": outside the core (only dist/src/*.js and dist/src/schema/*.js)',
+    'ring.js imports "./node/index.js": not a core file (src/node/ is Node-only; nothing outside src/)',
   ]);
 });
 
