@@ -5,13 +5,17 @@
  * `mono` time is nanoseconds since the ring was created. Each attaching thread computes a constant
  * offset so that `ringNs = floor(performance.now() * 1e6) + offsetNs`; the hot path then costs one
  * `performance.now()` (about 60 ns) and no allocation.
- *  - Where `process.hrtime.bigint` exists (Node, Bun, Deno's Node layer), the offset is calibrated
- *    against CLOCK_MONOTONIC, which all threads and processes share: the creator stores the
+ *  - On Node, whose `process.hrtime.bigint` reads CLOCK_MONOTONIC, the offset is calibrated
+ *    against it, since all threads and processes share it: the creator stores the
  *    monotonic reading of ring time 0 in the header, an attacher samples (performance.now(),
  *    hrtime) pairs and keeps the tightest one, so threads agree to within the gap of that pair
  *    (well under a microsecond here; the test checks causality to within a few microseconds).
- *  - Elsewhere (browsers) the offset comes from `performance.timeOrigin`, which the platform keeps
- *    on one monotonic base for a page and its workers; agreement is as good as that value.
+ *  - Elsewhere (browsers, Deno, Bun) the offset comes from `performance.timeOrigin`, which the
+ *    platform keeps on one base for a page or process and its workers; agreement is as good as
+ *    that value. Deno's and Bun's `process.hrtime` are not CLOCK_MONOTONIC: in Deno 2.9 and Bun
+ *    1.4 it counts from (about) the start of each thread, so a worker's first reading can be below
+ *    its creator's reading from before the worker started, and calibrating against it put a
+ *    worker's records tens of ms early (test/portability/runtimes.test.ts); they are not used.
  *
  * `counter` time is a ring-wide 32-bit sequence incremented by every record (a total order, no
  * clock read), unwrapped against a ring-wide recent value (H_COUNTER_BASE) that page preparations
@@ -41,9 +45,14 @@ export function clockCode(kind: ClockKind): number {
 
 type HrtimeBigint = () => bigint;
 
-/** `process.hrtime.bigint` where the runtime has it, without importing anything from Node. */
+/**
+ * Node's `process.hrtime.bigint` (CLOCK_MONOTONIC), without importing anything from Node. Undefined
+ * elsewhere, including Deno and Bun, whose `process.hrtime` counts from each thread's start.
+ */
 export function findHrtime(): HrtimeBigint | undefined {
-  const proc = (globalThis as { process?: { hrtime?: { bigint?: HrtimeBigint } } }).process;
+  const g = globalThis as { process?: { hrtime?: { bigint?: HrtimeBigint } }; Deno?: unknown; Bun?: unknown };
+  if (g.Deno !== undefined || g.Bun !== undefined) return undefined;
+  const proc = g.process;
   const fn = proc?.hrtime?.bigint;
   return typeof fn === "function" ? fn.bind(proc?.hrtime) : undefined;
 }

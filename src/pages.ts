@@ -413,7 +413,9 @@ export function cumulativeRecords(
   return true;
 }
 
-const fenceWord = new Int32Array(new SharedArrayBuffer(4));
+// Without SharedArrayBuffer (a page that is not cross-origin isolated) nothing is shared, so there is
+// nothing to order; the module must still load there (readGeometry() reads a plain ArrayBuffer).
+const fenceWord = new Int32Array(typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(4) : new ArrayBuffer(4));
 /**
  * Order the plain loads before this point before the atomic loads after it. ECMAScript has no
  * fence; an atomic read-modify-write is a full barrier on every V8 target (x86 `lock xadd`,
