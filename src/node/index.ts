@@ -27,3 +27,6 @@ export function toNodeReadable(reader: RingReader, options: StreamOptions = {}):
 export { openTraceFile, dumpRing, fileSource, TraceFileOnDisk } from "./trace-file.js";
 export { pipeToFile, TracePipe } from "./pipe.js";
 export type { PipeOptions, PipeRunOptions, PipeStats } from "./pipe.js";
+export type { PageSink } from "./pipe.js";
+export { traceReadable } from "./trace-readable.js";
+export type { TraceReadableOptions } from "./trace-readable.js";

@@ -69,6 +69,13 @@ export interface PipeStats {
  * ac.abort(); await done; // flushed, closed, and readable with openTraceFile("app.urb")
  * ```
  */
+/**
+ * Where a pipe's bytes go when not to a file: called synchronously with the parts of one batch, in
+ * order. The views may point into the ring or into reused buffers: a sink that keeps them must copy
+ * them before it returns.
+ */
+export type PageSink = (parts: readonly Uint8Array[], bytes: number) => void;
+
 export function pipeToFile(ring: RingBuffer, target: string | number, options: PipeOptions = {}): TracePipe {
   return new TracePipe(ring, target, options);
 }
@@ -80,6 +87,7 @@ export class TracePipe {
   readonly #lanes: readonly LaneHandoff[];
   readonly #fd: number;
   readonly #ownsFd: boolean;
+  readonly #sink: PageSink | undefined;
   readonly #zeroCopy: boolean;
   readonly #checksum: boolean;
   readonly #batch: number;
@@ -97,7 +105,8 @@ export class TracePipe {
   /** Bytes a failed write left, retried first. */
   #pending: Uint8Array[] | null = null;
 
-  constructor(ring: RingBuffer, target: string | number, options: PipeOptions = {}) {
+  /** @param target a path (created, mode 0600), an open file descriptor, or a {@link PageSink}. */
+  constructor(ring: RingBuffer, target: string | number | PageSink, options: PipeOptions = {}) {
     const batch = options.batchPages ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 512) {
       throw new RangeError(`Cannot pipe: batchPages must be an integer from 1 to 512, received ${String(options.batchPages)}`);
@@ -118,7 +127,8 @@ export class TracePipe {
     this.#lanes = this.#reader.handoffLanes();
     try {
       this.#ownsFd = typeof target === "string";
-      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : target;
+      this.#sink = typeof target === "function" ? target : undefined;
+      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : typeof target === "number" ? target : -1;
     } catch (e) {
       this.#reader.close();
       throw e;
@@ -136,8 +146,9 @@ export class TracePipe {
    * Move every complete page now, synchronously, in batches of gathered writes. Returns the bytes
    * written. Throws what the file system throws (e.g. ENOSPC); pages not written stay in the ring.
    */
-  pump(): number {
+  pump(maxPages = Infinity): number {
     const before = this.stats.bytes;
+    const pagesBefore = this.stats.pages;
     this.#retryPending();
     for (let round = 0; ; round++) {
       this.#metadataIfGrown();
@@ -177,7 +188,7 @@ export class TracePipe {
         }
         takes.length = 0;
       }
-      if (n < this.#batch) break;
+      if (n < this.#batch || this.stats.pages - pagesBefore >= maxPages) break;
     }
     return this.stats.bytes - before;
   }
@@ -208,7 +219,6 @@ export class TracePipe {
     const flushMs = options.flushMs ?? 1000;
     const wake = options.wakeRecords ?? 64;
     const signal = options.signal;
-    const i32 = this.#ring.core.i32;
     let lastFlush = performance.now();
     try {
       while (!this.#closed && signal?.aborted !== true) {
@@ -217,13 +227,7 @@ export class TracePipe {
           this.flush();
           lastFlush = performance.now();
         }
-        const seq = registerWaiter(i32, wake);
-        try {
-          // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
-          if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, Math.min(100, flushMs), signal);
-        } finally {
-          unregisterWaiter(i32);
-        }
+        await this.waitForPages({ timeoutMs: Math.min(100, flushMs), wakeRecords: wake, ...(signal ? { signal } : {}) });
       }
     } finally {
       this.close();
@@ -242,6 +246,21 @@ export class TracePipe {
       this.#closed = true;
       this.#reader.close();
       if (this.#ownsFd) closeSync(this.#fd);
+    }
+  }
+
+  /**
+   * Sleep until a complete page may be ready: `wakeRecords` commits ring-wide, `timeoutMs`, or an
+   * abort (writers pay for the wakeup only while this sleeps). Resolves at once when a page is ready.
+   */
+  async waitForPages(options: { timeoutMs: number; wakeRecords?: number; signal?: AbortSignal }): Promise<void> {
+    const i32 = this.#ring.core.i32;
+    const seq = registerWaiter(i32, options.wakeRecords ?? 64);
+    try {
+      // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
+      if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, options.timeoutMs, options.signal);
+    } finally {
+      unregisterWaiter(i32);
     }
   }
 
@@ -314,6 +333,12 @@ export class TracePipe {
     }
     let total = 0;
     for (const p of parts) total += p.length;
+    if (this.#sink !== undefined) {
+      this.#sink(parts, total);
+      this.stats.writes++;
+      this.stats.bytes += total;
+      return;
+    }
     let done = 0;
     try {
       while (done < total) {
