@@ -30,3 +30,5 @@ export type { PipeOptions, PipeRunOptions, PipeStats } from "./pipe.js";
 export type { PageSink } from "./pipe.js";
 export { traceReadable } from "./trace-readable.js";
 export type { TraceReadableOptions } from "./trace-readable.js";
+export { flightRecorder } from "./flight-recorder.js";
+export type { FlightRecorder, FlightRecorderOptions, DumpTrigger } from "./flight-recorder.js";
