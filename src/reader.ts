@@ -30,6 +30,7 @@ import {
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_CUM_READY,
+  PG_PAGE_RECORDS,
   PG_PREPARER,
   PG_RECORDS_BEFORE,
   PG_SEQ,
@@ -485,6 +486,21 @@ class LaneCursor {
     const pageNo = this.#pageNo + k;
     const slot = slotOffset(c.g, this.#laneBase, pageNo);
     if (pageState(c, slot, pageNo) !== 0) return -1;
+    if (this.#own) {
+      // A closed page of a per-thread lane: final, and its owner may have counted it for us.
+      let end: number;
+      try {
+        end = committedEnd(c, slot);
+      } catch {
+        return -1; // being recycled (or damaged): the walk below would tell, but a take would fail anyway
+      }
+      if (end !== this.#ps) return -1;
+      const n = (c.i32[(slot + PG_PAGE_RECORDS) >> 2] ?? 0) - 1; // plain: published by PG_COMMITTED above
+      if (n >= 0 && n <= this.#ps >> 3) {
+        this.#pendingRecords[k] = n;
+        return slot;
+      }
+    }
     if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1;
     this.#pendingRecords[k] = this.#walk.records;
