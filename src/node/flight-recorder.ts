@@ -20,7 +20,7 @@ export interface FlightRecorderOptions {
   path?: string | ((reason: string) => string);
   /** Triggers. Default `["uncaughtException", "SIGUSR2"]`. */
   on?: readonly DumpTrigger[];
-  /** Called after each dump (also for a failed one, with the error). */
+  /** Called after each dump (also for a failed one, with the error; without this, a failed dump is reported on stderr). */
   onDump?: (result: { reason: string; path: string; info?: SnapshotInfo; error?: unknown }) => void;
 }
 
@@ -60,8 +60,10 @@ export function flightRecorder(options: FlightRecorderOptions): FlightRecorder {
       const info = dumpRing(ring, path);
       options.onDump?.({ reason, path, info });
     } catch (error) {
-      options.onDump?.({ reason, path, error });
       if (reason === "manual") throw error;
+      // A failed dump must not go unnoticed, nor replace the failure that triggered it.
+      if (options.onDump !== undefined) options.onDump({ reason, path, error });
+      else process.stderr.write(`flight recorder: dump to ${path} failed: ${error instanceof Error ? error.message : String(error)}\n`);
     }
     return path;
   };

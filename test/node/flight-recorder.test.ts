@@ -37,11 +37,14 @@ test('flight recorder: an uncaught exception leaves a dump with the last events 
 test('flight recorder: SIGUSR2 dumps on demand and the process goes on', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'urb-fr-'));
   try {
-    const child = spawn(process.execPath, [app, dir, 'signal'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [app, dir, 'signal'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
     await new Promise<void>((resolve) => child.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
     child.kill('SIGUSR2');
     const code = await new Promise((r) => child.on('exit', r));
     assert.equal(code, 0);
+    assert.ok(existsSync(join(dir, 'app-SIGUSR2.urb')), `no dump; stderr: ${stderr}`);
     assert.deepEqual([...typesIn(join(dir, 'app-SIGUSR2.urb'))].sort(), [[1, 50], [2, 100]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
