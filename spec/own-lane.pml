@@ -30,6 +30,11 @@
  *   -DMUT_PUBLISH_OPEN    the writer publishes PG_COMMITTED while reservations are open
  *   -DMUT_CUM_SKIP_PAGE   the recycler stores the cumulatives of old + 1 without old's records
  * Variants: -DNREC=5 (one recycle instead of two), -DREADERS=1 (consumer only), 2 (iterator only).
+ *
+ * Finding (DESIGN.md section 13): with two recycles (NREC=7) a reader constructed at page 0 starts
+ * from a wrong count: cumulativeRecords() reads slot 0's PG_RECORDS_BEFORE for page 0 without a
+ * re-check, after the slot was recycled twice. -DFIX_CUM_PAGE0 (page 0's cumulatives are 0 by
+ * definition, not read) is the proposed fix and verifies.
  */
 
 #ifndef NREC

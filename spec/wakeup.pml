@@ -21,6 +21,15 @@
  *   -DMUT_SEQ_LATE        the reader loads H_WAKE_SEQ after its last look for data
  *   -DMUT_BUDGET_OFF      the writer wakes only when the budget was <= 0 (off by one)
  *   -DMUT_NO_NOTIFY       the writer moves H_WAKE_SEQ but does not notify
+ * (apply them with -DFIX_SEQ_FIRST: the code's order already fails, see below).
+ *
+ * Findings (DESIGN.md section 13): as the code is, spin finds two lost wakeups. The watcher misses
+ * its watermark when it is preempted between its H_WAITERS add and its H_WAKE_SEQ load; and, with
+ * -DWATCHER_ANY_TIMEOUT (the watcher's property left out, so only the reader's is checked), the
+ * reader sleeps with a record committed after the watcher raised a consumed budget. Variants:
+ *   -DFIX_SEQ_FIRST       load H_WAKE_SEQ first, before lowering the budget (the proposed fix)
+ *   -DWATCHER_ANY_TIMEOUT the watcher may time out whenever the writers are done
+ *   -DRECORDS=n           records per writer (default 1)
  */
 
 #define WRITERS 2
