@@ -397,8 +397,10 @@ export function cumulativeRecords(
     j = 0; // page 0's cumulatives are 0 by definition
   }
   const s0 = slotOffset(g, laneBase, j);
-  let records = j === 0 && !pageHolds(c, s0, 0) ? 0 : (c.f64[(s0 + PG_RECORDS_BEFORE) >> 3] ?? 0);
-  let bytes = j === 0 && !pageHolds(c, s0, 0) ? 0 : (c.f64[(s0 + PG_BYTES_BEFORE) >> 3] ?? 0);
+  // Page 0's cumulatives are 0 by definition: never read them from slot 0, which a recycler may be
+  // refilling with a later page's counts meanwhile (found by the model in spec/own-lane.pml).
+  let records = j === 0 ? 0 : (c.f64[(s0 + PG_RECORDS_BEFORE) >> 3] ?? 0);
+  let bytes = j === 0 ? 0 : (c.f64[(s0 + PG_BYTES_BEFORE) >> 3] ?? 0);
   for (let p = j; p < pageNo; p++) {
     const s = slotOffset(g, laneBase, p);
     if (!pageHolds(c, s, p)) return false;

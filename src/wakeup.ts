@@ -48,6 +48,12 @@ export function wakeReaders(i32: Int32Array, now = false): void {
  * sequence to wait on. The caller must look for data once more after this, before waiting.
  */
 export function registerWaiter(i32: Int32Array, records: number): number {
+  // The sequence our wait compares against, taken FIRST; pairs with wakeReaders()'s Atomics.add. Any
+  // wakeup after this point (one that a commit after our registration triggers, or one whose
+  // budget another sleeper reset) moves the word and makes our wait return. Taken after the
+  // budget or the waiter count, a wakeup between them would be missed (found by the model in
+  // spec/wakeup.pml: a watermark sleeper slept through its watermark, and a wait() through a record).
+  const seq = Atomics.load(i32, SEQ);
   // Lower the budget to our watermark (a smaller one set by another sleeper stays); pairs with wakeReaders().
   for (let i = 0; i < 64; i++) {
     // The current budget (writers are taking commits from it).
@@ -58,8 +64,7 @@ export function registerWaiter(i32: Int32Array, records: number): number {
   }
   // Announce ourselves before the last look for data; pairs with the writers' Atomics.load(H_WAITERS).
   Atomics.add(i32, WAITERS, 1);
-  // The sequence our wait compares against; pairs with wakeReaders()'s Atomics.add.
-  return Atomics.load(i32, SEQ);
+  return seq;
 }
 
 /** Reader side, last step: no longer about to sleep. */
