@@ -2,9 +2,9 @@
  * The wake channel of file rings: a shared futex on H_WAKE_SEQ, so that a reader sleeping in one
  * process is woken by commits in another. The wakeup protocol (src/wakeup.ts, FORMAT.md 10.6) is
  * unchanged: a writer that wakes sleepers moves H_WAKE_SEQ and notifies as always, then calls
- * {@link WakeChannel.wake} here, a FUTEX_WAKE; a reader registers, looks once more, and sleeps in a
- * FUTEX_WAIT on the value it read, which the kernel refuses atomically if the word moved meanwhile
- * (no lost wakeup across processes, for the same reason as within one).
+ * {@link WakeChannel.wake} here, a FUTEX_WAKE; a reader takes H_WAKE_SEQ first, registers, looks
+ * once more, and sleeps in a FUTEX_WAIT on that value, which the kernel refuses atomically if the
+ * word moved meanwhile (no lost wakeup across processes, for the same reason as within one).
  *
  * `waitAsync` sleeps on a thread of the addon (the event loop stays free) and, at the same time, in
  * `Atomics.waitAsync`, so a writer thread of this process that attached without the channel
