@@ -43,6 +43,11 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Run only scenarios whose name contains this substring. */
   readonly only: string | null;
+  /**
+   * Write BENCHMARKS.md and its charts (bench/report.ts). A full run of every scenario writes them
+   * anyway; `--report` asks for them after a `--quick` or `--only` run too.
+   */
+  readonly report: boolean;
 }
 
 /**
@@ -62,13 +67,17 @@ export interface BenchPlan {
   readonly latencySamples: number;
   /** Latency repetitions (plus one untimed warm-up). */
   readonly latencyReps: number;
+  /** Length of one repetition of a curve point (bench/curves.ts: 7 series x 8 points). */
+  readonly curveDurationMs: number;
+  /** Repetitions of a curve point (plus one untimed warm-up). */
+  readonly curveReps: number;
 }
 
 /** The repetition sizes for these options. */
 export function planFor(opts: BenchOptions): BenchPlan {
   return opts.quick
-    ? { opsPerRun: 200_000, nsReps: 9, durationMs: 250, reps: 3, latencySamples: 2_000, latencyReps: 3 }
-    : { opsPerRun: 1_000_000, nsReps: 15, durationMs: 1_000, reps: 5, latencySamples: 10_000, latencyReps: 5 };
+    ? { opsPerRun: 200_000, nsReps: 9, durationMs: 250, reps: 3, latencySamples: 2_000, latencyReps: 3, curveDurationMs: 100, curveReps: 1 }
+    : { opsPerRun: 1_000_000, nsReps: 15, durationMs: 1_000, reps: 5, latencySamples: 10_000, latencyReps: 5, curveDurationMs: 500, curveReps: 3 };
 }
 
 /** One benchmark scenario. Register it in `bench/scenarios.ts`. */
@@ -84,7 +93,7 @@ export type OpLoop = (n: number) => void;
 /** One repetition of a measurement; returns one figure (ns/op, records/s, ...). */
 export type Sampler = () => number | Promise<number>;
 
-const USAGE = 'Usage: node dist/bench/run.js [--json] [--quick] [--only <substring>]';
+const USAGE = 'Usage: node dist/bench/run.js [--json] [--quick] [--only <substring>] [--report]';
 
 /**
  * Parses the benchmark command line.
@@ -100,11 +109,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         json: { type: 'boolean', default: false },
         quick: { type: 'boolean', default: false },
         only: { type: 'string' },
+        report: { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
     });
-    return { json: values.json === true, quick: values.quick === true, only: values.only ?? null };
+    return { json: values.json === true, quick: values.quick === true, only: values.only ?? null, report: values.report === true };
   } catch (err: unknown) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new TypeError(`Cannot parse benchmark arguments: ${reason}\n${USAGE}`);

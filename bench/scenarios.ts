@@ -10,7 +10,9 @@
  */
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
+import { curveScenarios } from './curves.js';
 import { groupScenario } from './group.js';
+import { latencyScenario } from './latency.js';
 import { pipeScenario } from './pipe.js';
 import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
@@ -28,4 +30,6 @@ export const scenarios: readonly Scenario[] = [
   pipeScenario,
   groupScenario,
   readableScenario,
+  latencyScenario,
+  ...curveScenarios,
 ];

@@ -57,11 +57,13 @@ export const DRAIN_TIMEOUT_MS = 5_000;
 /**
  * The int32 sum of all words of `count` records starting at position `startPos`
  * (see the record layout above): `sum(17 + p)` for p in [startPos, startPos + count), mod 2^32.
+ * A larger record (`recordBytes` > 16, bench/curves/) keeps the same 4 header words, with
+ * `recordBytes` as its first word, and zero filler after them: `sum(recordBytes + 1 + p)`.
  */
-export function expectedChecksum(startPos: number, count: number): number {
+export function expectedChecksum(startPos: number, count: number, recordBytes = RECORD_BYTES): number {
   const start = BigInt(startPos);
   const n = BigInt(count);
-  const total = n * (17n + start) + (n * (n - 1n)) / 2n;
+  const total = n * (BigInt(recordBytes) + 1n + start) + (n * (n - 1n)) / 2n;
   return Number(BigInt.asIntN(32, total));
 }
 
@@ -102,6 +104,30 @@ export function waitForRun(ctrl: Int32Array, lastRunId: number): number {
     if (runId !== lastRunId) return runId;
     // Sleep while GO still holds lastRunId; woken by Atomics.notify(GO) in layout.ts#beginRun()/requestExit().
     Atomics.wait(ctrl, CTRL_GO_INDEX, lastRunId);
+  }
+}
+
+type WaitAsync = (i32: Int32Array, index: number, value: number) => { async: boolean; value: Promise<unknown> | string };
+
+/**
+ * {@link waitForRun} for a worker that must keep its event loop running between runs (e.g. one
+ * that owns a thread-stream): waits with `Atomics.waitAsync`, holding a timer meanwhile because a
+ * waitAsync promise alone does not keep a worker alive.
+ */
+export async function waitForRunAsync(ctrl: Int32Array, lastRunId: number): Promise<number> {
+  const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    for (;;) {
+      // Acquire the run id and the STOP reset stored before it; pairs with Atomics.store(GO) in layout.ts#beginRun().
+      const runId = Atomics.load(ctrl, CTRL_GO_INDEX);
+      if (runId !== lastRunId) return runId;
+      // Sleep while GO still holds lastRunId; woken by Atomics.notify(GO) in layout.ts#beginRun()/requestExit().
+      const r = waitAsync(ctrl, CTRL_GO_INDEX, lastRunId);
+      if (r.async) await r.value;
+    }
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 
@@ -146,6 +172,19 @@ export function clockOffsetMs(): number {
     }
   }
   return offsetMs;
+}
+
+/**
+ * Spins for `us` microseconds on `performance.now()`. The latency senders pause this long between
+ * a receipt and the next message, so the receiver has gone back to sleep (its event loop, or
+ * `reader.wait()`) and each figure is a wakeup. A spin, not a timed wait: a futex timeout would add
+ * the kernel's timer slack (~50 us) and vary with it.
+ */
+export function pauseMicros(us: number): void {
+  const until = performance.now() + us / 1e3;
+  while (performance.now() < until) {
+    // spin
+  }
 }
 
 /** Narrows an unknown `workerData` field to a SharedArrayBuffer, or throws a TypeError. */

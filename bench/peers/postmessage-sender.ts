@@ -10,9 +10,15 @@
  *   acknowledged through CTRL_ACK allows (this keeps the queue, and memory,
  *   bounded). The parent acknowledges in steps of 64.
  * - mode 'latency': posts one message, sleeps until the parent acknowledges it,
- *   then posts the next, until the parent sets STOP.
+ *   then (after `gapUs` microseconds, default 0: see layout.ts#pauseMicros()) posts the next,
+ *   until the parent sets STOP.
  *
- * workerData: `{ ctrlSab: SharedArrayBuffer, mode: 'rps' | 'latency', window: number }`.
+ * - mode 'bytes' (bench/curves/): like 'rps', but each message is a `Uint8Array` of `recordBytes`
+ *   (one reused array, copied by structured clone): the 4 header words `[recordBytes, seq, seq + 1,
+ *   -seq]` of bench/peers/layout.ts, then zeros. The end marker `{ seq: -1, t }` carries in `t`
+ *   the number of records posted in the run.
+ *
+ * workerData: `{ ctrlSab: SharedArrayBuffer, mode: 'rps' | 'latency' | 'bytes', window: number, recordBytes?: number, gapUs?: number }`.
  * Ready message: `{ type: 'ready', clockOffsetMs }` (see layout.ts#clockOffsetMs()).
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
@@ -23,6 +29,7 @@ import {
   clockOffsetMs,
   finishRun,
   intField,
+  pauseMicros,
   sabField,
   waitForRun,
 } from './layout.js';
@@ -60,8 +67,35 @@ function postUntilStopped(ctrl: Int32Array, port: MessagePort, msg: Message, sta
   }
 }
 
-function postOneAtATime(ctrl: Int32Array, port: MessagePort, msg: Message): void {
+function postBytesUntilStopped(ctrl: Int32Array, port: MessagePort, record: Uint8Array, startSeq: number, window: number): number {
+  const words = new Int32Array(record.buffer, record.byteOffset, 4);
+  let sent = startSeq;
+  // Acquire the parent's receive count; pairs with Atomics.store(ACK) in curves/sessions.ts#openPostMessageCurve().
+  let ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
+  for (;;) {
+    if (((sent - ackCache) | 0) >= window) {
+      // Window full by the cached count: reload it; pairs with Atomics.store(ACK) in curves/sessions.ts.
+      ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
+      if (((sent - ackCache) | 0) >= window) {
+        // Still full: see whether the parent asked us to stop; pairs with layout.ts#requestStop().
+        if (Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
+        continue;
+      }
+    }
+    words[0] = record.length;
+    words[1] = sent;
+    words[2] = (sent + 1) | 0;
+    words[3] = -sent | 0;
+    port.postMessage(record);
+    sent = (sent + 1) | 0;
+    // Every 256 posts, see whether the parent asked us to stop; pairs with layout.ts#requestStop().
+    if ((sent & STOP_CHECK_MASK) === 0 && Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
+  }
+}
+
+function postOneAtATime(ctrl: Int32Array, port: MessagePort, msg: Message, gapUs: number): void {
   for (let seq = 0; ; seq++) {
+    if (seq > 0 && gapUs > 0) pauseMicros(gapUs);
     msg.seq = seq;
     msg.t = performance.now();
     port.postMessage(msg);
@@ -81,9 +115,15 @@ function main(): void {
   const ctrl = new Int32Array(sabField(workerData, 'ctrlSab'));
   const window = intField(workerData, 'window');
   const mode: unknown = (workerData as Record<string, unknown>)['mode'];
-  if (mode !== 'rps' && mode !== 'latency') {
-    throw new TypeError(`Invalid workerData: mode must be 'rps' or 'latency', received ${String(mode)}`);
+  if (mode !== 'rps' && mode !== 'latency' && mode !== 'bytes') {
+    throw new TypeError(`Invalid workerData: mode must be 'rps', 'latency' or 'bytes', received ${String(mode)}`);
   }
+  const record = new Uint8Array(mode === 'bytes' ? intField(workerData, 'recordBytes') : 0);
+  if (record.length % 4 !== 0 || (mode === 'bytes' && record.length < 16)) {
+    throw new TypeError(`Invalid workerData: recordBytes must be a multiple of 4 from 16, received ${record.length}`);
+  }
+  const gapUs = (workerData as { gapUs?: number }).gapUs ?? 0;
+  if (!(Number.isFinite(gapUs) && gapUs >= 0)) throw new TypeError(`Invalid workerData: gapUs must be a number >= 0, received ${String(gapUs)}`);
   const msg: Message = { seq: 0, t: 0 };
   port.postMessage({ type: 'ready', clockOffsetMs: clockOffsetMs() });
   let sent = 0;
@@ -91,10 +131,13 @@ function main(): void {
   for (;;) {
     runId = waitForRun(ctrl, runId);
     if (runId === CTRL_RUN_EXIT) return;
+    const before = sent;
     if (mode === 'rps') sent = postUntilStopped(ctrl, port, msg, sent, window);
-    else postOneAtATime(ctrl, port, msg);
+    else if (mode === 'bytes') sent = postBytesUntilStopped(ctrl, port, record, sent, window);
+    else postOneAtATime(ctrl, port, msg, gapUs);
     finishRun(ctrl, runId);
     msg.seq = END_SEQ;
+    msg.t = mode === 'bytes' ? (sent - before) | 0 : msg.t;
     port.postMessage(msg);
   }
 }

@@ -281,10 +281,26 @@ export interface LatencyFigures {
   readonly p99Ns: number;
 }
 
+/** The latency distribution of one repetition, in ns. */
+export interface LatencyDistribution extends LatencyFigures {
+  readonly p999Ns: number;
+  readonly maxNs: number;
+}
+
+/** The percentiles of one repetition's latencies (ns). */
+export function latencyDistribution(latencyNs: Float64Array): LatencyDistribution {
+  return {
+    p50Ns: percentile(latencyNs, 50),
+    p99Ns: percentile(latencyNs, 99),
+    p999Ns: percentile(latencyNs, 99.9),
+    maxNs: percentile(latencyNs, 100),
+  };
+}
+
 /** A live postMessage latency sender. */
 export interface LatencySession {
   /** Sends `samples` messages, one in flight at a time, and returns their latency percentiles. */
-  runOnce(samples: number): Promise<LatencyFigures>;
+  runOnce(samples: number): Promise<LatencyDistribution>;
   close(): Promise<void>;
 }
 
@@ -352,14 +368,16 @@ export async function openPostMessageRps(): Promise<ThroughputSession> {
  * the parent's receipt before the next, so no message waits in a queue behind
  * another. Latency = receive time on the main thread minus `t`, both on the
  * process-wide monotonic clock (see layout.ts#clockOffsetMs() for why).
+ * @param gapUs Pause of the sender between a receipt and the next message (bench/latency.ts), in µs.
  */
-export async function openPostMessageLatency(): Promise<LatencySession> {
+export async function openPostMessageLatency(gapUs = 0): Promise<LatencySession> {
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);
   const bench = await startWorker(new URL('./postmessage-sender.js', import.meta.url), {
     ctrlSab,
     mode: 'latency',
     window: 1,
+    gapUs,
   });
   const senderOffsetMs = readyClockOffset(bench.ready);
   const receiverOffsetMs = clockOffsetMs();
@@ -369,11 +387,11 @@ export async function openPostMessageLatency(): Promise<LatencySession> {
   let onMessage: ((msg: SenderMessage) => void) | null = null;
   bench.worker.on('message', (msg: SenderMessage) => onMessage?.(msg));
   return {
-    runOnce(samples: number): Promise<LatencyFigures> {
+    runOnce(samples: number): Promise<LatencyDistribution> {
       throwIfFailed(bench);
       runId += 1;
       const latencyNs = new Float64Array(samples);
-      return new Promise<LatencyFigures>((resolve, reject) => {
+      return new Promise<LatencyDistribution>((resolve, reject) => {
         const timer = setTimeout(() => {
           onMessage = null;
           reject(new Error(`postMessage sender did not finish run ${runId} within ${DRAIN_TIMEOUT_MS} ms`));
@@ -383,7 +401,7 @@ export async function openPostMessageLatency(): Promise<LatencySession> {
           if (msg.seq === END_SEQ) {
             clearTimeout(timer);
             onMessage = null;
-            resolve({ p50Ns: percentile(latencyNs, 50), p99Ns: percentile(latencyNs, 99) });
+            resolve(latencyDistribution(latencyNs));
             return;
           }
           latencyNs[msg.seq] = (receivedAt - (msg.t + senderToReceiverMs)) * 1e6;
@@ -456,8 +474,9 @@ export async function closeWorker(bench: BenchWorker, ctrl: Int32Array): Promise
   await bench.stop();
 }
 
-function readyClockOffset(ready: unknown): number {
+/** The `clockOffsetMs` a worker sent in its ready message (see layout.ts#clockOffsetMs()). */
+export function readyClockOffset(ready: unknown): number {
   const value = typeof ready === 'object' && ready !== null ? (ready as Record<string, unknown>)['clockOffsetMs'] : undefined;
-  if (typeof value !== 'number') throw new TypeError('postMessage sender ready message lacks clockOffsetMs');
+  if (typeof value !== 'number') throw new TypeError('benchmark worker ready message lacks clockOffsetMs');
   return value;
 }

@@ -5,19 +5,21 @@
  * Int32Array(4). A partial push (ring nearly full) is completed before the next
  * item. Spins while the ring is full, as ringbuf.js users do.
  *
- * workerData: `{ ctrlSab: SharedArrayBuffer, ringSab: SharedArrayBuffer }`.
+ * workerData: `{ ctrlSab: SharedArrayBuffer, ringSab: SharedArrayBuffer, itemElements?: number }`.
+ * With `itemElements` (>= 4; bench/curves/), each item is that many elements: the same 4 header
+ * words with `itemElements * 4` as the first, then zeros (copied by every `push()`, as any payload).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { RingBuffer } from 'ringbuf.js';
-import { CTRL_STOP_INDEX, RECORD_BYTES, RECORD_I32, sabField, serveRuns } from './layout.js';
+import { CTRL_STOP_INDEX, RECORD_I32, sabField, serveRuns } from './layout.js';
 
 /** Items between two checks of the stop flag (a power of two minus one). */
 const STOP_CHECK_MASK = 1023;
 
 function pushUntilStopped(ctrl: Int32Array, ring: RingBuffer, item: Int32Array, startSeq: number): number {
   // Locals, not imported bindings, inside the loop: V8 reloads those every iteration.
-  const recordI32 = RECORD_I32;
-  const recordBytes = RECORD_BYTES;
+  const recordI32 = item.length;
+  const recordBytes = item.length * Int32Array.BYTES_PER_ELEMENT;
   const stopIndex = CTRL_STOP_INDEX;
   let seq = startSeq;
   for (;;) {
@@ -37,7 +39,11 @@ function main(): void {
   if (parentPort === null) throw new Error('ringbufjs-writer.js must run in a worker thread');
   const ctrl = new Int32Array(sabField(workerData, 'ctrlSab'));
   const ring = new RingBuffer(sabField(workerData, 'ringSab'), Int32Array);
-  const item = new Int32Array(RECORD_I32);
+  const itemElements = (workerData as { itemElements?: number }).itemElements ?? RECORD_I32;
+  if (!Number.isInteger(itemElements) || itemElements < RECORD_I32) {
+    throw new TypeError(`Invalid workerData: itemElements must be an integer from ${RECORD_I32}, received ${String(itemElements)}`);
+  }
+  const item = new Int32Array(itemElements);
   parentPort.postMessage({ type: 'ready' });
   let seq = 0;
   // ringbuf.js publishes every push with its own Atomics.store(write_ptr): the run is whole when it ends.
