@@ -399,7 +399,12 @@ class LaneCursor {
     const before = c.f64[(slot + PG_RECORDS_BEFORE) >> 3] ?? 0;
     try {
       walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk, this.#own);
-    } catch {
+    } catch (e) {
+      fence(); // the walk's plain loads complete before the tail is checked again
+      // Page q is zeroed only after the tail has moved past it: a page that does not parse while
+      // the tail still stands in it is corrupt, not torn, and every retry would find it so (each
+      // read() would spend LAPPED_ATTEMPTS walks on it). Report it; a moved tail means retry.
+      if (Atomics.load(c.i32, tailIdx) === tail) throw e; // acquire the tail; pairs with the recyclers' compareExchange
       return false;
     }
     fence(); // the walk's plain loads complete before the tail is checked again
