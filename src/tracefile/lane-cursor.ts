@@ -23,7 +23,7 @@ import {
 } from "../layout.js";
 import { RingRecord } from "../reader.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -57,11 +57,12 @@ export class TraceLaneCursor {
   #base = 0;
   #nextTime = Number.NaN;
 
-  constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, warn: (e: TraceFileError) => void) {
+  /** @param chunkBytes the largest payload among `chunks` (from the scan): the buffer's size, so that memory follows the file, not the page size its header claims. */
+  constructor(src: ByteSource, lane: number, chunks: readonly number[], chunkBytes: number, warn: (e: TraceFileError) => void) {
     this.#src = src;
     this.#chunks = chunks;
     this.#warn = warn;
-    this.#buf = new Uint8Array(CHUNK_HEADER_BYTES + pageSize);
+    this.#buf = new Uint8Array(CHUNK_HEADER_BYTES + padded(Math.max(chunkBytes, LOST_PAYLOAD_BYTES)));
     this.#dv = new DataView(this.#buf.buffer);
     this.#i32 = new Int32Array(this.#buf.buffer);
     this.#f64 = new Float64Array(this.#buf.buffer);
@@ -131,7 +132,7 @@ export class TraceLaneCursor {
       return false;
     }
     const length = dv.getUint32(CH_LENGTH, true);
-    const n = Math.min(length, this.#buf.length - CHUNK_HEADER_BYTES); // the scan checked it fits
+    const n = Math.min(length, this.#buf.length - CHUNK_HEADER_BYTES); // the scan checked it fits (and sized the buffer)
     if (this.#src.read(pos + CHUNK_HEADER_BYTES, this.#buf.subarray(CHUNK_HEADER_BYTES), n) !== n) {
       this.#warn(new TraceFileError(`Cannot read the chunk at byte ${pos}: the file is shorter than when it was indexed`, pos));
       return false;

@@ -49,6 +49,8 @@ export interface TraceIndex {
   readonly metadata: Uint8Array | null;
   /** Per lane: file positions of its PAGE and LOST chunks, in file order. */
   readonly lanes: number[][];
+  /** Per lane: the largest payload of those chunks (a reader needs no bigger buffer: memory follows the file, not the geometry it claims). */
+  readonly laneChunkBytes: number[];
   /** Parsed END chunk, or undefined when the file was not closed cleanly. */
   readonly end: unknown;
   readonly chunks: number;
@@ -87,6 +89,7 @@ export function scanTrace(src: ByteSource): TraceIndex {
   const hv = new DataView(hdr.buffer);
   const warnings: TraceFileError[] = [];
   const lanes: number[][] = [];
+  const laneChunkBytes: number[] = [];
   let ringHeader: Uint8Array | null = null;
   let geometry: RingGeometry | null = null;
   let metadata: Uint8Array | null = null;
@@ -136,7 +139,10 @@ export function scanTrace(src: ByteSource): TraceIndex {
           throw new TraceFileError(`Bad ring header in the chunk at byte ${pos}: ${e instanceof Error ? e.message : String(e)}`, pos);
         }
         ringHeader = p;
-        for (let l = 0; l < geometry.lanes; l++) lanes.push([]);
+        for (let l = 0; l < geometry.lanes; l++) {
+          lanes.push([]);
+          laneChunkBytes.push(0);
+        }
       }
     } else if (kind === CHUNK_METADATA) {
       const p = payload();
@@ -156,7 +162,10 @@ export function scanTrace(src: ByteSource): TraceIndex {
               ? `${length} bytes from page offset ${offset} do not fit a ${g.pageSize}-byte page`
               : "";
       if (problem !== "") warnings.push(new TraceFileError(`Bad ${what}: ${problem}; skipped`, pos));
-      else (lanes[lane] as number[]).push(pos);
+      else {
+        (lanes[lane] as number[]).push(pos);
+        if (length > (laneChunkBytes[lane] as number)) laneChunkBytes[lane] = length;
+      }
     } else if (kind === CHUNK_END) {
       const p = payload();
       if (p === null) {
@@ -175,5 +184,5 @@ export function scanTrace(src: ByteSource): TraceIndex {
   if (geometry === null || ringHeader === null) {
     throw new TraceFileError(`Bad trace file: no ring header chunk after the file header (byte ${headerBytes})`, headerBytes);
   }
-  return { size, fileFlags, createdMs: dv.getFloat64(FH_CREATED_MS, true), ringHeader, geometry, metadata, lanes, end, chunks, warnings };
+  return { size, fileFlags, createdMs: dv.getFloat64(FH_CREATED_MS, true), ringHeader, geometry, metadata, lanes, laneChunkBytes, end, chunks, warnings };
 }

@@ -133,7 +133,19 @@ function nestedRing(): RingBuffer {
   return ring;
 }
 
-export const RING_SEEDS: readonly (() => RingBuffer)[] = [overwriteRing, discardRing, nestedRing];
+/** 64 pages a lane, lapped many times: page counters far from 0, long walks for cumulatives. */
+function manyPagesRing(): RingBuffer {
+  const ring = createRing({ lanes: 1, sharedLanes: 1, pageSize: 256, pagesPerLane: 64, mode: "overwrite", clock: "counter", maxProducers: 2, metadataBytes: 0 });
+  const w = ring.writer({ lane: 0 });
+  const s = ring.writer({ lane: "shared" });
+  for (let i = 0; i < 3000; i++) (i % 3 ? w : s).write(1 + (i % 100), fill(8 + (i % 50), i));
+  const c = ring.consumer({ lanes: [1] });
+  c.read(() => {}, 40);
+  c.close();
+  return ring;
+}
+
+export const RING_SEEDS: readonly (() => RingBuffer)[] = [overwriteRing, discardRing, nestedRing, manyPagesRing];
 
 /** Offsets of the fields of a ring worth corrupting. */
 function ringSeed(name: string, ring: RingBuffer): Seed {

@@ -16,6 +16,8 @@
  *  - `bad-stats`: a counter that is not a number;
  *  - `unbounded`: a reader that hands out more records than the input could hold (a loop over
  *    pages), or an output far larger than the input;
+ *  - `memory`: buffers (ArrayBuffer memory) held while reading that grew by more than 8 MB + 16 x
+ *    the input's size (a reader sized by what a header claims rather than by what the input holds);
  *  - `snapshot-unreadable`: a snapshot of an attached ring that openTrace() refuses.
  *
  * Hangs and memory exhaustion cannot be caught here; the runner (run-fuzz.ts) watches the thread
@@ -62,11 +64,21 @@ function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}\n${e.stack?.split("\n").slice(1, 6).join("\n") ?? ""}` : String(e);
 }
 
-class Exerciser {
+/** Runs reader calls on one input, classifying what they throw and checking what they hand out. */
+export class Exerciser {
   readonly outcome: Outcome = { refused: {}, records: 0, warnings: 0, accepted: false };
   readonly #inputBytes: number;
+  readonly #buffersBefore = process.memoryUsage().arrayBuffers;
   constructor(inputBytes: number) {
     this.#inputBytes = inputBytes;
+  }
+
+  /** Called while a reader holds its buffers (at its first record): memory must follow the input. */
+  checkMemory(what: string): void {
+    const grown = process.memoryUsage().arrayBuffers - this.#buffersBefore;
+    if (grown > (8 << 20) + 16 * this.#inputBytes) {
+      throw new FuzzFailure("memory", `${what} holds ${(grown / 1e6).toFixed(1)} MB of buffers for a ${this.#inputBytes}-byte input`);
+    }
   }
 
   /** Run `f`; a typed refusal is counted and gives undefined, anything else is a failure. */
@@ -117,9 +129,14 @@ class Exerciser {
   /** Read everything `read` hands out, in batches, up to `bound` records. */
   drain(what: string, read: (visit: (r: RingRecord) => void, max: number) => number, lanes: number, bound: number, each?: (r: RingRecord) => void): void {
     let total = 0;
+    let checked = false;
     for (;;) {
       const n = this.guard(what, () =>
         read((r) => {
+          if (!checked) {
+            checked = true;
+            this.checkMemory(what);
+          }
           this.record(what, r, lanes);
           each?.(r);
         }, 256),
@@ -255,6 +272,7 @@ function exerciseTraceFile(x: Exerciser, trace: TraceFile, size: number): void {
   let n = 0;
   x.guard("trace.read()", () =>
     trace.read((r) => {
+      if (n === 0) x.checkMemory("trace.read()");
       x.record("trace.read()", r, g.lanes);
       if (kept.length < 64) kept.push(keep(r));
       if (++n > bound) throw new FuzzFailure("unbounded", `trace.read() handed out more than ${bound} records from a ${size}-byte file`);
