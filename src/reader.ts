@@ -222,11 +222,22 @@ class LaneCursor {
     const g = this.#c.g;
     // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
     const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
+    this.#tailSeen = tail;
     this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
     const off = pos8Offset(g, tail);
     this.#off = exact && off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
     this.#seq = this.#seqAt(this.#pageNo, this.#off);
   }
+
+  /** The tail #startAtTail() last stood on. */
+  #tailSeen = 0;
+  /**
+   * The tail when #lapped() last found no way past our page, or NaN. Until the tail moves, looking
+   * again finds the same: what lets us past is the recycler's push of the tail. Remembering it spares
+   * a lane that stays that way (a stalled recycler, a corrupt image) LAPPED_ATTEMPTS cumulative walks
+   * on every read; found by the fuzzer, where a merged read paid them for every record of its other lanes.
+   */
+  #stuckAt = Number.NaN;
 
   /** Data records in the lane before (page, offset), or NaN if that cannot be known any more. */
   #seqAt(pageNo: number, off: number): number {
@@ -347,6 +358,9 @@ class LaneCursor {
    * the tail has not moved past our page yet (its recycling is in progress).
    */
   #lapped(): boolean {
+    // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
+    if (Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2) === this.#stuckAt) return false;
+    this.#stuckAt = Number.NaN;
     const before = this.#seq;
     const g = this.#c.g;
     const was = toPos8(g, this.#pageNo, this.#off);
@@ -364,6 +378,7 @@ class LaneCursor {
       this.#pageNo = wasPage;
       this.#off = wasOff;
       this.#seq = before;
+      this.#stuckAt = this.#tailSeen;
       return false;
     }
     const lost = this.#seq - before;

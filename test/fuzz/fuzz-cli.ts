@@ -5,14 +5,13 @@
  *
  * Options: --runs N [100000] (cases per target) | --seconds S [60] (per target) | --target
  * ring|trace|all [all] | --seed N [random] | --case-timeout MS [5000] | --memory MB [256] |
- * --replay FILE (run one saved input in this thread and print what happened; with --target).
+ * --replay FILE (run one saved input, watched the same way, and print what happened; with --target).
  * Exits 1 if a target failed, 2 on a usage error.
  *
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
  * test runner this does nothing.
  */
 import { readFileSync } from "node:fs";
-import { exerciseRing, exerciseTrace } from "./exercise.js";
 import { describeFuzz, runFuzz } from "./run-fuzz.js";
 import type { FuzzTarget } from "./fuzz-protocol.js";
 
@@ -49,9 +48,10 @@ async function main(): Promise<number> {
   if (replay !== undefined) {
     if (t === "all") throw new Error("--replay needs --target ring or --target trace");
     const bytes = new Uint8Array(readFileSync(replay));
-    const outcome = (t === "ring" ? exerciseRing : exerciseTrace)(bytes);
-    console.log(`replay of ${replay} (${bytes.length} bytes) as a ${t}: no failure; ${JSON.stringify(outcome)}`);
-    return 0;
+    const r = await runFuzz({ target: t, seed: 0, runs: 1, seconds: 0, inputs: [bytes], caseTimeoutMs: num("case-timeout", 5000), memoryMb: num("memory", 256) });
+    console.log(`replay of ${replay} (${bytes.length} bytes) as a ${t}:`);
+    console.log(describeFuzz(r));
+    return r.ok ? 0 : 1;
   }
   const seed = args["seed"] !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
   const targets: FuzzTarget[] = t === "all" ? ["ring", "trace"] : [t];

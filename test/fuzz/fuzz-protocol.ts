@@ -9,6 +9,8 @@ export interface FuzzWorkerConfig {
   runs: number;
   /** Stop starting cases after this many seconds. */
   seconds: number;
+  /** Run these inputs (regressions, a replay) instead of generated cases. */
+  inputs?: Uint8Array[];
   /** Int32 words HB_* (SharedArrayBuffer). */
   heartbeat: SharedArrayBuffer;
   /** The bytes of the case being run (SharedArrayBuffer; the length is in HB_LENGTH). */

@@ -27,15 +27,19 @@ function run(cfg: FuzzWorkerConfig): FuzzWorkerReport {
     report.records += o.records;
     report.warnings += o.warnings;
   };
-  const property = fc.property(fuzzCase, (c) => {
-    const bytes = materialize(seeds, c);
-    // Publish the case for the watchdog: its bytes, their length, then its number (each an atomic
-    // store the watching thread loads; the bytes are plain, read only after the number stopped moving).
+  /** Publish a case for the watchdog: its bytes, their length, then its number. */
+  const publish = (bytes: Uint8Array): void => {
+    // The bytes are plain stores, read by the watching thread only after the number stopped moving;
+    // the length and the number are atomic stores it loads.
     const n = Math.min(bytes.length, caseBytes.length);
     caseBytes.set(bytes.subarray(0, n));
     Atomics.store(hb, HB_LENGTH, n);
     Atomics.add(hb, HB_CASE, 1);
     report.cases++;
+  };
+  const property = fc.property(fuzzCase, (c) => {
+    const bytes = materialize(seeds, c);
+    publish(bytes);
     try {
       tally(exercise(bytes));
     } catch (e) {
@@ -46,7 +50,19 @@ function run(cfg: FuzzWorkerConfig): FuzzWorkerReport {
   });
   Atomics.store(hb, HB_STATE, STATE_RUNNING);
   try {
-    fc.assert(property, { seed: cfg.seed, numRuns: cfg.runs, interruptAfterTimeLimit: cfg.seconds * 1000, markInterruptAsFailure: false });
+    if (cfg.inputs !== undefined) {
+      for (const bytes of cfg.inputs) {
+        publish(bytes);
+        try {
+          tally(exercise(bytes));
+        } catch (e) {
+          lastFailure = { kind: e instanceof FuzzFailure ? e.kind : "harness", message: e instanceof Error ? (e.stack ?? e.message) : String(e), bytes };
+          throw e;
+        }
+      }
+    } else {
+      fc.assert(property, { seed: cfg.seed, numRuns: cfg.runs, interruptAfterTimeLimit: cfg.seconds * 1000, markInterruptAsFailure: false });
+    }
   } catch (e) {
     const f = lastFailure;
     report.failure = {

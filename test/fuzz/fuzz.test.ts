@@ -12,6 +12,7 @@ import { RingFormatError, RingRecord, createRing } from "../../src/index.js";
 import { Exerciser, FuzzFailure, exerciseRing, exerciseTrace } from "./exercise.js";
 import { ringCorpus, traceCorpus } from "./corpus.js";
 import { describeFuzz, runFuzz } from "./run-fuzz.js";
+import { stuckLaneImage } from "./regressions.js";
 
 const envSeed = process.env["FUZZ_SEED"];
 const seed = envSeed !== undefined && envSeed !== "" ? Number(envSeed) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
@@ -26,6 +27,14 @@ for (const target of ["ring", "trace"] as const) {
     assert.ok(r.accepted > 0 && Object.keys(r.refused).length > 0, "some inputs were accepted and some refused");
   });
 }
+
+test("regression: a lane no reader can get past, beside a lane of 16,000 records, is read in bounded time (watched like a fuzz case)", { timeout: 60_000 }, async () => {
+  // Before the fix a merged read of this image took about 20 s; now tens of milliseconds. The
+  // watchdog allows 10 s (see regressions.ts).
+  const r = await runFuzz({ target: "ring", seed: 0, runs: 1, seconds: 0, inputs: [stuckLaneImage()], caseTimeoutMs: 10_000 });
+  assert.ok(r.ok, describeFuzz(r));
+  assert.ok(r.records > 16_000, `${r.records} records read`);
+});
 
 test("the seeds themselves are read without a refusal, and every record checks out", () => {
   for (const s of ringCorpus()) {

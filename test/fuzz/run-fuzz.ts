@@ -33,6 +33,8 @@ export interface FuzzOptions {
   memoryMb?: number;
   /** Where failing inputs are saved. Default the OS temp dir. */
   saveDir?: string;
+  /** Run these inputs instead of generated cases (regressions, a replay), watched the same way. */
+  inputs?: Uint8Array[];
 }
 
 export interface FuzzResult extends FuzzWorkerReport {
@@ -49,6 +51,7 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const caseBuffer = new SharedArrayBuffer(CASE_BUFFER_BYTES);
   const hb = new Int32Array(heartbeat);
   const cfg: FuzzWorkerConfig = { target: o.target, seed: o.seed, runs: o.runs, seconds: o.seconds, heartbeat, caseBuffer };
+  if (o.inputs !== undefined) cfg.inputs = o.inputs;
   const t0 = performance.now();
   const worker = new Worker(new URL("./fuzz-worker.js", import.meta.url), {
     workerData: cfg,
