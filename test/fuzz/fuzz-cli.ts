@@ -77,7 +77,7 @@ if (process.env["NODE_TEST_CONTEXT"] === undefined || process.argv.length > 2) {
   main().then(
     (code) => process.exit(code),
     (e: unknown) => {
-      console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+      console.error(e instanceof Error ? e.message : e);
       process.exit(2);
     },
   );

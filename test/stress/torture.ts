@@ -307,7 +307,7 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
     fail("reader-error", `${what} threw after ${main.index} records: ${err.stack ?? err.message}`);
   };
   const read = (max: number): number => {
-    if (readerBroken || consumer === undefined && pipe === undefined) return 0;
+    if (readerBroken || (consumer === undefined && pipe === undefined)) return 0;
     readCalls++;
     try {
       if (pipe !== undefined) {
@@ -369,9 +369,10 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
   Atomics.store(ctrl, CTRL_STOP, 1); // publish the stop request again (records mode, watchdog); pairs with the workers' Atomics.load(CTRL_STOP)
   const elapsedMs = performance.now() - t0;
 
-  // ---- every writer has finished: everything committed is in the ring
-  if (o.iterators > 0 || o.snapshotEveryMs > 0) side.quiescentCheck();
-  side.close();
+  // ---- every writer has finished: everything committed is in the ring. A still ring: a snapshot
+  // and an iterator must agree (group members still consume, so for a group: once they are done).
+  const sideChecks = o.iterators > 0 || o.snapshotEveryMs > 0;
+  if (sideChecks && nMembers === 0) side.quiescentCheck();
   asyncStop.abort();
   await asyncLoop;
   for (let k = 0; k < 2; ) {
@@ -386,8 +387,9 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
     if (membersFinished < nMembers) {
       membersBroken = true;
       fail("watchdog", `group members had not drained the ring ${o.watchdogMs} ms after the writers finished`);
-    }
+    } else if (sideChecks) side.quiescentCheck();
   }
+  side.close();
   let stats: RingStats | undefined;
   try {
     stats = ring.stats();
