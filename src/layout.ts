@@ -162,6 +162,13 @@ export const PG_PREPARER = 36;
  * final). Shared lanes leave it at PAGE_HEADER_BYTES.
  */
 export const PG_COMMITTED = 40;
+/**
+ * u32, per-thread lanes only: 0 (unknown), or 1 + the number of committed data records in the page.
+ * Stored plainly by the owner before it publishes PG_COMMITTED = page size, when it wrote the whole
+ * page itself (a writer that took over a lane mid-page leaves 0). Lets a reader hand off a closed
+ * page without walking it.
+ */
+export const PG_PAGE_RECORDS = 44;
 
 // ---------------------------------------------------------------------------------------------
 // Record header: 8 bytes, 8-aligned.  word0 is the commit word, word1 the time delta.

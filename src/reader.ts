@@ -30,6 +30,7 @@ import {
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_CUM_READY,
+  PG_PAGE_RECORDS,
   PG_PREPARER,
   PG_RECORDS_BEFORE,
   PG_SEQ,
@@ -505,6 +506,21 @@ class LaneCursor {
     const pageNo = this.#pageNo + k;
     const slot = slotOffset(c.g, this.#laneBase, pageNo);
     if (pageState(c, slot, pageNo) !== 0) return -1;
+    if (this.#own) {
+      // A closed page of a per-thread lane: final, and its owner may have counted it for us.
+      let end: number;
+      try {
+        end = committedEnd(c, slot);
+      } catch {
+        return -1; // being recycled (or damaged): the walk below would tell, but a take would fail anyway
+      }
+      if (end !== this.#ps) return -1;
+      const n = (c.i32[(slot + PG_PAGE_RECORDS) >> 2] ?? 0) - 1; // plain: published by PG_COMMITTED above
+      if (n >= 0 && n <= this.#ps >> 3) {
+        this.#pendingRecords[k] = n;
+        return slot;
+      }
+    }
     if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1;
     this.#pendingRecords[k] = this.#walk.records;
@@ -663,6 +679,7 @@ export interface PageHandoff {
 export class RingReader {
   readonly #cursors: LaneCursor[];
   readonly #i32: Int32Array;
+  readonly #ring: RingBuffer;
   #closed = false;
 
   /** @internal use ring.consumer() or ring.iterator() */
@@ -676,6 +693,7 @@ export class RingReader {
     }
     this.#cursors = cursors;
     this.#i32 = ring.core.i32;
+    this.#ring = ring;
   }
 
   /**
@@ -773,7 +791,9 @@ export class RingReader {
     try {
       // The last look, after announcing ourselves (see wakeup.ts: no lost wakeup).
       if (records === 1 && this.#available()) return true;
-      waitForSeq(i32, seq, options.timeoutMs ?? Infinity);
+      const channel = this.#ring.wakeChannel;
+      if (channel !== undefined) channel.wait(seq, options.timeoutMs ?? Infinity);
+      else waitForSeq(i32, seq, options.timeoutMs ?? Infinity);
     } finally {
       unregisterWaiter(i32);
     }
@@ -798,7 +818,9 @@ export class RingReader {
     const seq = registerWaiter(i32, records);
     try {
       if (records === 1 && this.#available()) return true;
-      await waitForSeqAsync(i32, seq, options.timeoutMs ?? Infinity, options.signal);
+      const channel = this.#ring.wakeChannel;
+      if (channel !== undefined) await channel.waitAsync(seq, options.timeoutMs ?? Infinity, options.signal);
+      else await waitForSeqAsync(i32, seq, options.timeoutMs ?? Infinity, options.signal);
     } finally {
       unregisterWaiter(i32);
     }
@@ -864,6 +886,6 @@ export class RingReader {
     if (this.#closed) return;
     this.#closed = true;
     for (const c of this.#cursors) c.close();
-    wakeReaders(this.#i32, true);
+    wakeReaders(this.#i32, true, this.#ring.wakeChannel);
   }
 }

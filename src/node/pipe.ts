@@ -93,7 +93,6 @@ export class TracePipe {
   readonly #batch: number;
   readonly #ps: number;
   readonly #staging: Uint8Array;
-  readonly #stageViews: Uint8Array[] = [];
   readonly #headers: Uint8Array;
   readonly #headerViews: Uint8Array[] = [];
   readonly #hdv: DataView;
@@ -121,7 +120,6 @@ export class TracePipe {
     this.#hdv = new DataView(this.#headers.buffer);
     for (let i = 0; i < batch; i++) {
       this.#headerViews.push(this.#headers.subarray(i * CHUNK_HEADER_BYTES, (i + 1) * CHUNK_HEADER_BYTES));
-      if (!this.#zeroCopy) this.#stageViews.push(this.#staging.subarray(i * this.#ps, (i + 1) * this.#ps));
     }
     this.#reader = ring.consumer(options.lanes === undefined ? {} : { lanes: options.lanes });
     this.#lanes = this.#reader.handoffLanes();
@@ -161,23 +159,36 @@ export class TracePipe {
       this.#metadataIfGrown();
       const iov = this.#iov;
       const takes = this.#takes;
-      let n = 0;
+      let n = 0; // pages in this batch
+      let h = 0; // chunk headers used
       for (const lane of this.#lanes) {
         this.#lostOf(lane);
         if (lane.restComplete()) this.#fragments(lane); // finish a page a flush had started
         if (this.#zeroCopy) {
+          // Consecutive slots are adjacent in memory: one chunk (and one iovec) per run of them.
           const u8 = this.#ring.core.u8;
           let k = 0;
+          let runSlot = -1;
+          let runPages = 0;
           for (let slot: number; n < this.#batch && (slot = lane.completePageSlot(k)) >= 0; k++, n++) {
-            const view = u8.subarray(slot, slot + this.#ps);
-            iov.push(this.#pageHeader(n, lane.lane, lane.page + k, view), view);
+            if (runPages > 0 && slot === runSlot + runPages * this.#ps) {
+              runPages++;
+              continue;
+            }
+            if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
+            runSlot = slot;
+            runPages = 1;
           }
+          if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
           if (k > 0) takes.push(lane.lane, k);
         } else {
+          // Copies of consecutive pages of a lane sit side by side in the staging buffer: one chunk for them.
+          const first = n;
+          let firstPage = -1;
           for (let page: number; n < this.#batch && (page = lane.copyPage(this.#staging, n * this.#ps)) >= 0; n++) {
-            const view = this.#stageViews[n] as Uint8Array;
-            iov.push(this.#pageHeader(n, lane.lane, page, view), view);
+            if (firstPage < 0) firstPage = page;
           }
+          if (n > first) iov.push(...this.#pageRun(h++, lane.lane, firstPage, this.#staging.subarray(first * this.#ps, n * this.#ps)));
           this.#lostOf(lane); // a page overwritten while it was copied
         }
       }
@@ -268,7 +279,12 @@ export class TracePipe {
     const seq = registerWaiter(i32, options.wakeRecords ?? 64);
     try {
       // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
-      if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, options.timeoutMs, options.signal);
+      if (!this.#anyComplete()) {
+        // A file ring's wake channel (futex) also wakes us for commits made in other processes.
+        const channel = this.#ring.wakeChannel;
+        if (channel !== undefined) await channel.waitAsync(seq, options.timeoutMs, options.signal);
+        else await waitForSeqAsync(i32, seq, options.timeoutMs, options.signal);
+      }
     } finally {
       unregisterWaiter(i32);
     }
@@ -309,9 +325,10 @@ export class TracePipe {
     }
   }
 
-  #pageHeader(n: number, lane: number, page: number, view: Uint8Array): Uint8Array {
-    writeChunkHeader(this.#hdv, n * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
-    return this.#headerViews[n] as Uint8Array;
+  /** A chunk header (slot `h` of the header buffer) for whole pages `view` of `lane` from page counter `page` on. */
+  #pageRun(h: number, lane: number, page: number, view: Uint8Array): [Uint8Array, Uint8Array] {
+    writeChunkHeader(this.#hdv, h * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
+    return [this.#headerViews[h] as Uint8Array, view];
   }
 
   #metadataIfGrown(): void {

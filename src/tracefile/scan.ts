@@ -34,6 +34,7 @@ import {
   FILE_VERSION,
   KNOWN_FILE_FLAGS,
   LOST_PAYLOAD_BYTES,
+  MAX_CHUNK_PAGES,
   padded,
 } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
@@ -49,8 +50,6 @@ export interface TraceIndex {
   readonly metadata: Uint8Array | null;
   /** Per lane: file positions of its PAGE and LOST chunks, in file order. */
   readonly lanes: number[][];
-  /** Per lane: the largest payload of those chunks (a reader needs no bigger buffer: memory follows the file, not the geometry it claims). */
-  readonly laneChunkBytes: number[];
   /** Parsed END chunk, or undefined when the file was not closed cleanly. */
   readonly end: unknown;
   readonly chunks: number;
@@ -59,6 +58,12 @@ export interface TraceIndex {
 }
 
 const KIND_NAMES = ["", "ring", "metadata", "page", "lost", "end"];
+
+/** Does a PAGE chunk of `length` bytes from page offset `offset` frame (FORMAT.md 13.3)? */
+export function pageChunkFits(length: number, offset: number, pageSize: number): boolean {
+  if (length - PAGE_HEADER_BYTES <= pageSize - offset) return true; // one page, or a fragment of one
+  return offset === PAGE_HEADER_BYTES && length % pageSize === 0 && length / pageSize <= MAX_CHUNK_PAGES;
+}
 
 /** Index `src`. Throws TraceFileError when it is not a trace file or its ring header is unusable. */
 export function scanTrace(src: ByteSource): TraceIndex {
@@ -89,7 +94,6 @@ export function scanTrace(src: ByteSource): TraceIndex {
   const hv = new DataView(hdr.buffer);
   const warnings: TraceFileError[] = [];
   const lanes: number[][] = [];
-  const laneChunkBytes: number[] = [];
   let ringHeader: Uint8Array | null = null;
   let geometry: RingGeometry | null = null;
   let metadata: Uint8Array | null = null;
@@ -139,10 +143,7 @@ export function scanTrace(src: ByteSource): TraceIndex {
           throw new TraceFileError(`Bad ring header in the chunk at byte ${pos}: ${e instanceof Error ? e.message : String(e)}`, pos);
         }
         ringHeader = p;
-        for (let l = 0; l < geometry.lanes; l++) {
-          lanes.push([]);
-          laneChunkBytes.push(0);
-        }
+        for (let l = 0; l < geometry.lanes; l++) lanes.push([]);
       }
     } else if (kind === CHUNK_METADATA) {
       const p = payload();
@@ -158,14 +159,11 @@ export function scanTrace(src: ByteSource): TraceIndex {
             ? length < LOST_PAYLOAD_BYTES
               ? `payload of ${length} bytes, expected ${LOST_PAYLOAD_BYTES}`
               : ""
-            : length < PAGE_HEADER_BYTES || offset < PAGE_HEADER_BYTES || offset % 8 !== 0 || length - PAGE_HEADER_BYTES > g.pageSize - offset
-              ? `${length} bytes from page offset ${offset} do not fit a ${g.pageSize}-byte page`
+            : length < PAGE_HEADER_BYTES || offset < PAGE_HEADER_BYTES || offset % 8 !== 0 || !pageChunkFits(length, offset, g.pageSize)
+              ? `${length} bytes from page offset ${offset} are neither part of a ${g.pageSize}-byte page nor up to ${MAX_CHUNK_PAGES} whole pages`
               : "";
       if (problem !== "") warnings.push(new TraceFileError(`Bad ${what}: ${problem}; skipped`, pos));
-      else {
-        (lanes[lane] as number[]).push(pos);
-        if (length > (laneChunkBytes[lane] as number)) laneChunkBytes[lane] = length;
-      }
+      else (lanes[lane] as number[]).push(pos);
     } else if (kind === CHUNK_END) {
       const p = payload();
       if (p === null) {
@@ -184,5 +182,5 @@ export function scanTrace(src: ByteSource): TraceIndex {
   if (geometry === null || ringHeader === null) {
     throw new TraceFileError(`Bad trace file: no ring header chunk after the file header (byte ${headerBytes})`, headerBytes);
   }
-  return { size, fileFlags, createdMs: dv.getFloat64(FH_CREATED_MS, true), ringHeader, geometry, metadata, lanes, laneChunkBytes, end, chunks, warnings };
+  return { size, fileFlags, createdMs: dv.getFloat64(FH_CREATED_MS, true), ringHeader, geometry, metadata, lanes, end, chunks, warnings };
 }

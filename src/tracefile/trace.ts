@@ -257,7 +257,7 @@ export class TraceFile {
       if (!Number.isInteger(lane) || lane < 0 || lane >= g.lanes) {
         throw new RangeError(`Cannot read trace: lane must be an integer from 0 to ${g.lanes - 1}, received ${lane}`);
       }
-      return new TraceLaneCursor(this.#src, lane, this.#index.lanes[lane] as number[], this.#index.laneChunkBytes[lane] as number, warn);
+      return new TraceLaneCursor(this.#src, lane, this.#index.lanes[lane] as number[], g.pageSize, warn);
     });
   }
 }

@@ -223,3 +223,40 @@ test('traceReadable(): a stream nobody reads stops taking pages (backpressure), 
   assert.ok(ring.stats().total.inRing >= 5000 - 64 * perPage);
   readable.destroy();
 });
+
+test('a piped file with multi-page chunks, cut inside its last chunk, yields the records of the chunks before it and a warning', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { openTrace, bytesSource, TraceFileError } = await import('../../src/index.js');
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 16, mode: 'discard', clock: 'counter' });
+  const w = ring.writer();
+  const path = tmp();
+  const pipe = pipeToFile(ring, path, { batchPages: 4 });
+  for (let i = 0; i < 200; i++) {
+    w.write(1, new Uint8Array(new Int32Array([i]).buffer));
+    if (i % 60 === 59) pipe.pump();
+  }
+  pipe.close();
+  const full = new Uint8Array(readFileSync(path));
+  // Chunk starts, from the framing.
+  const dv = new DataView(full.buffer, full.byteOffset);
+  const starts: number[] = [];
+  for (let at = 64; at < full.length; at += 32 + ((dv.getUint32(at + 8, true) + 7) & ~7)) starts.push(at);
+  const pageChunks = starts.filter((at) => dv.getUint16(at + 4, true) === 3);
+  const multi = pageChunks.filter((at) => dv.getUint32(at + 8, true) > 256);
+  assert.ok(multi.length > 0, 'the pipe wrote chunks of several pages');
+  const last = multi[multi.length - 1]!;
+  const read = (bytes: Uint8Array) => {
+    const t = openTrace(bytesSource(bytes));
+    const got: number[] = [];
+    t.read((r) => got.push(new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset).getInt32(0, true)));
+    return { got, warnings: t.warnings };
+  };
+  const before = read(full.slice(0, last));
+  for (let cut = last + 1; cut < last + 32 + dv.getUint32(last + 8, true); cut += 13) {
+    const { got, warnings } = read(full.slice(0, cut));
+    assert.deepEqual(got, before.got, `cut at ${cut}`);
+    assert.equal(warnings.length, 1);
+    assert.ok(warnings[0] instanceof TraceFileError && warnings[0].byteOffset === last);
+  }
+  assert.deepEqual(read(full).got, Array.from({ length: 200 }, (_, i) => i));
+});
