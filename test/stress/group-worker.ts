@@ -10,12 +10,13 @@
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { attachRing, type RingRecord } from "../../src/index.js";
+import { attachFileRing } from "../../src/node/index.js";
 import { BATCH_ENTRY_HEADER, CTRL_DRAIN, CTRL_GO, type GroupMemberConfig, type GroupMessage, encodeBatchEntry } from "./protocol.js";
 
 const BATCH_BYTES = 1 << 18;
 
 function run(port: MessagePort, cfg: GroupMemberConfig): void {
-  const ring = attachRing(cfg.buffer);
+  const ring = cfg.fileRing ? attachFileRing(cfg.buffer) : attachRing(cfg.buffer);
   const ctrl = new Int32Array(cfg.ctrl);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   const member = ring.groupConsumer();

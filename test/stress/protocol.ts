@@ -87,7 +87,7 @@ export interface WorkerConfig {
   buffer: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
   writerId: number;
-  /** "own": claim a free per-thread lane; a number: that (shared) lane. */
+  /** "own": claim a free per-thread lane; a number: that lane (per-thread or shared). */
   lane: "own" | number;
   seed: number;
   /** Attempts (seqs) to make; 0 = until CTRL_STOP. */
@@ -111,6 +111,8 @@ export interface WorkerConfig {
    * "seq-skip" skips seq 1000 (a gap no loss marker explains). Default: none.
    */
   inject: "none" | "checksum" | "seq-skip";
+  /** The ring is a file ring (shared with writer processes): attach with its cross-process wake channel. */
+  fileRing: boolean;
 }
 
 /** An exception a ring call threw in a worker (the worker records it and carries on). */
@@ -166,6 +168,8 @@ export interface GroupMemberConfig {
   readerDelay: number;
   /** Records per read() call. */
   readBatch: number;
+  /** The ring is a file ring: attach with its cross-process wake channel. */
+  fileRing: boolean;
 }
 
 export type GroupMessage =

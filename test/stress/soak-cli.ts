@@ -4,12 +4,14 @@
  * Exits 1 if any round failed (its full report is printed), 2 on a usage error.
  *
  * Options: --minutes N [10] | --round-seconds S [15] | --seed N [random] | --first-round I [0]
- * (resume a rotation) | --json (the totals as JSON at the end) | --processes N: writer processes,
- * which need file rings (not available yet: refused).
+ * (resume a rotation) | --json (the totals as JSON at the end) | --processes N [1 when the native
+ * addon is built, else 0]: writer processes (two writers each) in every other round, on a file
+ * ring; 0 for threads only.
  *
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
  * test runner this does nothing.
  */
+import { nativeAddonAvailable } from "../../src/node/index.js";
 import { roundLine, runSoak, summary } from "./soak.js";
 
 function parse(argv: string[]): Record<string, string> {
@@ -39,20 +41,25 @@ async function main(): Promise<number> {
   for (const k of Object.keys(args)) {
     if (!["minutes", "round-seconds", "seed", "first-round", "json", "processes"].includes(k)) throw new Error(`unknown option --${k}`);
   }
-  if (args["processes"] !== undefined && num("processes", 0) > 0) {
-    // The extension point: writer processes need a ring several processes map (a file ring).
-    console.error("--processes: writer processes need file rings, which this build does not have yet; use threads (the default)");
+  const addon = nativeAddonAvailable();
+  const processes = num("processes", addon ? 1 : 0);
+  if (processes > 0 && !addon) {
+    console.error("--processes: writer processes need file rings, and the native addon that maps them is not built (npm run build:native)");
     return 2;
   }
   const minutes = num("minutes", 10);
   const roundSeconds = num("round-seconds", 15);
   const seed = args["seed"] !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-  console.log(`[${new Date().toISOString()}] soak for ${minutes} min, rounds of ${roundSeconds} s, seed ${seed} (--seed ${seed} repeats the writers' choices)`);
+  console.log(
+    `[${new Date().toISOString()}] soak for ${minutes} min, rounds of ${roundSeconds} s, ` +
+      `${processes > 0 ? `${processes} writer process(es) in every other round` : "writer threads only"}, seed ${seed} (--seed ${seed} repeats the writers' choices)`,
+  );
   const { totals } = await runSoak({
     durationMs: minutes * 60_000,
     roundSeconds,
     seed,
     firstRound: num("first-round", 0),
+    processes,
     onRound: (r, i) => console.log(`[${new Date().toISOString()}] ${roundLine(r, i)}`),
   });
   console.log(summary(totals));

@@ -1,12 +1,14 @@
 /**
  * The soak, bounded for CI: three short rounds in configurations the torture tests do not use (a
  * consumer group of threads, a `for await` consumer, huge pages, three shared-lane writers on two
- * lanes, the `none` and `counter` clocks), each with an iterator following the writers and
- * snapshots read back while they write. Every record is checked and the books balance exactly (see
- * torture.ts and checker.ts). The long run is `npm run soak -- --minutes N`.
+ * lanes, the `none` and `counter` clocks, a file ring with a writer process among the writer
+ * threads), each with an iterator following the writers and snapshots read back while they write.
+ * Every record is checked and the books balance exactly (see torture.ts and checker.ts). The long
+ * run is `npm run soak -- --minutes N`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { nativeAddonAvailable } from "../../src/node/index.js";
 import { describe, runTorture, type TortureOptions, type TortureResult } from "./torture.js";
 
 const envSeed = process.env["SOAK_SEED"];
@@ -50,9 +52,11 @@ test("soak round: overwrite mode, a consumer group of 2 threads, 3 writers on 2 
   assert.equal(handedOut, r.reader.data + r.reader.lostMarkers, "what the members handed out (records and loss markers) is what was checked");
 });
 
-test("soak round: discard mode, a for-await consumer, 3 per-thread lanes + 1 shared, 16 x 4 KiB pages, counter clock, iterator + snapshots", { timeout }, async () => {
+test("soak round: discard mode, a for-await consumer, 3 per-thread lanes + 1 shared, 16 x 4 KiB pages, counter clock, a writer process on a file ring, iterator + snapshots", { timeout }, async () => {
   const o: TortureOptions = {
     ...side,
+    processes: nativeAddonAvailable() ? 1 : 0, // two more writers, in a child process (the ring is then a file ring)
+    processAttempts: 30_000,
     mode: "discard",
     via: "async",
     ownWriters: 3,

@@ -9,11 +9,10 @@
  *
  * The configurations rotate through: the four ways out x both modes x four geometries (page size,
  * pages per lane, lane counts, record sizes) x three clocks x three reader speeds, so that a soak
- * of 32 rounds or more meets every pairing of way out, mode and geometry.
- *
- * Writers are threads. Writer processes (`--processes` in the CLI) need a ring that processes can
- * share, a file ring: a round would then add child-process writers on the same lanes (see
- * `spawnWriters` in torture.ts).
+ * of 32 rounds or more meets every pairing of way out, mode and geometry. Every other round (so
+ * that each way out meets them in both modes) the ring is a file ring and writer processes join
+ * the writer threads, two writers each (a per-thread lane of their own and a shared lane that
+ * threads write too), when the native addon that maps file rings is built.
  */
 import { describe, runTorture, type TortureOptions, type TortureResult } from "./torture.js";
 
@@ -29,8 +28,11 @@ const MODES = ["overwrite", "discard"] as const;
 const CLOCKS = ["mono", "counter", "none"] as const;
 const READER_DELAYS = [1, 0, 2] as const;
 
-/** The configuration of round `i` (0-based) of a soak seeded `seed`, running `seconds`. */
-export function soakRound(i: number, seed: number, seconds: number): TortureOptions {
+/**
+ * The configuration of round `i` (0-based) of a soak seeded `seed`, running `seconds`, with up to
+ * `processes` writer processes in the rounds that have them (0: threads only).
+ */
+export function soakRound(i: number, seed: number, seconds: number, processes = 0): TortureOptions {
   const geo = SOAK_GEOMETRIES[Math.floor(i / 8) % SOAK_GEOMETRIES.length] as (typeof SOAK_GEOMETRIES)[number];
   const via = VIAS[i % VIAS.length] as (typeof VIAS)[number];
   return {
@@ -53,6 +55,9 @@ export function soakRound(i: number, seed: number, seconds: number): TortureOpti
     iteratorPassMs: 250,
     snapshotEveryMs: 100,
     watchdogMs: 60_000,
+    processes: (Math.floor(i / 8) + i) % 2 === 1 ? processes : 0,
+    // About as long as the threads run, on this machine: process writers stop by count, not time.
+    processAttempts: Math.max(10_000, Math.round(40_000 * seconds)),
   };
 }
 
@@ -82,6 +87,8 @@ export interface SoakTotals {
   /** Equalities and bounds checked at the ends of the rounds. */
   booksChecked: number;
   byVia: Record<string, number>;
+  /** Rounds with writer processes. */
+  roundsWithProcesses: number;
 }
 
 export function emptyTotals(): SoakTotals {
@@ -106,6 +113,7 @@ export function emptyTotals(): SoakTotals {
     snapshotRecords: 0,
     booksChecked: 0,
     byVia: {},
+    roundsWithProcesses: 0,
   };
 }
 
@@ -129,6 +137,7 @@ export function addRound(t: SoakTotals, r: TortureResult): void {
   t.snapshots += r.side.snapshots;
   t.snapshotRecords += r.side.snapshotRecords;
   t.booksChecked += r.books.length;
+  if (r.options.processes > 0) t.roundsWithProcesses++;
   const key = `${r.options.via}/${r.options.mode}`;
   t.byVia[key] = (t.byVia[key] ?? 0) + 1;
 }
@@ -141,6 +150,8 @@ export interface SoakOptions {
   seed: number;
   /** First round index (to resume a rotation). Default 0. */
   firstRound?: number;
+  /** Writer processes in the rounds that have them (0: threads only). Default 0. */
+  processes?: number;
   /** Called after each round. */
   onRound?: (r: TortureResult, index: number, totals: SoakTotals) => void;
 }
@@ -151,7 +162,7 @@ export async function runSoak(o: SoakOptions): Promise<{ totals: SoakTotals; fai
   const failed: TortureResult[] = [];
   const t0 = performance.now();
   for (let i = o.firstRound ?? 0; performance.now() - t0 < o.durationMs; i++) {
-    const r = await runTorture(soakRound(i, o.seed, o.roundSeconds));
+    const r = await runTorture(soakRound(i, o.seed, o.roundSeconds, o.processes ?? 0));
     addRound(totals, r);
     if (!r.ok) failed.push(r);
     o.onRound?.(r, i, totals);
@@ -166,7 +177,7 @@ export function roundLine(r: TortureResult, index: number): string {
   const laps = r.stats ? r.stats.lanes.map((l) => Math.floor(l.headPage / l.pages)) : [];
   return (
     `round ${index} ${r.ok ? "OK" : "FAILED"}: ${o.mode} via ${o.via}${o.via === "group" ? `x${o.groupMembers}` : ""}, ` +
-    `${o.ownWriters}+${o.sharedWriters} writers, ${o.pagesPerLane}x${o.pageSize} B, clock ${o.clock}, seed ${o.seed}, ${(r.elapsedMs / 1000).toFixed(1)} s: ` +
+    `${o.ownWriters}+${o.sharedWriters} writer threads${o.processes > 0 ? ` + ${o.processes}x2 in processes` : ""}, ${o.pagesPerLane}x${o.pageSize} B, clock ${o.clock}, seed ${o.seed}, ${(r.elapsedMs / 1000).toFixed(1)} s: ` +
     `committed ${r.totals.committed}, read ${r.reader.data}, overrun ${s?.overrun ?? "?"}, dropped ${r.totals.dropped}, lost reported ${r.reader.lostTotal}, ` +
     `laps [${laps.join(",")}], iterator ${r.side.iteratorRecords}, snapshots ${r.side.snapshots} (${r.side.snapshotRecords} records), books ${r.books.length}` +
     (r.ok ? "" : `\n${describe(r)}`)
@@ -176,7 +187,7 @@ export function roundLine(r: TortureResult, index: number): string {
 /** The closing summary. */
 export function summary(t: SoakTotals): string {
   return [
-    `soak: ${t.rounds} rounds (${t.failedRounds} failed) in ${t.seconds.toFixed(1)} s of writing`,
+    `soak: ${t.rounds} rounds (${t.failedRounds} failed, ${t.roundsWithProcesses} with writer processes) in ${t.seconds.toFixed(1)} s of writing`,
     `  writers: attempted ${t.attempted}, committed ${t.committed}, dropped ${t.dropped}, discarded ${t.discarded}, nested ${t.nested}, held ${t.held}`,
     `  checked leaving the ring: ${t.consumed} records, ${t.lostReported} reported lost, overrun ${t.overrun}; ${t.pagesHandedOff} whole pages handed off to files`,
     `  checked in place: ${t.iteratorRecords} records by ${t.iteratorPasses} iterator passes, ${t.snapshotRecords} records in ${t.snapshots} snapshots`,

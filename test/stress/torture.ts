@@ -23,8 +23,10 @@
  *    not told of overruns, FORMAT 5: for a group, lost <= dropped.)
  *  - both: stats written == committed, stats read == reader data, inRing == 0, abandoned == 0.
  *
- * Writers are threads. Writer processes need a ring that processes share (a file ring); the
- * writers are spawned in one place (`spawnWriters`), where process writers can be added.
+ * Writers are threads, and optionally processes (`processes`): the ring is then a file ring in
+ * /dev/shm that child processes map too, each running two writers (its own per-thread lane and a
+ * shared lane, test/node/fixtures/torture-writer.ts) that make a fixed number of attempts while the
+ * threads run for the time given; their records are checked with everyone else's.
  */
 import { Worker } from "node:worker_threads";
 import { setImmediate as yieldNow, setTimeout as sleep } from "node:timers/promises";
@@ -32,7 +34,9 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRing, type RingBuffer, type RingReader, type RingStats } from "../../src/index.js";
-import { openTraceFile, pipeToFile, type PipeStats, type TracePipe } from "../../src/node/index.js";
+import { createFileRing, openTraceFile, pipeToFile, type PipeStats, type TracePipe } from "../../src/node/index.js";
+import { ringPath, startChild, type Child } from "../node/children.js";
+import type { TortureWriterConfig, WriterReport } from "../node/fixtures/torture-writer.js";
 import { RecordChecker, type CheckerRole, type LaneTally, type RecordSnapshot, type WriterTally } from "./checker.js";
 import {
   CTRL_DRAIN,
@@ -100,6 +104,13 @@ export interface TortureOptions {
   iteratorPassMs?: number;
   /** Take (and check) a snapshot this often, in ms; 0: never. Default 0. */
   snapshotEveryMs?: number;
+  /**
+   * Writer processes (each with two writers: a per-thread lane of its own and a shared lane). The
+   * ring is then a file ring; needs the native addon. Default 0.
+   */
+  processes?: number;
+  /** Attempts per process writer. Default 50,000. */
+  processAttempts?: number;
 }
 
 /** One failed check, with the record that failed it. */
@@ -151,25 +162,32 @@ const DEFAULTS = {
   iterators: 0,
   iteratorPassMs: 200,
   snapshotEveryMs: 0,
+  processes: 0,
+  processAttempts: 50_000,
 };
 
-/** A thread that runs for the torture (a writer or a group member), as main sees it. */
+/** A thread or process that runs for the torture (a writer or a group member), as main sees it. */
 interface Participant {
-  worker: Worker;
+  stop(): void;
   exited: Promise<void>;
+}
+
+function threadParticipant(wk: Worker): Participant {
+  return { stop: () => void wk.terminate(), exited: new Promise<void>((resolve) => wk.once("exit", () => resolve())) };
 }
 
 export async function runTorture(input: TortureOptions): Promise<TortureResult> {
   const o = { ...DEFAULTS, ...input };
   if ((o.seconds === undefined) === (o.records === undefined)) throw new RangeError("runTorture: give exactly one of seconds, records");
-  const nWriters = o.ownWriters + o.sharedWriters;
+  const threadWriters = o.ownWriters + o.sharedWriters;
+  const nWriters = threadWriters + 2 * o.processes;
   if (nWriters === 0) throw new RangeError("runTorture: no writers");
-  if (o.sharedWriters > 0 && o.sharedLanes === 0) throw new RangeError("runTorture: shared writers need sharedLanes >= 1");
+  if ((o.sharedWriters > 0 || o.processes > 0) && o.sharedLanes === 0) throw new RangeError("runTorture: shared-lane writers need sharedLanes >= 1");
   const nMembers = o.via === "group" ? o.groupMembers : 0;
   if (o.via === "group" && !(nMembers >= 1)) throw new RangeError("runTorture: a group needs groupMembers >= 1");
 
-  const ring = createRing({
-    lanes: o.ownWriters,
+  const ringOptions = {
+    lanes: o.ownWriters + o.processes,
     sharedLanes: o.sharedLanes,
     pageSize: o.pageSize,
     pagesPerLane: o.pagesPerLane,
@@ -177,7 +195,9 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
     clock: o.clock,
     maxProducers: nWriters + 1,
     metadataBytes: 0,
-  });
+  };
+  const ringFile = o.processes > 0 ? ringPath(`torture-${o.seed}`) : undefined;
+  const ring = ringFile !== undefined ? createFileRing(ringFile, ringOptions) : createRing(ringOptions);
   const g = ring.geometry;
   const ctrlSab = new SharedArrayBuffer(CTRL_WORDS * 4);
   const ctrl = new Int32Array(ctrlSab);
@@ -220,7 +240,7 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
   let readyResolve: () => void = () => {};
   const allReady = new Promise<void>((resolve) => (readyResolve = resolve));
   const expectReady = nWriters + nMembers;
-  const writers = spawnWriters(ring, ctrlSab, o, nWriters, {
+  const writers = spawnWriters(ring, ringFile, ctrlSab, o, {
     ready: (m) => {
       writerLane[m.writerId] = m.lane;
       main.writerReady(m.writerId, m.lane);
@@ -241,7 +261,14 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
   const members: Participant[] = [];
   let membersBroken = false;
   for (let m = 0; m < nMembers; m++) {
-    const cfg: GroupMemberConfig = { buffer: ring.buffer, ctrl: ctrlSab, member: m, readerDelay: o.readerDelay, readBatch: Number.isFinite(o.readBatch) ? o.readBatch : 1 << 20 };
+    const cfg: GroupMemberConfig = {
+      buffer: ring.buffer,
+      ctrl: ctrlSab,
+      member: m,
+      readerDelay: o.readerDelay,
+      readBatch: Number.isFinite(o.readBatch) ? o.readBatch : 1 << 20,
+      fileRing: ringFile !== undefined,
+    };
     const wk = new Worker(new URL("./group-worker.js", import.meta.url), { workerData: cfg });
     let ended = false;
     const end = () => {
@@ -277,7 +304,7 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
       }
       end();
     });
-    members.push({ worker: wk, exited: new Promise<void>((resolve) => wk.once("exit", () => resolve())) });
+    members.push(threadParticipant(wk));
   }
 
   await allReady;
@@ -290,6 +317,7 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
   // Publish the start signal (and the ring, created before); pairs with the threads' Atomics.load(CTRL_GO).
   Atomics.store(ctrl, CTRL_GO, 1);
   Atomics.notify(ctrl, CTRL_GO); // wake the threads sleeping in Atomics.wait(CTRL_GO); orders nothing by itself
+  writers.go(); // and the processes
   const stopTimer =
     o.seconds !== undefined
       ? setTimeout(() => {
@@ -414,8 +442,9 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
       rmSync(tracePath, { force: true });
     }
   }
-  if (watchdogFired || membersBroken) for (const p of [...writers, ...members]) void p.worker.terminate();
-  await Promise.race([Promise.all([...writers, ...members].map((p) => p.exited)), sleep(5000, undefined, { ref: false })]);
+  if (ringFile !== undefined) rmSync(ringFile, { force: true }); // the processes keep their mappings until they exit
+  if (watchdogFired || membersBroken) for (const p of [...writers.participants, ...members]) p.stop();
+  await Promise.race([Promise.all([...writers.participants, ...members].map((p) => p.exited)), sleep(5000, undefined, { ref: false })]);
 
   const writersDone = totals.filter((t): t is WriterTotals => t !== undefined);
   const sumT = (f: (t: WriterTotals) => number) => writersDone.reduce((s, t) => s + f(t), 0);
@@ -463,20 +492,22 @@ interface WriterEvents {
 }
 
 /**
- * Start the writers: worker threads attached to the ring's SharedArrayBuffer. (Writer processes
- * would start here too, given a ring that processes can map: each a child process running the same
- * writer loop against a file ring, speaking the same messages over IPC.)
+ * Start the writers: worker threads attached to the ring's SharedArrayBuffer (ids 0 .. threads - 1),
+ * then the writer processes, two writers each (test/node/fixtures/torture-writer.ts, the same
+ * record format): process p writes per-thread lane `ownWriters + p` and a shared lane. The threads
+ * start on CTRL_GO, the processes on `go()`.
  */
-function spawnWriters(ring: RingBuffer, ctrl: SharedArrayBuffer, o: TortureResult["options"], n: number, on: WriterEvents): Participant[] {
+function spawnWriters(ring: RingBuffer, ringFile: string | undefined, ctrl: SharedArrayBuffer, o: TortureResult["options"], on: WriterEvents): { participants: Participant[]; go(): void } {
   const g = ring.geometry;
   const out: Participant[] = [];
-  for (let id = 0; id < n; id++) {
+  const threads = o.ownWriters + o.sharedWriters;
+  for (let id = 0; id < threads; id++) {
     const own = id < o.ownWriters;
     const cfg: WorkerConfig = {
       buffer: ring.buffer,
       ctrl,
       writerId: id,
-      lane: own ? "own" : g.ownLanes + ((id - o.ownWriters) % o.sharedLanes),
+      lane: own ? id : g.ownLanes + ((id - o.ownWriters) % o.sharedLanes), // per-thread lanes 0 .. ownWriters - 1
       seed: o.seed,
       records: o.records ?? 0,
       minSize: o.minSize,
@@ -488,6 +519,7 @@ function spawnWriters(ring: RingBuffer, ctrl: SharedArrayBuffer, o: TortureResul
       holdMs: o.holdMs,
       flushTimeoutMs: Math.max(1000, o.watchdogMs / 2),
       inject: o.inject,
+      fileRing: ringFile !== undefined,
     };
     const wk = new Worker(new URL("./torture-worker.js", import.meta.url), { workerData: cfg });
     let reported = false;
@@ -516,9 +548,71 @@ function spawnWriters(ring: RingBuffer, ctrl: SharedArrayBuffer, o: TortureResul
       if (!reported && !ended) on.failed(id, `exited (code ${code}) without reporting`);
       end();
     });
-    out.push({ worker: wk, exited: new Promise<void>((resolve) => wk.once("exit", () => resolve())) });
+    out.push(threadParticipant(wk));
   }
-  return out;
+  const children: Child[] = [];
+  for (let p = 0; p < o.processes && ringFile !== undefined; p++) {
+    const ids = [threads + 2 * p, threads + 2 * p + 1];
+    const lanes = [o.ownWriters + p, g.ownLanes + (p % o.sharedLanes)];
+    const cfg: TortureWriterConfig = {
+      path: ringFile,
+      writers: [
+        [ids[0] as number, lanes[0] as number],
+        [ids[1] as number, lanes[1] as number],
+      ],
+      seed: o.seed,
+      attempts: o.processAttempts,
+      minSize: o.minSize,
+      maxSize: o.maxSize,
+      napProb: 0,
+    };
+    const child = startChild("torture-writer", cfg);
+    children.push(child);
+    let reported = false;
+    child
+      .next((m) => m["type"] === "ready", 60_000)
+      .then(
+        () => ids.forEach((id, k) => on.ready({ writerId: id, lane: lanes[k] as number })),
+        () => {},
+      );
+    const done = child.next<{ reports: WriterReport[] }>((m) => m["type"] === "done", 3_600_000).then(
+      (m) => {
+        reported = true;
+        for (const r of m.reports) on.done(processTotals(r));
+      },
+      () => {},
+    );
+    void child.exited.then(async (code) => {
+      await Promise.race([done, sleep(2000)]); // its last message may still be on its way
+      if (!reported || code !== 0) for (const id of ids) on.failed(id, `(process ${child.process.pid}) exited (${String(code)})${reported ? "" : " without reporting"}`);
+      for (const id of ids) on.finished(id);
+    });
+    out.push({ stop: () => child.kill(), exited: child.exited.then(() => undefined) });
+  }
+  return { participants: out, go: () => children.forEach((c) => c.send("go")) };
+}
+
+/** A writer process's report as a thread writer's totals (what the books need). */
+function processTotals(r: WriterReport): WriterTotals {
+  return {
+    writerId: r.writerId,
+    lane: r.lane,
+    producerId: -1,
+    attempted: r.attempted,
+    committed: r.committed,
+    discarded: r.discarded,
+    dropped: r.dropped,
+    droppedSeen: r.droppedSeen,
+    pending: r.pending,
+    nested: 0,
+    held: 0,
+    viaWrite: 0,
+    flushAttempts: 0,
+    payloadBytes: 0,
+    elapsedMs: 0,
+    exceptionCount: 0,
+    exceptions: [],
+  };
 }
 
 /** The message and the first frames of a stack. */
@@ -634,6 +728,7 @@ export function describe(r: TortureResult): string {
   const lines: string[] = [];
   lines.push(
     `torture ${o.mode}: seed ${o.seed}, ${o.ownWriters} own-lane + ${o.sharedWriters} shared-lane writers on ${o.sharedLanes} shared lane(s), ` +
+      (o.processes > 0 ? `${o.processes} writer process(es) of 2 writers (${o.processAttempts} attempts each), ` : "") +
       `pages ${o.pagesPerLane} x ${o.pageSize} B, clock ${o.clock}, reader delay ${o.readerDelay} ms, ` +
       (o.seconds !== undefined ? `${o.seconds} s` : `${o.records} attempts/writer`) +
       `, via ${o.via}${o.via === "group" ? ` (${o.groupMembers} members)` : ""}` +
