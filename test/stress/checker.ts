@@ -38,7 +38,8 @@ export interface RecordLike {
   length: number;
 }
 
-export type CheckerRole = "consumer" | "group" | "iterator" | "snapshot";
+/** Who hands the records out; `resize`: an iterator over a resized copy of the ring (checked like a snapshot). */
+export type CheckerRole = "consumer" | "group" | "iterator" | "snapshot" | "resize";
 
 export interface RecordSnapshot {
   kind: string;
@@ -212,7 +213,7 @@ export class RecordChecker {
       const n = rec.lost;
       lt.lostMarkers++;
       this.lostMarkers++;
-      if (Number.isNaN(n) && (this.role === "iterator" || this.role === "snapshot")) {
+      if (Number.isNaN(n) && this.role !== "consumer" && this.role !== "group") {
         this.lostUnknown++;
         st.laneLostSince[lane] = Number.NaN; // the next gap on this lane cannot be checked
         return;

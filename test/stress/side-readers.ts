@@ -1,7 +1,10 @@
 /**
  * What the torture's and the soak's main thread does besides consuming: non-consuming iterators
  * that follow the writers (each pass a fresh iterator, so that starting at the tail of a live ring
- * is exercised again and again), and snapshots (`ring.snapshot()`, read back with `openTrace`).
+ * is exercised again and again), snapshots (`ring.snapshot()`, read back with `openTrace`), and
+ * resizes (`resizeRing()` to twice or to the same number of pages per lane, taken while the writers
+ * write, the copy then read with an iterator: its records checked, and exactly as many as it says
+ * it copied and kept).
  * Every record they see goes through a {@link RecordChecker} of its own (role `iterator` or
  * `snapshot`): no torn, stale, discarded or duplicated record, order per writer, losses never more
  * than the gaps. A snapshot must also read back without a warning, with exactly the committed
@@ -10,7 +13,7 @@
  * Once the writers have stopped, {@link SideReaders.quiescentCheck} takes one more snapshot and one
  * more iterator pass of the same, now still, ring: they must hold the same records.
  */
-import { bytesSource, openTrace, type RingBuffer, type RingReader } from "../../src/index.js";
+import { bytesSource, openTrace, resizeRing, type RingBuffer, type RingReader } from "../../src/index.js";
 import type { RecordChecker, RecordLike } from "./checker.js";
 import { fnv1a } from "./protocol.js";
 
@@ -21,6 +24,8 @@ export interface SideOptions {
   iteratorPassMs: number;
   /** Take a snapshot this often (0: never). */
   snapshotEveryMs: number;
+  /** Resize (copy) the ring this often (0: never). */
+  resizeEveryMs: number;
 }
 
 export interface SideCounts {
@@ -39,6 +44,9 @@ export interface SideCounts {
   snapshotLost: number;
   /** Records compared by the quiescent snapshot-versus-iterator check. */
   quiescentRecords: number;
+  resizes: number;
+  /** Records read back from the resized copies. */
+  resizeRecords: number;
 }
 
 export function emptySideCounts(): SideCounts {
@@ -54,6 +62,8 @@ export function emptySideCounts(): SideCounts {
     snapshotUncommitted: 0,
     snapshotLost: 0,
     quiescentRecords: 0,
+    resizes: 0,
+    resizeRecords: 0,
   };
 }
 
@@ -74,12 +84,13 @@ export class SideReaders {
   readonly counts = emptySideCounts();
   readonly #ring: RingBuffer;
   readonly #o: SideOptions;
-  readonly #checker: (role: "iterator" | "snapshot") => RecordChecker;
+  readonly #checker: (role: "iterator" | "snapshot" | "resize") => RecordChecker;
   readonly #fail: (check: string, message: string) => void;
   readonly #passes: Pass[] = [];
   #lastSnapshot = performance.now();
+  #lastResize = performance.now();
 
-  constructor(ring: RingBuffer, o: SideOptions, checker: (role: "iterator" | "snapshot") => RecordChecker, fail: (check: string, message: string) => void) {
+  constructor(ring: RingBuffer, o: SideOptions, checker: (role: "iterator" | "snapshot" | "resize") => RecordChecker, fail: (check: string, message: string) => void) {
     this.#ring = ring;
     this.#o = o;
     this.#checker = checker;
@@ -118,6 +129,34 @@ export class SideReaders {
     if (this.#o.snapshotEveryMs > 0 && now - this.#lastSnapshot >= this.#o.snapshotEveryMs) {
       this.#lastSnapshot = now;
       this.snapshot();
+    }
+    if (this.#o.resizeEveryMs > 0 && now - this.#lastResize >= this.#o.resizeEveryMs) {
+      this.#lastResize = now;
+      this.resize();
+    }
+  }
+
+  /** Copy the ring into one with twice (or, every other time, as many) pages per lane and check the copy. */
+  resize(): void {
+    const pages = this.#ring.geometry.lanePages * (this.counts.resizes % 2 === 0 ? 2 : 1);
+    try {
+      const { ring: copy, copied, didNotFit } = resizeRing(this.#ring, { pagesPerLane: pages });
+      const checker = this.#checker("resize");
+      const it = copy.iterator();
+      try {
+        while (it.read((r) => checker.visit(r), 1 << 16) > 0);
+      } finally {
+        it.close();
+      }
+      // The copy holds what it took, less (overwrite mode) what did not fit and was overwritten in it.
+      const kept = copy.mode === "overwrite" ? copied - didNotFit : copied;
+      if (checker.data !== kept) this.#fail("resize/count", `a resize says it kept ${kept} records (copied ${copied}, did not fit ${didNotFit}) but ${checker.data} read back`);
+      const s = copy.stats().total;
+      if (s.written !== copied) this.#fail("resize/count", `the resized ring counts ${s.written} written, the resize copied ${copied}`);
+      this.counts.resizes++;
+      this.counts.resizeRecords += checker.data;
+    } catch (e) {
+      this.#fail("resize/error", `resizeRing() failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
   }
 

@@ -2,7 +2,8 @@
  * The soak, bounded for CI: three short rounds in configurations the torture tests do not use (a
  * consumer group of threads, a `for await` consumer, huge pages, three shared-lane writers on two
  * lanes, the `none` and `counter` clocks, a file ring with a writer process among the writer
- * threads), each with an iterator following the writers and snapshots read back while they write.
+ * threads), each with an iterator following the writers, snapshots read back and resized copies
+ * checked while they write.
  * Every record is checked and the books balance exactly (see torture.ts and checker.ts). The long
  * run is `npm run soak -- --minutes N`.
  */
@@ -15,7 +16,7 @@ const envSeed = process.env["SOAK_SEED"];
 const seed = envSeed !== undefined && envSeed !== "" ? Number(envSeed) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
 console.log(`soak seed ${seed} (rerun with SOAK_SEED=${seed})`);
 
-const side = { iterators: 1, iteratorPassMs: 150, snapshotEveryMs: 40, seconds: 1.5, watchdogMs: 20_000 } as const;
+const side = { iterators: 1, iteratorPassMs: 150, snapshotEveryMs: 40, resizeEveryMs: 400, seconds: 1.5, watchdogMs: 20_000 } as const;
 const timeout = 60_000;
 
 function check(r: TortureResult): void {
@@ -26,6 +27,7 @@ function check(r: TortureResult): void {
     assert.fail(`soak round (${r.options.mode} via ${r.options.via}, seed ${r.options.seed}) failed check "${first?.check}": ${first?.message}\n\n${text}`);
   }
   assert.ok(r.side.iteratorPasses >= 1 && r.side.snapshots >= 1, "the iterator and the snapshots ran");
+  assert.ok(r.side.resizes >= 1, "the ring was resized (copied) while written");
   assert.ok(r.books.length > 0, "the books were balanced");
 }
 

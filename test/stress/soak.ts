@@ -3,7 +3,8 @@
  * up. A round is one {@link runTorture} run with writers on per-thread and shared lanes (nesting,
  * discards, held reservations), records leaving the ring one of four ways (a consumer's read(), a
  * `for await`, the page hand-off to a trace file, a consumer group of threads), and at the same
- * time an iterator following the writers and snapshots read back as trace files. Every record is
+ * time an iterator following the writers, snapshots read back as trace files, and resizes (copies
+ * of the ring into one with more pages, read back). Every record is
  * checked (checksum, order, no duplicate or discarded record) and the books balance exactly at the
  * end of each round (written = read + overrun, lost = dropped, per lane: see torture.ts).
  *
@@ -54,10 +55,11 @@ export function soakRound(i: number, seed: number, seconds: number, processes = 
     iterators: 1,
     iteratorPassMs: 250,
     snapshotEveryMs: 100,
+    resizeEveryMs: 500,
     watchdogMs: 60_000,
     processes: (Math.floor(i / 8) + i) % 2 === 1 ? processes : 0,
     // About as long as the threads run, on this machine: process writers stop by count, not time.
-    processAttempts: Math.max(10_000, Math.round(40_000 * seconds)),
+    processAttempts: Math.max(10_000, Math.round(25_000 * seconds)),
   };
 }
 
@@ -84,6 +86,8 @@ export interface SoakTotals {
   iteratorPasses: number;
   snapshots: number;
   snapshotRecords: number;
+  resizes: number;
+  resizeRecords: number;
   /** Equalities and bounds checked at the ends of the rounds. */
   booksChecked: number;
   byVia: Record<string, number>;
@@ -111,6 +115,8 @@ export function emptyTotals(): SoakTotals {
     iteratorPasses: 0,
     snapshots: 0,
     snapshotRecords: 0,
+    resizes: 0,
+    resizeRecords: 0,
     booksChecked: 0,
     byVia: {},
     roundsWithProcesses: 0,
@@ -136,6 +142,8 @@ export function addRound(t: SoakTotals, r: TortureResult): void {
   t.iteratorPasses += r.side.iteratorPasses;
   t.snapshots += r.side.snapshots;
   t.snapshotRecords += r.side.snapshotRecords;
+  t.resizes += r.side.resizes;
+  t.resizeRecords += r.side.resizeRecords;
   t.booksChecked += r.books.length;
   if (r.options.processes > 0) t.roundsWithProcesses++;
   const key = `${r.options.via}/${r.options.mode}`;
@@ -179,7 +187,7 @@ export function roundLine(r: TortureResult, index: number): string {
     `round ${index} ${r.ok ? "OK" : "FAILED"}: ${o.mode} via ${o.via}${o.via === "group" ? `x${o.groupMembers}` : ""}, ` +
     `${o.ownWriters}+${o.sharedWriters} writer threads${o.processes > 0 ? ` + ${o.processes}x2 in processes` : ""}, ${o.pagesPerLane}x${o.pageSize} B, clock ${o.clock}, seed ${o.seed}, ${(r.elapsedMs / 1000).toFixed(1)} s: ` +
     `committed ${r.totals.committed}, read ${r.reader.data}, overrun ${s?.overrun ?? "?"}, dropped ${r.totals.dropped}, lost reported ${r.reader.lostTotal}, ` +
-    `laps [${laps.join(",")}], iterator ${r.side.iteratorRecords}, snapshots ${r.side.snapshots} (${r.side.snapshotRecords} records), books ${r.books.length}` +
+    `laps [${laps.join(",")}], iterator ${r.side.iteratorRecords}, snapshots ${r.side.snapshots} (${r.side.snapshotRecords} records), resizes ${r.side.resizes} (${r.side.resizeRecords} records), books ${r.books.length}` +
     (r.ok ? "" : `\n${describe(r)}`)
   );
 }
@@ -190,7 +198,7 @@ export function summary(t: SoakTotals): string {
     `soak: ${t.rounds} rounds (${t.failedRounds} failed, ${t.roundsWithProcesses} with writer processes) in ${t.seconds.toFixed(1)} s of writing`,
     `  writers: attempted ${t.attempted}, committed ${t.committed}, dropped ${t.dropped}, discarded ${t.discarded}, nested ${t.nested}, held ${t.held}`,
     `  checked leaving the ring: ${t.consumed} records, ${t.lostReported} reported lost, overrun ${t.overrun}; ${t.pagesHandedOff} whole pages handed off to files`,
-    `  checked in place: ${t.iteratorRecords} records by ${t.iteratorPasses} iterator passes, ${t.snapshotRecords} records in ${t.snapshots} snapshots`,
+    `  checked in place: ${t.iteratorRecords} records by ${t.iteratorPasses} iterator passes, ${t.snapshotRecords} records in ${t.snapshots} snapshots, ${t.resizeRecords} records in ${t.resizes} resized copies`,
     `  pages entered (slot recycles) ${t.pagesEntered}; end-of-round equalities and bounds checked ${t.booksChecked}`,
     `  rounds by way out/mode: ${Object.entries(t.byVia)
       .sort()

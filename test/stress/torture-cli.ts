@@ -10,7 +10,9 @@
  * --nest P [0.15], --discard P [0.1], --hold P [0.002], --hold-ms MS [0.3], --repeat N [1], --json,
  * --inject checksum|seq-skip (self-test: the run must fail), --via reader|async|pipe|group [reader]
  * (async: `for await`; pipe: page hand-off to a trace file, checked after the run; group: consumer
- * group member threads), --members N [2], --iterators N [0], --snapshot-ms MS [0: none].
+ * group member threads), --members N [2], --iterators N [0], --snapshot-ms MS [0: none],
+ * --resize-ms MS [0: none], --processes N [0] (writer processes on a file ring, two writers each),
+ * --process-attempts N [50000].
  * Exits 1 if any run failed.
  *
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
@@ -79,6 +81,9 @@ async function main(): Promise<number> {
       opts.groupMembers = num("members", 2);
       opts.iterators = num("iterators", 0);
       opts.snapshotEveryMs = num("snapshot-ms", 0);
+      opts.resizeEveryMs = num("resize-ms", 0);
+      opts.processes = num("processes", 0);
+      opts.processAttempts = num("process-attempts", 50_000);
       if (args["read-batch"] !== undefined) opts.readBatch = num("read-batch", Infinity);
       if (args["records"] !== undefined) opts.records = num("records", 0);
       else opts.seconds = num("seconds", 60);

@@ -104,6 +104,8 @@ export interface TortureOptions {
   iteratorPassMs?: number;
   /** Take (and check) a snapshot this often, in ms; 0: never. Default 0. */
   snapshotEveryMs?: number;
+  /** Resize (copy) the ring while it is written, and check the copy, this often, in ms; 0: never. Default 0. */
+  resizeEveryMs?: number;
   /**
    * Writer processes (each with two writers: a per-thread lane of its own and a shared lane). The
    * ring is then a file ring; needs the native addon. Default 0.
@@ -162,6 +164,7 @@ const DEFAULTS = {
   iterators: 0,
   iteratorPassMs: 200,
   snapshotEveryMs: 0,
+  resizeEveryMs: 0,
   processes: 0,
   processAttempts: 50_000,
 };
@@ -399,7 +402,7 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
 
   // ---- every writer has finished: everything committed is in the ring. A still ring: a snapshot
   // and an iterator must agree (group members still consume, so for a group: once they are done).
-  const sideChecks = o.iterators > 0 || o.snapshotEveryMs > 0;
+  const sideChecks = o.iterators > 0 || o.snapshotEveryMs > 0 || o.resizeEveryMs > 0;
   if (sideChecks && nMembers === 0) side.quiescentCheck();
   asyncStop.abort();
   await asyncLoop;
@@ -474,7 +477,7 @@ export async function runTorture(input: TortureOptions): Promise<TortureResult> 
     },
     stats,
     pagesPerLaneEntered: stats ? stats.lanes.map((l) => l.headPage) : [],
-    side: o.iterators > 0 || o.snapshotEveryMs > 0 ? side.counts : emptySideCounts(),
+    side: sideChecks ? side.counts : emptySideCounts(),
     memberRecords,
     pipe: pipe?.stats,
     failures,
@@ -747,6 +750,7 @@ export function describe(r: TortureResult): string {
   if (sd.iteratorPasses > 0) {
     lines.push(`  iterators: ${sd.iteratorPasses} passes, ${sd.iteratorRecords} records checked, ${sd.iteratorLost} lost in ${sd.iteratorLostMarkers} markers (${sd.iteratorLostUnknown} of unknown count)`);
   }
+  if (sd.resizes > 0) lines.push(`  resizes: ${sd.resizes} copies taken while writing, ${sd.resizeRecords} records read back and checked`);
   if (sd.snapshots > 0) {
     lines.push(
       `  snapshots: ${sd.snapshots} (${sd.snapshotPages} pages), ${sd.snapshotRecords} records checked, ${sd.snapshotUncommitted} uncommitted skipped, ` +
