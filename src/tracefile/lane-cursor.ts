@@ -69,7 +69,7 @@ export class TraceLaneCursor {
     this.#buf = this.#dv = this.#i32 = this.#f64 = undefined as never;
     // Start small and grow to the chunks actually read: memory follows the file, not the page size
     // its header claims (a 352-byte file claiming 1024 lanes of 64 KiB pages used to cost 67 MB per
-    // read; found by the fuzzer).
+    // read; found while adding a memory bound to the fuzzer).
     this.#grow(CHUNK_HEADER_BYTES + LOST_PAYLOAD_BYTES);
     this.record.lane = lane;
   }

@@ -24,7 +24,6 @@ for (const target of ["ring", "trace"] as const) {
     console.log(describeFuzz(r));
     assert.ok(r.ok, describeFuzz(r));
     assert.ok(r.cases > 0, "cases ran");
-    assert.ok(r.accepted > 0 && Object.keys(r.refused).length > 0, "some inputs were accepted and some refused");
   });
 }
 

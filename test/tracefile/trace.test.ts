@@ -191,9 +191,9 @@ test('not a trace file: typed errors that say what is wrong', () => {
   assert.throws(() => openTrace(bytesSource(badGeometry)), (e: unknown) => e instanceof TraceFileError && /ring header/.test(e.message));
 });
 
-test('a tiny file whose ring header claims 1024 lanes of 64 KiB pages is read with memory that follows the file (fuzz regression)', () => {
+test('a tiny file whose ring header claims 1024 lanes of 64 KiB pages is read with memory that follows the file (bad-input regression)', () => {
   // Each lane's reader used to hold a page-sized buffer, whatever the file held: 352 bytes cost
-  // 67 MB per read() (and 34 ms to allocate). Now a lane's buffer is its largest chunk.
+  // 67 MB per read() (and 34 ms to allocate). Now a lane's buffer grows to the chunks it reads.
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, metadataBytes: 0, maxProducers: 1 });
   ring.writer().write(1, new Uint8Array(8));
   const image = ring.snapshot();
