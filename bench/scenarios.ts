@@ -10,6 +10,7 @@
  */
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
+import { exportScenario } from './export.js';
 import { pipeScenario } from './pipe.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
@@ -22,4 +23,5 @@ export const scenarios: readonly Scenario[] = [
   typedHeapScenario,
   ...peerScenarios,
   pipeScenario,
+  exportScenario,
 ];
