@@ -139,7 +139,7 @@ async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSession> {
  * Worker writer -> main-thread `for await (const r of reader)` consumer (each record a plain-object
  * copy; the iteration sleeps in waitAsync when it catches up). Checksum-verified like openOurs().
  */
-async function openForAwait(): Promise<ThroughputSession> {
+export async function openForAwait(): Promise<ThroughputSession> {
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock: 'none', metadataBytes: 0 });
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);

@@ -11,7 +11,9 @@
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
 import { exportScenario } from './export.js';
+import { groupScenario } from './group.js';
 import { pipeScenario } from './pipe.js';
+import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 
@@ -23,5 +25,7 @@ export const scenarios: readonly Scenario[] = [
   typedHeapScenario,
   ...peerScenarios,
   pipeScenario,
+  groupScenario,
+  readableScenario,
   exportScenario,
 ];

@@ -48,3 +48,5 @@ export type {
   LostEvent,
   MetadataImage,
 } from "./schema/index.js";
+export { resizeRing } from "./resize.js";
+export type { ResizeResult } from "./resize.js";

@@ -115,11 +115,24 @@ export const L_OWNER = 4;
 export const L_HEAD_PAGE = 8;
 /** u32: pos8 of the oldest byte not yet consumed (moved by the consumer, and pushed by writers in overwrite mode). */
 export const L_TAIL_POS8 = 64;
-/** u32: consumer claim token; 0 when no consumer is attached. */
+/**
+ * u32: who consumes the lane. 0: nobody; CONSUMER_SINGLE: one consumer; CONSUMER_GROUP | n: a
+ * consumer group of n members (n >= 1), which take runs of records from the shared tail.
+ */
 export const L_CONSUMER = 68;
+export const CONSUMER_SINGLE = 1;
+export const CONSUMER_GROUP = 1 << 30;
+export const CONSUMER_MEMBERS_MASK = CONSUMER_GROUP - 1;
 /** f64: records delivered to the consumer (single writer: the consumer). */
 export const L_READ = 72;
-// Bytes 128..191 (the third cache line) are reserved and zero.
+/**
+ * u32 pair (lo, hi): records delivered to the members of a consumer group, added atomically by each
+ * member (lo with Atomics.add; the member whose add carries out of lo adds 1 to hi). On the third
+ * cache line, away from the writers' and the single consumer's words.
+ */
+export const L_GROUP_READ_LO = 128;
+export const L_GROUP_READ_HI = 132;
+// Bytes 136..191 are reserved and zero.
 export const LANE_OWN = 0;
 export const LANE_SHARED = 1;
 
@@ -149,6 +162,13 @@ export const PG_PREPARER = 36;
  * final). Shared lanes leave it at PAGE_HEADER_BYTES.
  */
 export const PG_COMMITTED = 40;
+/**
+ * u32, per-thread lanes only: 0 (unknown), or 1 + the number of committed data records in the page.
+ * Stored plainly by the owner before it publishes PG_COMMITTED = page size, when it wrote the whole
+ * page itself (a writer that took over a lane mid-page leaves 0). Lets a reader hand off a closed
+ * page without walking it.
+ */
+export const PG_PAGE_RECORDS = 44;
 
 // ---------------------------------------------------------------------------------------------
 // Record header: 8 bytes, 8-aligned.  word0 is the commit word, word1 the time delta.

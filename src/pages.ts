@@ -23,6 +23,7 @@ import {
   PG_BYTES_BEFORE,
   PG_CUM_READY,
   PG_COMMITTED,
+  PG_PAGE_RECORDS,
   PG_PREPARER,
   PG_RECORDS_BEFORE,
   PG_SEQ,
@@ -313,6 +314,7 @@ export function finishPrepare(c: RingCore, slot: number, pageNo: number, baseTim
   if (c.g.clock === CLOCK_COUNTER) c.f64[H_COUNTER_BASE >> 3] = baseTime;
   c.f64[(slot + PG_RECORDS_BEFORE) >> 3] = 0;
   c.f64[(slot + PG_BYTES_BEFORE) >> 3] = 0;
+  i32[(slot + PG_PAGE_RECORDS) >> 2] = 0; // the previous page's count; published with PG_SEQ below
   // Nothing committed yet; ordered before the PG_SEQ publication below.
   Atomics.store(i32, (slot + PG_COMMITTED) >> 2, PAGE_HEADER_BYTES);
   // Cumulatives of the new page are not known yet; ordered before the PG_SEQ publication below.

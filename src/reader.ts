@@ -17,7 +17,12 @@ import {
   INTERNAL_BIT,
   INTERNAL_LOST,
   INTERNAL_TIME,
+  CONSUMER_GROUP,
+  CONSUMER_MEMBERS_MASK,
+  CONSUMER_SINGLE,
   L_CONSUMER,
+  L_GROUP_READ_HI,
+  L_GROUP_READ_LO,
   L_READ,
   L_TAIL_POS8,
   LENGTH_MASK,
@@ -25,6 +30,7 @@ import {
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_CUM_READY,
+  PG_PAGE_RECORDS,
   PG_PREPARER,
   PG_RECORDS_BEFORE,
   PG_SEQ,
@@ -88,6 +94,9 @@ export interface RecordData {
 }
 
 const NO_TIME = Number.NaN;
+
+/** @internal What a reader is: a consumer (records leave the ring), a group member (shares consuming with others), or an iterator. */
+export type ReaderRole = "consumer" | "group" | "iterator";
 const LAPPED_ATTEMPTS = 256;
 
 class LaneCursor {
@@ -95,6 +104,8 @@ class LaneCursor {
   readonly #c: RingCore;
   readonly #laneBase: number;
   readonly #consuming: boolean;
+  /** A member of a consumer group: re-reads the shared tail before each run; takes are exactly-once by the tail exchange. */
+  readonly #group: boolean;
   /** A per-thread lane (records published by PG_COMMITTED) rather than a shared one. */
   readonly #own: boolean;
   readonly #ps: number;
@@ -123,11 +134,13 @@ class LaneCursor {
   /** The head record, handed to visitors as it is (no copy per record). */
   readonly record = new RingRecord();
 
-  constructor(ring: RingBuffer, lane: number, consuming: boolean) {
+  constructor(ring: RingBuffer, lane: number, role: ReaderRole) {
     this.lane = lane;
     this.#c = ring.core;
     this.#laneBase = laneOffset(ring.geometry, lane);
+    const consuming = role !== "iterator";
     this.#consuming = consuming;
+    this.#group = role === "group";
     this.#own = lane < ring.geometry.ownLanes;
     this.#ps = ring.geometry.pageSize;
     this.bytes = new Uint8Array(this.#ps);
@@ -135,15 +148,74 @@ class LaneCursor {
     this.record.bytes = this.bytes;
     this.#i32 = new Int32Array(this.bytes.buffer);
     this.#f64 = new Float64Array(this.bytes.buffer);
-    const i32 = this.#c.i32;
-    if (consuming) {
+    if (role === "consumer") {
       // Claim the lane's consumer role; pairs with the release in close().
-      if (Atomics.compareExchange(i32, (this.#laneBase + L_CONSUMER) >> 2, 0, 1) !== 0) {
-        throw new ConsumerClaimError(`Cannot create consumer: lane ${lane} already has a consumer (close it first)`);
+      const was = Atomics.compareExchange(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0, CONSUMER_SINGLE);
+      if (was !== 0) {
+        throw new ConsumerClaimError(
+          `Cannot create consumer: lane ${lane} already has ${(was & CONSUMER_GROUP) !== 0 ? "a consumer group" : "a consumer"} (close it first)`,
+        );
       }
       this.#readCount = this.#c.f64[(this.#laneBase + L_READ) >> 3] ?? 0;
+    } else if (role === "group") {
+      this.#joinGroup();
     }
     this.#startAtTail(consuming);
+  }
+
+  /** Join the lane's consumer group (creating it if the lane has no consumer). */
+  #joinGroup(): void {
+    const idx = (this.#laneBase + L_CONSUMER) >> 2;
+    for (let i = 0; i < 1000; i++) {
+      // The lane's consumer word; pairs with the other members' exchanges and the single consumer's claim.
+      const v = Atomics.load(this.#c.i32, idx);
+      if (v !== 0 && (v & CONSUMER_GROUP) === 0) {
+        throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.lane} has a single consumer (close it first)`);
+      }
+      const next = v === 0 ? CONSUMER_GROUP | 1 : v + 1;
+      if ((next & CONSUMER_MEMBERS_MASK) === 0) throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.lane} has too many members`);
+      // Count ourselves in; pairs with #leaveGroup() and other joiners.
+      if (Atomics.compareExchange(this.#c.i32, idx, v, next) === v) return;
+    }
+    throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.lane}'s consumer word keeps changing`);
+  }
+
+  #leaveGroup(): void {
+    const idx = (this.#laneBase + L_CONSUMER) >> 2;
+    for (;;) {
+      // Pairs with #joinGroup()'s exchanges.
+      const v = Atomics.load(this.#c.i32, idx);
+      if ((v & CONSUMER_GROUP) === 0) return; // not a group any more (a corrupt word): nothing to undo
+      const next = (v & CONSUMER_MEMBERS_MASK) <= 1 ? 0 : v - 1;
+      // Count ourselves out; the last member frees the lane.
+      if (Atomics.compareExchange(this.#c.i32, idx, v, next) === v) return;
+    }
+  }
+
+  /** A group member: stand where the group's tail is now (no sequence kept: loss is the lane's, see FORMAT 5). */
+  #syncToGroupTail(): void {
+    const g = this.#c.g;
+    // Acquire the tail; pairs with the other members' and the recyclers' compareExchange.
+    const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
+    this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
+    const off = pos8Offset(g, tail);
+    this.#off = off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
+    this.#seq = Number.NaN;
+  }
+
+  /** Count `records` delivered: the single consumer's own f64, or the group's shared counter. */
+  #countRead(records: number): void {
+    if (this.#group) {
+      if (records === 0) return;
+      const c = this.#c;
+      // Add to the group's count; the member that carries out of the low word bumps the high one.
+      const old = Atomics.add(c.i32, (this.#laneBase + L_GROUP_READ_LO) >> 2, records) >>> 0;
+      // Carry into the high word (stats read the pair; a momentarily torn pair only skews a snapshot of the count).
+      if (old + records >= 4294967296) Atomics.add(c.i32, (this.#laneBase + L_GROUP_READ_HI) >> 2, 1);
+      return;
+    }
+    this.#readCount += records;
+    this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
   }
 
   /** Position the cursor at the tail: where the consumer stands, or the oldest retained page for an iterator. */
@@ -172,11 +244,13 @@ class LaneCursor {
     const i32 = c.i32;
     const ps = this.#ps;
     for (let guard = 0; guard < g.lanePages + 8; guard++) {
+      if (this.#group) this.#syncToGroupTail();
       const pageNo = this.#pageNo;
       const slot = slotOffset(g, this.#laneBase, pageNo);
       const where = pageState(c, slot, pageNo);
       if (where < 0) return false; // the writers have not reached this page yet
       if (where > 0) {
+        if (this.#group) continue; // recycled under us: start again from the group's tail
         if (!this.#lapped()) return false;
         continue;
       }
@@ -241,12 +315,11 @@ class LaneCursor {
         const to = nextPage ? toPos8(g, pageNo + 1, PAGE_HEADER_BYTES) : toPos8(g, pageNo, end);
         // Take the run: pairs with the page recyclers' compareExchange of the tail in pages.ts#pushTail().
         if (Atomics.compareExchange(i32, tailIdx, from, to) !== from) {
+          if (this.#group) continue; // another member (or a recycler) moved the tail: start from it again
           if (!this.#lapped()) return false;
           continue;
         }
-        this.#readCount += records;
-        // Single writer (the consumer); read by stats.
-        c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount;
+        this.#countRead(records);
       } else {
         fence(); // the copy's plain loads complete before the re-check below
 
@@ -398,7 +471,7 @@ class LaneCursor {
 
   /** Can whole pages be handed off from here (a consumer at a page start with nothing pending)? */
   #atPageStart(): boolean {
-    return this.#consuming && !this.hasHead && this.#bPos >= this.#bEnd && this.#off === PAGE_HEADER_BYTES;
+    return this.#consuming && !this.#group && !this.hasHead && this.#bPos >= this.#bEnd && this.#off === PAGE_HEADER_BYTES;
   }
 
   /**
@@ -413,6 +486,21 @@ class LaneCursor {
     const pageNo = this.#pageNo + k;
     const slot = slotOffset(c.g, this.#laneBase, pageNo);
     if (pageState(c, slot, pageNo) !== 0) return -1;
+    if (this.#own) {
+      // A closed page of a per-thread lane: final, and its owner may have counted it for us.
+      let end: number;
+      try {
+        end = committedEnd(c, slot);
+      } catch {
+        return -1; // being recycled (or damaged): the walk below would tell, but a take would fail anyway
+      }
+      if (end !== this.#ps) return -1;
+      const n = (c.i32[(slot + PG_PAGE_RECORDS) >> 2] ?? 0) - 1; // plain: published by PG_COMMITTED above
+      if (n >= 0 && n <= this.#ps >> 3) {
+        this.#pendingRecords[k] = n;
+        return slot;
+      }
+    }
     if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1;
     this.#pendingRecords[k] = this.#walk.records;
@@ -472,7 +560,7 @@ class LaneCursor {
    * when there is nothing new. The run is `[runStart, runEnd)` of page `runPage`.
    */
   takeRun(): boolean {
-    if (!this.#consuming || this.hasHead) return false;
+    if (!this.#consuming || this.#group || this.hasHead) return false;
     this.#bPos = this.#bEnd;
     if (!this.#fill(true)) return false;
     // #fill() moved to the next page when the run reached the page's end.
@@ -501,14 +589,15 @@ class LaneCursor {
   }
 
   #took(records: number, pages: number): void {
-    this.#readCount += records;
-    this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+    this.#countRead(records);
     this.#seq += records;
     this.#pageNo += pages;
   }
 
   close(): void {
-    if (this.#consuming) {
+    if (this.#group) {
+      this.#leaveGroup();
+    } else if (this.#consuming) {
       // Release the consumer role; pairs with the claim in the constructor.
       Atomics.store(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0);
     }
@@ -573,10 +662,10 @@ export class RingReader {
   #closed = false;
 
   /** @internal use ring.consumer() or ring.iterator() */
-  constructor(ring: RingBuffer, lanes: readonly number[], consuming: boolean) {
+  constructor(ring: RingBuffer, lanes: readonly number[], role: ReaderRole) {
     const cursors: LaneCursor[] = [];
     try {
-      for (const lane of lanes) cursors.push(new LaneCursor(ring, lane, consuming));
+      for (const lane of lanes) cursors.push(new LaneCursor(ring, lane, role));
     } catch (e) {
       for (const c of cursors) c.close();
       throw e;

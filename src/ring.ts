@@ -216,12 +216,30 @@ export class RingBuffer {
 
   /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
   consumer(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), true);
+    return new RingReader(this, this.#lanesOf(options), "consumer");
+  }
+
+  /**
+   * A member of the lanes' consumer group: any number of group consumers (in any threads) share
+   * the lanes, and each record goes to exactly one of them (whoever takes its run first); nothing
+   * is delivered twice and nothing is skipped. A group excludes a single {@link consumer} on the
+   * same lanes. Overruns are not reported in-band to members (none knows whether a peer or a
+   * recycler moved the tail); `stats()` counts them exactly.
+   *
+   * @example
+   * ```ts
+   * // in each worker of a pool:
+   * const member = attachRing(buffer).groupConsumer();
+   * while (running) if (member.wait({ timeoutMs: 100 })) member.read(handle);
+   * ```
+   */
+  groupConsumer(options: ReaderOptions = {}): RingReader {
+    return new RingReader(this, this.#lanesOf(options), "group");
   }
 
   /** A non-consuming iterator: walks what is in the ring without removing it, from the oldest retained record. */
   iterator(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), false);
+    return new RingReader(this, this.#lanesOf(options), "iterator");
   }
 
   /** Counters per lane and in total. */

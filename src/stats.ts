@@ -5,6 +5,8 @@
  */
 import {
   L_HEAD_PAGE,
+  L_GROUP_READ_HI,
+  L_GROUP_READ_LO,
   L_READ,
   L_TAIL_POS8,
   P_ABANDONED,
@@ -93,7 +95,9 @@ export function collectStats(ring: RingBuffer): RingStats {
         bytes = cum.bytes;
       }
     }
-    const read = c.f64[(lb + L_READ) >> 3] ?? 0;
+    // Acquire the group members' count (atomic adds); the single consumer's f64 is plain.
+    const groupRead = Atomics.load(c.i32, (lb + L_GROUP_READ_HI) >> 2) * 4294967296 + (Atomics.load(c.i32, (lb + L_GROUP_READ_LO) >> 2) >>> 0);
+    const read = (c.f64[(lb + L_READ) >> 3] ?? 0) + groupRead;
     // Records before the tail were either consumed or pushed over by a writer recycling their page.
     // Acquire the tail; pairs with the consumer's and the recyclers' compareExchange.
     const tail = Atomics.load(c.i32, (lb + L_TAIL_POS8) >> 2);

@@ -37,6 +37,7 @@ import {
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_COMMITTED,
+  PG_PAGE_RECORDS,
   PG_SEQ,
   PG_SEQ_HI,
   RECORD_HEADER_BYTES,
@@ -362,16 +363,17 @@ export class LaneWriter extends WriterBase implements RingWriter {
       Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, this.pageEnd - at - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING));
       this.frontier = this.pageEnd;
     }
-    if (this.open === 0) {
-      // Publish the closed page (padding included); pairs with committedEnd() in readers.
-      Atomics.store(i32, this.commitIdx, this.g.pageSize);
-    } else if (this.pendingClose < 0) {
-      this.pendingClose = this.pageNo;
-    }
     const mask = this.g.lanePages - 1;
     const cur = (this.pageNo >>> 0) & mask;
     this.slotRecords[cur] = this.pageRecords;
     this.slotBytes[cur] = this.pageBytes;
+    if (this.open === 0) {
+      this.storePageRecords(this.slot, cur);
+      // Publish the closed page (padding included, and its record count); pairs with committedEnd() in readers.
+      Atomics.store(i32, this.commitIdx, this.g.pageSize);
+    } else if (this.pendingClose < 0) {
+      this.pendingClose = this.pageNo;
+    }
     const next = this.pageNo + 1;
     const nextSlot = (next >>> 0) & mask;
     const w = this.walk;
@@ -446,9 +448,18 @@ export class LaneWriter extends WriterBase implements RingWriter {
       const slot = slotOffset(this.g, this.laneBase, p);
       // Publish the closed page; pairs with committedEnd() in readers. Such a page cannot have
       // been recycled: preparePage() finds it not final (STALLED) until this store.
-      if (pageHolds(this.core, slot, p)) Atomics.store(this.i32, (slot + PG_COMMITTED) >> 2, this.g.pageSize);
+      if (pageHolds(this.core, slot, p)) {
+        this.storePageRecords(slot, (p >>> 0) & (this.g.lanePages - 1));
+        Atomics.store(this.i32, (slot + PG_COMMITTED) >> 2, this.g.pageSize);
+      }
     }
     this.pendingClose = -1;
+  }
+
+  /** PG_PAGE_RECORDS of a page about to be published closed: its count if this writer wrote all of it, else 0 (unknown). */
+  private storePageRecords(slot: number, index: number): void {
+    // Plain: published by the Atomics.store of PG_COMMITTED that follows.
+    this.i32[(slot + PG_PAGE_RECORDS) >> 2] = this.slotKnown[index] === 1 ? (this.slotRecords[index] ?? 0) + 1 : 0;
   }
 }
 

@@ -27,3 +27,8 @@ export function toNodeReadable(reader: RingReader, options: StreamOptions = {}):
 export { openTraceFile, dumpRing, fileSource, TraceFileOnDisk } from "./trace-file.js";
 export { pipeToFile, TracePipe } from "./pipe.js";
 export type { PipeOptions, PipeRunOptions, PipeStats } from "./pipe.js";
+export type { PageSink } from "./pipe.js";
+export { traceReadable } from "./trace-readable.js";
+export type { TraceReadableOptions } from "./trace-readable.js";
+export { flightRecorder } from "./flight-recorder.js";
+export type { FlightRecorder, FlightRecorderOptions, DumpTrigger } from "./flight-recorder.js";

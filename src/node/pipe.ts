@@ -69,6 +69,13 @@ export interface PipeStats {
  * ac.abort(); await done; // flushed, closed, and readable with openTraceFile("app.urb")
  * ```
  */
+/**
+ * Where a pipe's bytes go when not to a file: called synchronously with the parts of one batch, in
+ * order. The views may point into the ring or into reused buffers: a sink that keeps them must copy
+ * them before it returns.
+ */
+export type PageSink = (parts: readonly Uint8Array[], bytes: number) => void;
+
 export function pipeToFile(ring: RingBuffer, target: string | number, options: PipeOptions = {}): TracePipe {
   return new TracePipe(ring, target, options);
 }
@@ -80,12 +87,12 @@ export class TracePipe {
   readonly #lanes: readonly LaneHandoff[];
   readonly #fd: number;
   readonly #ownsFd: boolean;
+  readonly #sink: PageSink | undefined;
   readonly #zeroCopy: boolean;
   readonly #checksum: boolean;
   readonly #batch: number;
   readonly #ps: number;
   readonly #staging: Uint8Array;
-  readonly #stageViews: Uint8Array[] = [];
   readonly #headers: Uint8Array;
   readonly #headerViews: Uint8Array[] = [];
   readonly #hdv: DataView;
@@ -97,7 +104,8 @@ export class TracePipe {
   /** Bytes a failed write left, retried first. */
   #pending: Uint8Array[] | null = null;
 
-  constructor(ring: RingBuffer, target: string | number, options: PipeOptions = {}) {
+  /** @param target a path (created, mode 0600), an open file descriptor, or a {@link PageSink}. */
+  constructor(ring: RingBuffer, target: string | number | PageSink, options: PipeOptions = {}) {
     const batch = options.batchPages ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 512) {
       throw new RangeError(`Cannot pipe: batchPages must be an integer from 1 to 512, received ${String(options.batchPages)}`);
@@ -112,13 +120,13 @@ export class TracePipe {
     this.#hdv = new DataView(this.#headers.buffer);
     for (let i = 0; i < batch; i++) {
       this.#headerViews.push(this.#headers.subarray(i * CHUNK_HEADER_BYTES, (i + 1) * CHUNK_HEADER_BYTES));
-      if (!this.#zeroCopy) this.#stageViews.push(this.#staging.subarray(i * this.#ps, (i + 1) * this.#ps));
     }
     this.#reader = ring.consumer(options.lanes === undefined ? {} : { lanes: options.lanes });
     this.#lanes = this.#reader.handoffLanes();
     try {
       this.#ownsFd = typeof target === "string";
-      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : target;
+      this.#sink = typeof target === "function" ? target : undefined;
+      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : typeof target === "number" ? target : -1;
     } catch (e) {
       this.#reader.close();
       throw e;
@@ -136,30 +144,44 @@ export class TracePipe {
    * Move every complete page now, synchronously, in batches of gathered writes. Returns the bytes
    * written. Throws what the file system throws (e.g. ENOSPC); pages not written stay in the ring.
    */
-  pump(): number {
+  pump(maxPages = Infinity): number {
     const before = this.stats.bytes;
+    const pagesBefore = this.stats.pages;
     this.#retryPending();
     for (let round = 0; ; round++) {
       this.#metadataIfGrown();
       const iov = this.#iov;
       const takes = this.#takes;
-      let n = 0;
+      let n = 0; // pages in this batch
+      let h = 0; // chunk headers used
       for (const lane of this.#lanes) {
         this.#lostOf(lane);
         if (lane.restComplete()) this.#fragments(lane); // finish a page a flush had started
         if (this.#zeroCopy) {
+          // Consecutive slots are adjacent in memory: one chunk (and one iovec) per run of them.
           const u8 = this.#ring.core.u8;
           let k = 0;
+          let runSlot = -1;
+          let runPages = 0;
           for (let slot: number; n < this.#batch && (slot = lane.completePageSlot(k)) >= 0; k++, n++) {
-            const view = u8.subarray(slot, slot + this.#ps);
-            iov.push(this.#pageHeader(n, lane.lane, lane.page + k, view), view);
+            if (runPages > 0 && slot === runSlot + runPages * this.#ps) {
+              runPages++;
+              continue;
+            }
+            if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
+            runSlot = slot;
+            runPages = 1;
           }
+          if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
           if (k > 0) takes.push(lane.lane, k);
         } else {
+          // Copies of consecutive pages of a lane sit side by side in the staging buffer: one chunk for them.
+          const first = n;
+          let firstPage = -1;
           for (let page: number; n < this.#batch && (page = lane.copyPage(this.#staging, n * this.#ps)) >= 0; n++) {
-            const view = this.#stageViews[n] as Uint8Array;
-            iov.push(this.#pageHeader(n, lane.lane, page, view), view);
+            if (firstPage < 0) firstPage = page;
           }
+          if (n > first) iov.push(...this.#pageRun(h++, lane.lane, firstPage, this.#staging.subarray(first * this.#ps, n * this.#ps)));
           this.#lostOf(lane); // a page overwritten while it was copied
         }
       }
@@ -177,7 +199,7 @@ export class TracePipe {
         }
         takes.length = 0;
       }
-      if (n < this.#batch) break;
+      if (n < this.#batch || this.stats.pages - pagesBefore >= maxPages) break;
     }
     return this.stats.bytes - before;
   }
@@ -208,7 +230,6 @@ export class TracePipe {
     const flushMs = options.flushMs ?? 1000;
     const wake = options.wakeRecords ?? 64;
     const signal = options.signal;
-    const i32 = this.#ring.core.i32;
     let lastFlush = performance.now();
     try {
       while (!this.#closed && signal?.aborted !== true) {
@@ -217,13 +238,7 @@ export class TracePipe {
           this.flush();
           lastFlush = performance.now();
         }
-        const seq = registerWaiter(i32, wake);
-        try {
-          // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
-          if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, Math.min(100, flushMs), signal);
-        } finally {
-          unregisterWaiter(i32);
-        }
+        await this.waitForPages({ timeoutMs: Math.min(100, flushMs), wakeRecords: wake, ...(signal ? { signal } : {}) });
       }
     } finally {
       this.close();
@@ -242,6 +257,21 @@ export class TracePipe {
       this.#closed = true;
       this.#reader.close();
       if (this.#ownsFd) closeSync(this.#fd);
+    }
+  }
+
+  /**
+   * Sleep until a complete page may be ready: `wakeRecords` commits ring-wide, `timeoutMs`, or an
+   * abort (writers pay for the wakeup only while this sleeps). Resolves at once when a page is ready.
+   */
+  async waitForPages(options: { timeoutMs: number; wakeRecords?: number; signal?: AbortSignal }): Promise<void> {
+    const i32 = this.#ring.core.i32;
+    const seq = registerWaiter(i32, options.wakeRecords ?? 64);
+    try {
+      // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
+      if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, options.timeoutMs, options.signal);
+    } finally {
+      unregisterWaiter(i32);
     }
   }
 
@@ -280,9 +310,10 @@ export class TracePipe {
     }
   }
 
-  #pageHeader(n: number, lane: number, page: number, view: Uint8Array): Uint8Array {
-    writeChunkHeader(this.#hdv, n * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
-    return this.#headerViews[n] as Uint8Array;
+  /** A chunk header (slot `h` of the header buffer) for whole pages `view` of `lane` from page counter `page` on. */
+  #pageRun(h: number, lane: number, page: number, view: Uint8Array): [Uint8Array, Uint8Array] {
+    writeChunkHeader(this.#hdv, h * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
+    return [this.#headerViews[h] as Uint8Array, view];
   }
 
   #metadataIfGrown(): void {
@@ -314,6 +345,12 @@ export class TracePipe {
     }
     let total = 0;
     for (const p of parts) total += p.length;
+    if (this.#sink !== undefined) {
+      this.#sink(parts, total);
+      this.stats.writes++;
+      this.stats.bytes += total;
+      return;
+    }
     let done = 0;
     try {
       while (done < total) {

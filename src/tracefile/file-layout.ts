@@ -69,8 +69,14 @@ export const CHUNK_FLAG_CRC = 1 << 0;
 export const CHUNK_RING = 1;
 /** Payload: the used prefix of the metadata area as it is in the ring. A later one supersedes an earlier one. */
 export const CHUNK_METADATA = 2;
-/** Payload: a page header copy, then page bytes from CH_OFFSET on: whole records, committed when handed off. */
+/**
+ * Payload: a page header copy, then page bytes from CH_OFFSET on: whole records, committed when
+ * handed off. Or, with CH_OFFSET = 48 and CH_LENGTH = k * pageSize (k >= 2): k consecutive whole
+ * pages of the lane, each with its own header, from page CH_VALUE on.
+ */
 export const CHUNK_PAGE = 3;
+/** Most whole pages one PAGE chunk may hold (a reader needs one chunk in memory per lane). */
+export const MAX_CHUNK_PAGES = 512;
 /** Payload: LOST_PAYLOAD_BYTES. Records of lane CH_LANE that never reached the file at this point. */
 export const CHUNK_LOST = 4;
 /** Payload: UTF-8 JSON with the writer's counters. Written last by a writer that closed the file cleanly. */

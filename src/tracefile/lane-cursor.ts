@@ -27,8 +27,6 @@ import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KI
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
-/** Where a page chunk's records start in the cursor's buffer: after the chunk header and the page header copy. */
-const RECORDS_AT = CHUNK_HEADER_BYTES + PAGE_HEADER_BYTES;
 
 /** Per-lane counts a cursor keeps while it reads. */
 export interface LaneReadCounts {
@@ -45,11 +43,17 @@ export class TraceLaneCursor {
   readonly #src: ByteSource;
   readonly #chunks: readonly number[];
   readonly #warn: (e: TraceFileError) => void;
-  readonly #buf: Uint8Array;
-  readonly #dv: DataView;
-  readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
+  readonly #pageSize: number;
+  #buf: Uint8Array;
+  #dv: DataView;
+  #i32: Int32Array;
+  #f64: Float64Array;
   #next = 0;
+  /** In a chunk of whole pages: where the current page starts in the buffer, its counter, and the pages after it. */
+  #pageAt = 0;
+  #page = 0;
+  #pagesLeft = 0;
+  #chunkEnd = 0;
   /** File position of the chunk in the buffer. */
   #chunkPos = 0;
   #bPos = 0;
@@ -61,11 +65,19 @@ export class TraceLaneCursor {
     this.#src = src;
     this.#chunks = chunks;
     this.#warn = warn;
-    this.#buf = new Uint8Array(CHUNK_HEADER_BYTES + pageSize);
+    this.#pageSize = pageSize;
+    this.#buf = this.#dv = this.#i32 = this.#f64 = undefined as never;
+    this.#grow(CHUNK_HEADER_BYTES + pageSize);
+    this.record.lane = lane;
+  }
+
+  /** A buffer of at least `bytes` (chunks of many pages need more than one page's worth; the scan bounded them). */
+  #grow(bytes: number): void {
+    if (this.#buf !== undefined && this.#buf.length >= bytes) return;
+    this.#buf = new Uint8Array(bytes);
     this.#dv = new DataView(this.#buf.buffer);
     this.#i32 = new Int32Array(this.#buf.buffer);
     this.#f64 = new Float64Array(this.#buf.buffer);
-    this.record.lane = lane;
     this.record.bytes = this.#buf;
   }
 
@@ -115,6 +127,7 @@ export class TraceLaneCursor {
         this.hasHead = true;
         return true;
       }
+      if (this.#pagesLeft > 0 && this.#enterPage(this.#pageAt + this.#pageSize, this.#page + 1)) continue;
       if (this.#next >= this.#chunks.length) return false;
       if (this.#load(this.#chunks[this.#next++] as number)) return true;
     }
@@ -123,39 +136,61 @@ export class TraceLaneCursor {
   /** Read the chunk at `pos`. True when it is a LOST chunk, now the head. */
   #load(pos: number): boolean {
     this.#bPos = this.#bEnd = 0;
+    this.#pagesLeft = 0;
     this.#nextTime = Number.NaN;
     this.#chunkPos = pos;
-    const dv = this.#dv;
     if (this.#src.read(pos, this.#buf, CHUNK_HEADER_BYTES) !== CHUNK_HEADER_BYTES) {
       this.#warn(new TraceFileError(`Cannot read the chunk at byte ${pos}: the file is shorter than when it was indexed`, pos));
       return false;
     }
-    const length = dv.getUint32(CH_LENGTH, true);
-    const n = Math.min(length, this.#buf.length - CHUNK_HEADER_BYTES); // the scan checked it fits
-    if (this.#src.read(pos + CHUNK_HEADER_BYTES, this.#buf.subarray(CHUNK_HEADER_BYTES), n) !== n) {
+    const length = this.#dv.getUint32(CH_LENGTH, true); // framed and bounded by the scan
+    const value = this.#dv.getFloat64(CH_VALUE, true);
+    const kind = this.#dv.getUint16(CH_KIND, true);
+    const flags = this.#dv.getUint16(CH_FLAGS, true);
+    const crc = this.#dv.getUint32(CH_CRC, true);
+    this.#grow(CHUNK_HEADER_BYTES + length);
+    if (this.#src.read(pos + CHUNK_HEADER_BYTES, this.#buf.subarray(CHUNK_HEADER_BYTES), length) !== length) {
       this.#warn(new TraceFileError(`Cannot read the chunk at byte ${pos}: the file is shorter than when it was indexed`, pos));
       return false;
     }
-    if ((dv.getUint16(CH_FLAGS, true) & CHUNK_FLAG_CRC) !== 0 && crc32(this.#buf, CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + n) !== dv.getUint32(CH_CRC, true)) {
+    if ((flags & CHUNK_FLAG_CRC) !== 0 && crc32(this.#buf, CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + length) !== crc) {
       this.#warn(new TraceFileError(`Damaged chunk at byte ${pos}: checksum mismatch; its records are skipped`, pos));
       return false;
     }
-    const value = dv.getFloat64(CH_VALUE, true);
-    if (dv.getUint16(CH_KIND, true) === CHUNK_LOST) {
-      return this.#lost(value, dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), "overrun");
-    }
-    const lo = dv.getUint32(CHUNK_HEADER_BYTES + PG_SEQ, true);
-    const hi = dv.getUint32(CHUNK_HEADER_BYTES + PG_SEQ_HI, true);
-    if (!(value >= 0) || lo !== value % TWO_32 || hi !== Math.floor(value / TWO_32)) {
-      this.#warn(new TraceFileError(`Damaged page chunk at byte ${pos}: the chunk says page ${value} but its page header says ${hi * TWO_32 + lo}; skipped`, pos));
-      return false;
+    if (kind === CHUNK_LOST) return this.#lost(value, this.#dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), "overrun");
+    this.#chunkEnd = CHUNK_HEADER_BYTES + length;
+    // A fragment or a single page has one page header; a chunk of whole pages has one per page.
+    this.#pagesLeft = length > this.#pageSize ? length / this.#pageSize : 1;
+    this.#enterPage(CHUNK_HEADER_BYTES, value);
+    return false;
+  }
+
+  /** Start the page whose header copy is at `at` in the buffer and which must be page `page`. False when the chunk has no more pages. */
+  #enterPage(at: number, page: number): boolean {
+    if (this.#pagesLeft <= 0) return false;
+    this.#pagesLeft--;
+    this.#pageAt = at;
+    this.#page = page;
+    this.#nextTime = Number.NaN;
+    const dv = this.#dv;
+    const lo = dv.getUint32(at + PG_SEQ, true);
+    const hi = dv.getUint32(at + PG_SEQ_HI, true);
+    if (!(page >= 0) || lo !== page % TWO_32 || hi !== Math.floor(page / TWO_32)) {
+      this.#warn(
+        new TraceFileError(
+          `Damaged page chunk at byte ${this.#chunkPos}: page ${page} expected at byte ${this.#chunkPos + at} but its header says ${hi * TWO_32 + lo}; skipped`,
+          this.#chunkPos + at,
+        ),
+      );
+      this.#bPos = this.#bEnd = 0;
+      return true; // go on with the next page of the chunk, if any
     }
     this.counts.pages++;
-    this.#base = dv.getFloat64(CHUNK_HEADER_BYTES + PG_BASE_TIME, true);
-    // Records sit in the buffer at (page offset - CH_OFFSET + RECORDS_AT): 8-aligned, as in the ring.
-    this.#bPos = RECORDS_AT;
-    this.#bEnd = CHUNK_HEADER_BYTES + n;
-    return false;
+    this.#base = dv.getFloat64(at + PG_BASE_TIME, true);
+    // Records sit at (page offset - CH_OFFSET + 48) after the header copy: 8-aligned, as in the ring.
+    this.#bPos = at + PAGE_HEADER_BYTES;
+    this.#bEnd = Math.min(this.#chunkEnd, at + this.#pageSize);
+    return true;
   }
 
   #lost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
@@ -173,7 +208,7 @@ export class TraceLaneCursor {
 
   #damaged(at: number, what: string): void {
     const filePos = this.#chunkPos + at;
-    this.#warn(new TraceFileError(`Damaged page chunk at byte ${this.#chunkPos} (lane ${this.record.lane}): at byte ${filePos}, ${what}; the rest of the chunk is skipped`, filePos));
+    this.#warn(new TraceFileError(`Damaged page chunk at byte ${this.#chunkPos} (lane ${this.record.lane}): at byte ${filePos}, ${what}; the rest of that page is skipped`, filePos));
     this.#bPos = this.#bEnd;
   }
 }

@@ -34,6 +34,7 @@ import {
   FILE_VERSION,
   KNOWN_FILE_FLAGS,
   LOST_PAYLOAD_BYTES,
+  MAX_CHUNK_PAGES,
   padded,
 } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
@@ -57,6 +58,12 @@ export interface TraceIndex {
 }
 
 const KIND_NAMES = ["", "ring", "metadata", "page", "lost", "end"];
+
+/** Does a PAGE chunk of `length` bytes from page offset `offset` frame (FORMAT.md 13.3)? */
+export function pageChunkFits(length: number, offset: number, pageSize: number): boolean {
+  if (length - PAGE_HEADER_BYTES <= pageSize - offset) return true; // one page, or a fragment of one
+  return offset === PAGE_HEADER_BYTES && length % pageSize === 0 && length / pageSize <= MAX_CHUNK_PAGES;
+}
 
 /** Index `src`. Throws TraceFileError when it is not a trace file or its ring header is unusable. */
 export function scanTrace(src: ByteSource): TraceIndex {
@@ -152,8 +159,8 @@ export function scanTrace(src: ByteSource): TraceIndex {
             ? length < LOST_PAYLOAD_BYTES
               ? `payload of ${length} bytes, expected ${LOST_PAYLOAD_BYTES}`
               : ""
-            : length < PAGE_HEADER_BYTES || offset < PAGE_HEADER_BYTES || offset % 8 !== 0 || length - PAGE_HEADER_BYTES > g.pageSize - offset
-              ? `${length} bytes from page offset ${offset} do not fit a ${g.pageSize}-byte page`
+            : length < PAGE_HEADER_BYTES || offset < PAGE_HEADER_BYTES || offset % 8 !== 0 || !pageChunkFits(length, offset, g.pageSize)
+              ? `${length} bytes from page offset ${offset} are neither part of a ${g.pageSize}-byte page nor up to ${MAX_CHUNK_PAGES} whole pages`
               : "";
       if (problem !== "") warnings.push(new TraceFileError(`Bad ${what}: ${problem}; skipped`, pos));
       else (lanes[lane] as number[]).push(pos);

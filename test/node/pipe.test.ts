@@ -177,3 +177,86 @@ test('page hand-off in overwrite mode while writer threads lap it: no torn page,
   assert.equal(records, s.read, 'every record taken from the ring is in the file');
   assert.equal(s.written, s.read + s.overrun, 'written == in the file + lost');
 });
+
+test('traceReadable(): a byte stream of the trace, piped to a file with backpressure, ends on abort with a readable file', async () => {
+  const { pipeline } = await import('node:stream/promises');
+  const { createWriteStream } = await import('node:fs');
+  const { traceReadable } = await import('../../src/node/index.js');
+  const ring = createRing({ lanes: 1, sharedLanes: 1, pageSize: 512, pagesPerLane: 8, mode: 'discard' });
+  const w = ring.writer({ lane: 0 });
+  const ws = ring.writer({ lane: 'shared' });
+  const ac = new AbortController();
+  const path = tmp();
+  const done = pipeline(traceReadable(ring, { signal: ac.signal, flushMs: 10 }), createWriteStream(path));
+  let written = 0;
+  for (let round = 0; round < 50; round++) {
+    for (let i = 0; i < 40; i++) {
+      // Backpressure from the stream: a full lane waits for the stream to take pages.
+      while (!(i % 2 ? ws : w).write(3, new Uint8Array(new Int32Array([written]).buffer))) await new Promise((r) => setTimeout(r, 1));
+      written++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await new Promise((r) => setTimeout(r, 30));
+  ac.abort();
+  await done;
+  const trace = openTraceFile(path);
+  const seen: number[] = [];
+  trace.read((r) => seen.push(new DataView(r.bytes.buffer, r.offset).getInt32(0, true)));
+  assert.deepEqual(trace.warnings, []);
+  assert.equal(trace.intact, true);
+  trace.close();
+  assert.deepEqual(seen.sort((a, b) => a - b), Array.from({ length: written }, (_, i) => i));
+});
+
+test('traceReadable(): a stream nobody reads stops taking pages (backpressure), the rest stays in the ring', async () => {
+  const { traceReadable } = await import('../../src/node/index.js');
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 512, pagesPerLane: 512, mode: 'discard' });
+  const w = ring.writer();
+  const readable = traceReadable(ring, { highWaterMark: 4096, batchPages: 4 });
+  for (let i = 0; i < 5000; i++) assert.equal(w.write(1, new Uint8Array(24)), true);
+  await new Promise((r) => setTimeout(r, 50));
+  const perPage = Math.floor((512 - 48) / 32);
+  const taken = ring.stats().total.read;
+  // At most the pages of one pump (64) beyond the 4 KiB the stream may buffer.
+  assert.ok(taken <= 64 * perPage, `took ${taken} records with nobody reading`);
+  assert.ok(ring.stats().total.inRing >= 5000 - 64 * perPage);
+  readable.destroy();
+});
+
+test('a piped file with multi-page chunks, cut inside its last chunk, yields the records of the chunks before it and a warning', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { openTrace, bytesSource, TraceFileError } = await import('../../src/index.js');
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 16, mode: 'discard', clock: 'counter' });
+  const w = ring.writer();
+  const path = tmp();
+  const pipe = pipeToFile(ring, path, { batchPages: 4 });
+  for (let i = 0; i < 200; i++) {
+    w.write(1, new Uint8Array(new Int32Array([i]).buffer));
+    if (i % 60 === 59) pipe.pump();
+  }
+  pipe.close();
+  const full = new Uint8Array(readFileSync(path));
+  // Chunk starts, from the framing.
+  const dv = new DataView(full.buffer, full.byteOffset);
+  const starts: number[] = [];
+  for (let at = 64; at < full.length; at += 32 + ((dv.getUint32(at + 8, true) + 7) & ~7)) starts.push(at);
+  const pageChunks = starts.filter((at) => dv.getUint16(at + 4, true) === 3);
+  const multi = pageChunks.filter((at) => dv.getUint32(at + 8, true) > 256);
+  assert.ok(multi.length > 0, 'the pipe wrote chunks of several pages');
+  const last = multi[multi.length - 1]!;
+  const read = (bytes: Uint8Array) => {
+    const t = openTrace(bytesSource(bytes));
+    const got: number[] = [];
+    t.read((r) => got.push(new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset).getInt32(0, true)));
+    return { got, warnings: t.warnings };
+  };
+  const before = read(full.slice(0, last));
+  for (let cut = last + 1; cut < last + 32 + dv.getUint32(last + 8, true); cut += 13) {
+    const { got, warnings } = read(full.slice(0, cut));
+    assert.deepEqual(got, before.got, `cut at ${cut}`);
+    assert.equal(warnings.length, 1);
+    assert.ok(warnings[0] instanceof TraceFileError && warnings[0].byteOffset === last);
+  }
+  assert.deepEqual(read(full).got, Array.from({ length: 200 }, (_, i) => i));
+});
