@@ -1,5 +1,5 @@
 /**
- * Opening the FILE of a reading command: a `.urb` trace read with positional reads (one page per
+ * Opening the FILE of a reading command: a `.urb` trace read with positional reads (one chunk per
  * lane in memory), whose bytes read so far drive the progress bar. Every way it can fail becomes
  * one {@link InputError} line naming the file.
  */

@@ -11,7 +11,7 @@
  * are closed at the trace's last timestamp, flagged *unfinished*.
  *
  * Memory: the open stacks (bounded by nesting depth, at most {@link MAX_OPEN_PER_LANE} per lane)
- * and the reader's one page per lane.
+ * and the reader's one chunk per lane.
  */
 import type { RingRecord } from "../reader.js";
 import type { EventView } from "../schema/codec.js";
