@@ -70,7 +70,7 @@ export const writeScenario: Scenario = {
 };
 
 /** Worker writer -> main-thread consumer through our read API, checksum-verified. */
-async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSession> {
+export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSession> {
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock, metadataBytes: 0 });
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);

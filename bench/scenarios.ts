@@ -16,11 +16,13 @@ import { pipeScenario } from './pipe.js';
 import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
+import { xprocessScenario } from './xprocess.js';
 
 export type { Scenario } from './harness.js';
 
 export const scenarios: readonly Scenario[] = [
   ...ringScenarios,
+  xprocessScenario,
   typedScenario,
   typedHeapScenario,
   ...peerScenarios,

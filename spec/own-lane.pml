@@ -38,6 +38,12 @@
  */
 
 #ifndef NREC
+/* src/pages.ts#cumulativeRecords() takes page 0's cumulatives as 0 since this model found the stale
+ * read; -DMUT_CUM_PAGE0_FROM_SLOT models the old code (reading them from slot 0). */
+#ifndef MUT_CUM_PAGE0_FROM_SLOT
+#define FIX_CUM_PAGE0
+#endif
+
 #define NREC 7
 #endif
 #ifndef READERS

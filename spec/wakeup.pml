@@ -32,6 +32,12 @@
  *   -DRECORDS=n           records per writer (default 1)
  */
 
+/* src/wakeup.ts loads H_WAKE_SEQ first since this model found the lost wakeups of the old order;
+ * -DMUT_SEQ_AFTER_REGISTER models the old order (SEQ loaded after the budget and WAITERS steps). */
+#ifndef MUT_SEQ_AFTER_REGISTER
+#define FIX_SEQ_FIRST
+#endif
+
 #define WRITERS 2
 #ifndef RECORDS
 #define RECORDS 1

@@ -67,3 +67,17 @@ export class TraceFileError extends Error {
     this.byteOffset = byteOffset;
   }
 }
+
+/**
+ * The optional native addon that file rings need (`unified-ring-buffer/node`) is not available:
+ * not built (no compiler at install time), built for another Node, or an unsupported platform.
+ * The message says why it failed to load and how to build it; `cause` is the load error.
+ *
+ * @example
+ * ```ts
+ * try { createFileRing("/dev/shm/app.urb"); } catch (e) { if (e instanceof NativeAddonError) useInProcessRing(); }
+ * ```
+ */
+export class NativeAddonError extends Error {
+  override readonly name = "NativeAddonError";
+}

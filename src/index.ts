@@ -29,6 +29,7 @@ export type { TraceReadOptions, TraceStats, TraceLaneStats, TraceTypeStats } fro
 export { bytesSource } from "./tracefile/source.js";
 export type { ByteSource } from "./tracefile/source.js";
 export { crc32 } from "./tracefile/crc32.js";
+export type { WakeChannel } from "./wakeup.js";
 export { FORMAT_VERSION, MAX_TYPE, MIN_PAGE_SIZE, MAX_PAGE_SIZE, MIN_LANE_PAGES } from "./layout.js";
 export type { RingGeometry } from "./layout.js";
 export { t, SchemaError, EventRegistry, eventRegistry, defineEvent, EventView, formatSchema, SCHEMA_ID_BASE, SCHEMA_ID_LAST, MAX_VAR_LENGTH } from "./schema/index.js";

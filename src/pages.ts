@@ -327,8 +327,8 @@ export function finishPrepare(c: RingCore, slot: number, pageNo: number, baseTim
   Atomics.store(i32, (slot + PG_SEQ) >> 2, pageNo | 0);
 }
 
-/** Store the cumulative counts of page old + 1: those of `old` plus its walk `w`. Called by the elected preparer. */
-function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWalk): void {
+/** Store the cumulative counts of page old + 1: those of `old` plus its walk `w`. Called by the elected preparer (or reclaim, for a dead one). */
+export function storeCumulatives(c: RingCore, laneBase: number, old: number, w: PageWalk): void {
   const g = c.g;
   const next = slotOffset(g, laneBase, old + 1);
   const oldSlot = slotOffset(g, laneBase, old);
@@ -357,7 +357,7 @@ function tailPast(c: RingCore, laneBase: number, old: number): boolean {
  * exchange means the consumer moved forward inside page old, which it can do at most once per
  * record, so the loop ends.
  */
-function pushTail(c: RingCore, laneBase: number, old: number): void {
+export function pushTail(c: RingCore, laneBase: number, old: number): void {
   const tailIdx = (laneBase + L_TAIL_POS8) >> 2;
   const target = toPos8(c.g, old + 1, PAGE_HEADER_BYTES) | 0;
   for (let attempt = 0, max = (c.g.pageSize >> 3) + 2; attempt < max; attempt++) {
@@ -397,8 +397,10 @@ export function cumulativeRecords(
     j = 0; // page 0's cumulatives are 0 by definition
   }
   const s0 = slotOffset(g, laneBase, j);
-  let records = j === 0 && !pageHolds(c, s0, 0) ? 0 : (c.f64[(s0 + PG_RECORDS_BEFORE) >> 3] ?? 0);
-  let bytes = j === 0 && !pageHolds(c, s0, 0) ? 0 : (c.f64[(s0 + PG_BYTES_BEFORE) >> 3] ?? 0);
+  // Page 0's cumulatives are 0 by definition: never read them from slot 0, which a recycler may be
+  // refilling with a later page's counts meanwhile (found by the model in spec/own-lane.pml).
+  let records = j === 0 ? 0 : (c.f64[(s0 + PG_RECORDS_BEFORE) >> 3] ?? 0);
+  let bytes = j === 0 ? 0 : (c.f64[(s0 + PG_BYTES_BEFORE) >> 3] ?? 0);
   for (let p = j; p < pageNo; p++) {
     const s = slotOffset(g, laneBase, p);
     if (!pageHolds(c, s, p)) return false;

@@ -659,6 +659,7 @@ export interface PageHandoff {
 export class RingReader {
   readonly #cursors: LaneCursor[];
   readonly #i32: Int32Array;
+  readonly #ring: RingBuffer;
   #closed = false;
 
   /** @internal use ring.consumer() or ring.iterator() */
@@ -672,6 +673,7 @@ export class RingReader {
     }
     this.#cursors = cursors;
     this.#i32 = ring.core.i32;
+    this.#ring = ring;
   }
 
   /**
@@ -769,7 +771,9 @@ export class RingReader {
     try {
       // The last look, after announcing ourselves (see wakeup.ts: no lost wakeup).
       if (records === 1 && this.#available()) return true;
-      waitForSeq(i32, seq, options.timeoutMs ?? Infinity);
+      const channel = this.#ring.wakeChannel;
+      if (channel !== undefined) channel.wait(seq, options.timeoutMs ?? Infinity);
+      else waitForSeq(i32, seq, options.timeoutMs ?? Infinity);
     } finally {
       unregisterWaiter(i32);
     }
@@ -794,7 +798,9 @@ export class RingReader {
     const seq = registerWaiter(i32, records);
     try {
       if (records === 1 && this.#available()) return true;
-      await waitForSeqAsync(i32, seq, options.timeoutMs ?? Infinity, options.signal);
+      const channel = this.#ring.wakeChannel;
+      if (channel !== undefined) await channel.waitAsync(seq, options.timeoutMs ?? Infinity, options.signal);
+      else await waitForSeqAsync(i32, seq, options.timeoutMs ?? Infinity, options.signal);
     } finally {
       unregisterWaiter(i32);
     }
@@ -860,6 +866,6 @@ export class RingReader {
     if (this.#closed) return;
     this.#closed = true;
     for (const c of this.#cursors) c.close();
-    wakeReaders(this.#i32, true);
+    wakeReaders(this.#i32, true, this.#ring.wakeChannel);
   }
 }

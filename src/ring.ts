@@ -75,6 +75,7 @@ import { RingReader } from "./reader.js";
 import { type RingStats, collectStats } from "./stats.js";
 import { reclaimProducerPages } from "./reclaim.js";
 import { type SnapshotInfo, snapshotRing } from "./snapshot.js";
+import type { WakeChannel } from "./wakeup.js";
 
 /** Options of {@link createRing}. */
 export interface RingOptions {
@@ -136,6 +137,8 @@ export class RingBuffer {
   readonly core: RingCore;
   /** @internal */
   readonly clock: RingClock;
+  /** @internal the channel of {@link RingBuffer.setWakeChannel}; read only where sleepers are woken. */
+  wakeChannel: WakeChannel | undefined = undefined;
 
   /** @internal use createRing() or attachRing() */
   constructor(buffer: SharedArrayBuffer, geometry: RingGeometry, clock: RingClock, core: RingCore) {
@@ -143,6 +146,23 @@ export class RingBuffer {
     this.geometry = geometry;
     this.clock = clock;
     this.core = core;
+  }
+
+  /**
+   * Make this ring object's sleeping readers and waking writers use `channel` besides
+   * `Atomics.wait/notify`, which reach only the threads of one process (undefined: remove it).
+   * For memory shared between processes; `unified-ring-buffer/node`'s file rings install a futex
+   * channel themselves. Writers call `channel.wake()` only when they wake sleepers (never while
+   * nobody waits); readers' `wait()`/`waitAsync()` sleep in `channel.wait()`/`waitAsync()`.
+   * Applies to this object only: every attacher of a shared ring should install the same kind.
+   *
+   * @example
+   * ```ts
+   * ring.setWakeChannel({ wake: () => myFutexWake(), wait: (seq, ms) => myFutexWait(seq, ms), waitAsync: (seq, ms, signal) => myAsyncWait(seq, ms, signal) });
+   * ```
+   */
+  setWakeChannel(channel: WakeChannel | undefined): void {
+    this.wakeChannel = channel;
   }
 
   get mode(): "overwrite" | "discard" {

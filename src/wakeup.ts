@@ -22,8 +22,29 @@
  * thread, and on Node's main thread it freezes the event loop). `Atomics.waitAsync` waits without
  * blocking; its promise does not keep Node's event loop alive, so {@link waitForSeqAsync} holds a
  * timer for as long as it waits (the process stays up while a reader waits, as for a socket read).
+ *
+ * Beyond one process. `Atomics.wait/notify` reach only the threads of one process: V8 keeps its
+ * own list of waiters, so a notify never reaches a sleeper in another process, even on memory that
+ * both map. A {@link WakeChannel}, installed on a RingBuffer object (never in shared memory) by code
+ * that knows the memory is shared more widely (the file rings of `unified-ring-buffer/node`: a
+ * futex on H_WAKE_SEQ), adds its own wake to the writer's wakeup and replaces the reader's wait.
+ * The protocol above is unchanged, and the channel's wake runs only where the notify runs: a writer
+ * still pays one load per commit while nobody waits.
  */
 import { H_WAITERS, H_WAKE_BUDGET, H_WAKE_SEQ } from "./layout.js";
+
+/**
+ * Sleeping and waking beyond `Atomics.wait/notify` (which reach only the threads of one process),
+ * for one ring's H_WAKE_SEQ word. See {@link RingBuffer.setWakeChannel}.
+ */
+export interface WakeChannel {
+  /** Wake every sleeper, in every process. Called after the writer moved H_WAKE_SEQ (and notified). */
+  wake(): void;
+  /** Block while H_WAKE_SEQ holds `seq`, at most `timeoutMs`. True unless it timed out. */
+  wait(seq: number, timeoutMs: number): boolean;
+  /** Wait without blocking while H_WAKE_SEQ holds `seq`; false on timeout or abort. Keeps the process alive meanwhile. */
+  waitAsync(seq: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+}
 
 const WAITERS = H_WAITERS >> 2;
 const SEQ = H_WAKE_SEQ >> 2;
@@ -31,15 +52,17 @@ const BUDGET = H_WAKE_BUDGET >> 2;
 
 /**
  * Writer side: count one commit against the watermark and wake the sleepers when it is reached
- * (or at once with `now`, e.g. when a reader closes).
+ * (or at once with `now`, e.g. when a reader closes). `channel` also wakes sleepers elsewhere.
  */
-export function wakeReaders(i32: Int32Array, now = false): void {
+export function wakeReaders(i32: Int32Array, now = false, channel?: WakeChannel): void {
   // Take one commit from the budget; pairs with registerWaiter()'s store of it.
   if (now || Atomics.sub(i32, BUDGET, 1) <= 1) {
     // Publish the wakeup (the reader's wait compares against the old value); pairs with its load.
     Atomics.add(i32, SEQ, 1);
     // Wake every sleeper; pairs with Atomics.wait/waitAsync on H_WAKE_SEQ.
     Atomics.notify(i32, SEQ);
+    // Sleepers in other processes (a futex wake after the add above); pairs with the channel's wait.
+    if (channel !== undefined) channel.wake();
   }
 }
 
@@ -48,6 +71,12 @@ export function wakeReaders(i32: Int32Array, now = false): void {
  * sequence to wait on. The caller must look for data once more after this, before waiting.
  */
 export function registerWaiter(i32: Int32Array, records: number): number {
+  // The sequence our wait compares against, taken FIRST; pairs with wakeReaders()'s Atomics.add. Any
+  // wakeup after this point (one that a commit after our registration triggers, or one whose
+  // budget another sleeper reset) moves the word and makes our wait return. Taken after the
+  // budget or the waiter count, a wakeup between them would be missed (found by the model in
+  // spec/wakeup.pml: a watermark sleeper slept through its watermark, and a wait() through a record).
+  const seq = Atomics.load(i32, SEQ);
   // Lower the budget to our watermark (a smaller one set by another sleeper stays); pairs with wakeReaders().
   for (let i = 0; i < 64; i++) {
     // The current budget (writers are taking commits from it).
@@ -58,8 +87,7 @@ export function registerWaiter(i32: Int32Array, records: number): number {
   }
   // Announce ourselves before the last look for data; pairs with the writers' Atomics.load(H_WAITERS).
   Atomics.add(i32, WAITERS, 1);
-  // The sequence our wait compares against; pairs with wakeReaders()'s Atomics.add.
-  return Atomics.load(i32, SEQ);
+  return seq;
 }
 
 /** Reader side, last step: no longer about to sleep. */

@@ -399,7 +399,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
     if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
     // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter()'s
     // Atomics.add, which comes before the reader's last look for data (no lost wakeup).
-    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32);
+    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
   }
 
   discard(at: number): void {
@@ -678,7 +678,7 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       this.#publishSpan(first, hdr, word, flags);
     }
     // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter().
-    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32);
+    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
   }
 
   /** Publish a claim that starts with a LOST and/or TIME record: inner headers first, the claim word last. */

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
 import { createRing } from '../src/index.js';
+import { PG_PREPARER, PG_SEQ, laneOffset, slotOffset } from '../src/layout.js';
 
 for (const lane of [0, 'shared'] as const) {
   test(`a worker terminated mid-reservation (${lane === 0 ? 'own' : 'shared'} lane) blocks readers only until reclaimed`, async () => {
@@ -38,6 +39,45 @@ test('closing a writer with an open reservation discards it instead of wedging t
   assert.equal(again.lane, 0);
   again.write(3, new Uint8Array(1));
   assert.equal(ring.stats().total.written, 2);
+});
+
+test('an own-lane owner that died right after claiming a slot (before naming itself preparer) does not wedge the lane', () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 512, pagesPerLane: 4, mode: 'overwrite', metadataBytes: 0 });
+  const dead = ring.writer();
+  dead.write(1, new Uint8Array(100));
+  // What preparePage() does first when the owner moves to page 1: claim slot 1, which holds the
+  // never-used page 1 - P, with PG_SEQ old -> old + 1. The owner "dies" before its next store.
+  const g = ring.geometry;
+  const seqIdx = (slotOffset(g, laneOffset(g, 0), 1) + PG_SEQ) >> 2;
+  assert.equal(Atomics.compareExchange(ring.core.i32, seqIdx, 1 - g.lanePages, 2 - g.lanePages), 1 - g.lanePages);
+  assert.equal(ring.reclaimProducer(dead.producerId), 0);
+  const w = ring.writer();
+  for (let i = 0; i < 40; i++) w.write(2, new Uint8Array(100)); // 10 pages' worth: through slot 1 many times
+  const st = ring.stats();
+  assert.equal(st.total.dropped, 0, 'the next owner moves through the slot the dead one had claimed');
+  assert.equal(st.total.written, 41);
+});
+
+test('an owner that died right after claiming and naming itself preparer of a page to recycle: reclaim counts the old page and pushes the tail before zeroing it', () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 512, pagesPerLane: 4, mode: 'overwrite', metadataBytes: 0 });
+  const g = ring.geometry;
+  const dead = ring.writer();
+  for (let i = 0; i < 22; i++) dead.write(1, new Uint8Array([i, ...new Array(99).fill(0)])); // 4 records a page: pages 0..5
+  const head = ring.stats().lanes[0]?.headPage ?? 0;
+  assert.ok(head >= g.lanePages, 'the lane has wrapped');
+  // preparePage() for page head + 1 up to its step 5 (claim, then PG_PREPARER), then death: no
+  // cumulatives for page old + 1, tail not pushed past page old, page old not zeroed.
+  const old = head + 1 - g.lanePages;
+  const slot = slotOffset(g, laneOffset(g, 0), head + 1);
+  assert.equal(Atomics.compareExchange(ring.core.i32, (slot + PG_SEQ) >> 2, old, old + 1), old);
+  Atomics.store(ring.core.i32, (slot + PG_PREPARER) >> 2, dead.producerId + 1);
+  assert.equal(ring.reclaimProducer(dead.producerId), 0);
+  const got = ring.consumer().drain().filter((r) => r.kind === 'data').map((r) => r.payload[0]);
+  const st = ring.stats().lanes[0];
+  assert.equal(st?.written, 22, 'the books are exact: page old was counted before it was zeroed');
+  assert.equal(got.length + (st?.overrun ?? NaN), 22, 'read + overrun == written');
+  assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => 22 - got.length + i), 'the newest records, in order, none missing');
+  assert.ok(got.length >= 4 * (g.lanePages - 2), `the pages after old were read (${got.length} records)`);
 });
 
 test('producersByTag() finds the producers of a worker by the tag it gave', () => {

@@ -1,6 +1,7 @@
 /**
  * Node-only helpers (`unified-ring-buffer/node`): Node streams over a reader, trace files on disk,
- * page hand-off to files, dumps.
+ * page hand-off to files, dumps, and rings in files shared between processes (mmap'ed through the
+ * optional native addon: see docs/DESIGN.md, "File rings").
  *
  * @module
  */
@@ -8,6 +9,16 @@ import { Readable } from "node:stream";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { recordStream, type StreamOptions } from "../stream.js";
 import type { RingReader } from "../reader.js";
+
+export { createFileRing, openFileRing, attachFileRing } from "./file-ring.js";
+export type { FileRingOptions } from "./file-ring.js";
+export { recoverFileRing } from "./recover.js";
+export type { RecoverOptions, RecoveryReport, ReclaimedProducer } from "./recover.js";
+export { followFileRing } from "./follow.js";
+export type { FollowOptions, FollowSummary } from "./follow.js";
+export type { LiveProducer } from "./producers.js";
+export { nativeAddonAvailable } from "./native.js";
+export { NativeAddonError } from "../errors.js";
 
 /**
  * An object-mode Node `Readable` of the reader's records, with real backpressure: records are

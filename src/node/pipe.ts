@@ -269,7 +269,12 @@ export class TracePipe {
     const seq = registerWaiter(i32, options.wakeRecords ?? 64);
     try {
       // The last look after announcing ourselves (see wakeup.ts: no lost wakeup).
-      if (!this.#anyComplete()) await waitForSeqAsync(i32, seq, options.timeoutMs, options.signal);
+      if (!this.#anyComplete()) {
+        // A file ring's wake channel (futex) also wakes us for commits made in other processes.
+        const channel = this.#ring.wakeChannel;
+        if (channel !== undefined) await channel.waitAsync(seq, options.timeoutMs, options.signal);
+        else await waitForSeqAsync(i32, seq, options.timeoutMs, options.signal);
+      }
     } finally {
       unregisterWaiter(i32);
     }
