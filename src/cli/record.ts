@@ -7,7 +7,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { constants } from "node:os";
 import { openTraceFile } from "../node/trace-file.js";
 import { ringBytes } from "../ring.js";
@@ -48,8 +47,8 @@ Options:
   -h, --help          show this help
 
 One process records: the first Node.js process of COMMAND that is not a package manager. Its
-Node.js child processes run unrecorded (one ring per process; rings in files for several
-processes are another issue).
+Node.js child processes run unrecorded (the ring is in that process's memory; several processes
+would share a ring in a file, createFileRing, which urb record does not use yet).
 
 Example:
   urb record -o app.urb -- node app.js --port 8080
@@ -139,7 +138,8 @@ function prepareOutput(out: string): void {
 
 /** NODE_OPTIONS with our preload appended (a file: URL, so a path with spaces needs no quoting). */
 export function nodeOptionsWithPreload(existing: string | undefined): string {
-  const preload = pathToFileURL(new URL("../record/preload.js", import.meta.url).pathname).href;
+  // A file: URL is percent-encoded: no space or quote for NODE_OPTIONS's word splitting to trip on.
+  const preload = new URL("../record/preload.js", import.meta.url).href;
   return `${existing ? `${existing} ` : ""}--import=${preload}`;
 }
 

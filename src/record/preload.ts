@@ -12,8 +12,8 @@
  *
  * Which process records: not package managers (npm, npx, yarn, pnpm, corepack: they only start the
  * program), and only the first to create the output file (O_CREAT|O_EXCL): a Node child of the
- * program finds it taken and does not record (a ring in a file, for several processes, is another
- * issue). Failing to record never stops the program: one line on stderr, and it runs unrecorded.
+ * program finds it taken and does not record (several processes would share a ring in a file,
+ * createFileRing; not used here yet). Failing to record never stops the program: one line on stderr, and it runs unrecorded.
  */
 import { closeSync, openSync } from "node:fs";
 import { basename } from "node:path";
