@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bytesSource, createRing, openTrace } from '../../src/index.js';
+import { openTraceFile, pipeToFile } from '../../src/node/index.js';
 import { clientScriptForPage, renderViewHtml } from '../../src/export/html-view.js';
 import { VIEW_BINS, buildViewData, type ViewLane } from '../../src/export/view-data.js';
 import { traceOf } from './trace-fixtures.js';
@@ -79,4 +83,33 @@ test('view page: the title is escaped in HTML and in the embedded JSON; the scri
   assert.equal(JSON.parse(json).title, title);
   assert.throws(() => renderViewHtml(buildViewData(trace), 'x = "</script>"'), /would end its element/);
   assert.equal(clientScriptForPage('const a = 1;\nexport {};\n//# sourceMappingURL=view-client.js.map\n'), 'const a = 1;');
+});
+
+test('view data: records lost before hand-off are markers with their counts, and exact in the lane bins', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-view-lost-'));
+  try {
+    const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, mode: 'overwrite', clock: 'counter' });
+    const w = ring.writer();
+    const path = join(dir, 'lost.urb');
+    const pipe = pipeToFile(ring, path);
+    for (let round = 0; round < 5; round++) {
+      for (let n = 0; n < 200; n++) w.write(3, new Uint8Array(8)); // laps the 4-page ring
+      pipe.pump();
+    }
+    pipe.close();
+    const trace = openTraceFile(path);
+    let lost = 0;
+    let records = 0;
+    trace.read((r) => (r.kind === 'lost' ? (lost += r.lost) : records++));
+    const data = buildViewData(trace);
+    trace.close();
+    assert.ok(lost > 0);
+    assert.equal(data.lostTotal, lost);
+    assert.equal(data.records, records);
+    assert.equal(data.lost.reduce((a, l) => a + l.n, 0), lost);
+    assert.equal(data.lostBins[0]!.reduce((a, b) => a + b, 0), lost);
+    assert.equal(data.lanes[0]!.lost, lost);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
