@@ -23,7 +23,7 @@ export type { RingStats, LaneStats, LaneCounters } from "./stats.js";
 export type { ClockKind } from "./clock.js";
 export { RingFormatError, CapacityError, RecordStateError, ConsumerClaimError, RingClosedError, TraceFileError } from "./errors.js";
 export { snapshotRing } from "./snapshot.js";
-export type { SnapshotInfo } from "./snapshot.js";
+export type { SnapshotInfo, SnapshotOptions } from "./snapshot.js";
 export { openTrace, TraceFile } from "./tracefile/trace.js";
 export type { TraceReadOptions, TraceStats, TraceLaneStats, TraceTypeStats } from "./tracefile/trace.js";
 export { bytesSource } from "./tracefile/source.js";

@@ -74,7 +74,7 @@ import { LaneWriter, SharedLaneWriter, type RingWriter } from "./writer.js";
 import { RingReader } from "./reader.js";
 import { type RingStats, collectStats } from "./stats.js";
 import { reclaimProducerPages } from "./reclaim.js";
-import { type SnapshotInfo, snapshotRing } from "./snapshot.js";
+import { type SnapshotInfo, type SnapshotOptions, snapshotRing } from "./snapshot.js";
 import type { WakeChannel } from "./wakeup.js";
 
 /** Options of {@link createRing}. */
@@ -278,8 +278,8 @@ export class RingBuffer {
    * console.log(trace.stats().records);
    * ```
    */
-  snapshot(info?: SnapshotInfo): Uint8Array {
-    return snapshotRing(this, info);
+  snapshot(info?: SnapshotInfo, options?: SnapshotOptions): Uint8Array {
+    return snapshotRing(this, info, options);
   }
 
   /**

@@ -16,8 +16,14 @@ import { PAGE_HEADER_BYTES, PG_BASE_TIME, PG_CUM_READY, PG_RECORDS_BEFORE, L_TAI
 import { PageWalk, fence, laneHeadPage, pageHolds, pageState, walkHeldPage } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 import { concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
-import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
+import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
 import { metadataChunk, ringHeaderChunk } from "./tracefile/ring-chunks.js";
+
+/** Options of {@link snapshotRing}. */
+export interface SnapshotOptions {
+  /** Mark the image as extracted from a crashed ring's memory (FILE_FLAG_RECOVERED). */
+  recovered?: boolean;
+}
 
 /** Counts of one {@link snapshotRing} call. */
 export interface SnapshotInfo {
@@ -41,8 +47,9 @@ export interface SnapshotInfo {
  * for (const r of trace.records()) console.log(r.lane, r.type, r.timestamp);
  * ```
  */
-export function snapshotRing(ring: RingBuffer, info?: SnapshotInfo): Uint8Array {
-  const parts: Uint8Array[] = [encodeFileHeader(FILE_FLAG_SNAPSHOT, Date.now()), ringHeaderChunk(ring)];
+export function snapshotRing(ring: RingBuffer, info?: SnapshotInfo, options: SnapshotOptions = {}): Uint8Array {
+  const flags = FILE_FLAG_SNAPSHOT | (options.recovered === true ? FILE_FLAG_RECOVERED : 0);
+  const parts: Uint8Array[] = [encodeFileHeader(flags, Date.now()), ringHeaderChunk(ring)];
   const meta = metadataChunk(ring);
   if (meta !== null) parts.push(meta);
   const counts = info ?? { pages: 0, records: 0, lost: 0 };

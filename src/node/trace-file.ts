@@ -4,7 +4,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
 import type { RingBuffer } from "../ring.js";
-import type { SnapshotInfo } from "../snapshot.js";
+import type { SnapshotInfo, SnapshotOptions } from "../snapshot.js";
 import { scanTrace } from "../tracefile/scan.js";
 import type { ByteSource } from "../tracefile/source.js";
 import { TraceFile } from "../tracefile/trace.js";
@@ -77,8 +77,8 @@ export function openTraceFile(path: string): TraceFileOnDisk {
  * process.on("SIGUSR2", () => dumpRing(ring, `/tmp/app-${process.pid}.urb`));
  * ```
  */
-export function dumpRing(ring: RingBuffer, path: string): SnapshotInfo {
+export function dumpRing(ring: RingBuffer, path: string, options: SnapshotOptions = {}): SnapshotInfo {
   const info: SnapshotInfo = { pages: 0, records: 0, lost: 0 };
-  writeFileSync(path, ring.snapshot(info), { mode: 0o600 });
+  writeFileSync(path, ring.snapshot(info, options), { mode: 0o600 });
   return info;
 }
