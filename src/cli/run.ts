@@ -4,7 +4,7 @@
  * used. An unexpected error is a bug: it is printed with its stack, exit code 70 (EX_SOFTWARE).
  */
 import { readFileSync } from "node:fs";
-import { RingFormatError, TraceFileError } from "../errors.js";
+import { NativeAddonError, RingFormatError, TraceFileError } from "../errors.js";
 import { type CliIo, type Command, InputError, UsageError, parseCommand, splitAtDashes } from "./command.js";
 import { describeFsError } from "./open-trace.js";
 import { FdOutput, OutputClosedError } from "./output.js";
@@ -19,6 +19,8 @@ export const COMMANDS: readonly { readonly name: string; readonly summary: strin
   { name: "stats", summary: "counts, bytes, losses, time span and rate per lane and per event", load: async () => (await import("./stats.js")).statsCommand },
   { name: "info", summary: "the file's header, ring geometry, clock, epoch and event schemas", load: async () => (await import("./info.js")).infoCommand },
   { name: "export", summary: "convert to Chrome Trace Event JSON or Perfetto protobuf (Perfetto UI, chrome://tracing)", load: async () => (await import("./export.js")).exportCommand },
+  { name: "attach", summary: "print events live as other processes commit them to a file ring", load: async () => (await import("./attach.js")).attachCommand },
+  { name: "recover", summary: "extract every committed record of a crashed process's file ring into a .urb file", load: async () => (await import("./recover.js")).recoverCommand },
   { name: "view", summary: "write a self-contained HTML timeline (zoomable, one row per lane, event rates)", load: async () => (await import("./view.js")).viewCommand },
 ];
 
@@ -110,7 +112,7 @@ function reportError(cmd: Command, e: unknown, io: CliIo): number {
     io.error(`${cmd.name}: ${e.message}`);
     return 1;
   }
-  if (e instanceof TraceFileError || e instanceof RingFormatError) {
+  if (e instanceof TraceFileError || e instanceof RingFormatError || e instanceof NativeAddonError) {
     io.error(`${cmd.name}: ${e.message}`);
     return 1;
   }
