@@ -10,6 +10,7 @@
  */
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
+import { exportScenario } from './export.js';
 import { groupScenario } from './group.js';
 import { pipeScenario } from './pipe.js';
 import { readableScenario } from './readable.js';
@@ -28,4 +29,5 @@ export const scenarios: readonly Scenario[] = [
   pipeScenario,
   groupScenario,
   readableScenario,
+  exportScenario,
 ];
