@@ -1,0 +1,61 @@
+/** Reading log lines back out of a ring. */
+import type { RecordData, RingRecord } from "../reader.js";
+import type { EventRegistry } from "../schema/index.js";
+import { CLOCK_MONO } from "../layout.js";
+import { PINO_LOG_EVENT } from "./log-event.js";
+
+/** One log line read back. */
+export interface LogEntry {
+  /** pino's numeric level (30 = info, 50 = error, ...). */
+  readonly level: number;
+  /** Unix time in ms: the line's own `time` when it has a numeric one, else the record timestamp on the wall clock (mono rings), else NaN. */
+  readonly time: number;
+  /** The message (the line's `msg`, or the given message key), or "" if none. */
+  readonly msg: string;
+  /** Every field of the line (parsed JSON), or `{}` when the line is not complete JSON (truncated). */
+  readonly fields: Record<string, unknown>;
+  /** The line as pino wrote it. */
+  readonly line: string;
+  /** True when the line was cut to the event's maximum length. */
+  readonly truncated: boolean;
+  /** Ring time of the log call, and the lane of the thread that logged. */
+  readonly timestamp: number;
+  readonly lane: number;
+}
+
+/**
+ * The log line in `record` (a `pino.log` event), or undefined for any other record. `messageKey` is
+ * pino's option of the same name (default "msg").
+ *
+ * @example
+ * ```ts
+ * const reg = eventRegistry(ring);
+ * ring.consumer().read((r) => { const log = readLog(reg, r); if (log && log.level >= 50) console.log(log.time, log.msg); });
+ * ```
+ */
+export function readLog(registry: EventRegistry, record: RingRecord | RecordData, messageKey = "msg"): LogEntry | undefined {
+  if (record.kind !== "data" || registry.schema(record.type)?.name !== PINO_LOG_EVENT) return undefined;
+  const d = registry.decode(record);
+  if (d.kind !== "event") return undefined;
+  const line = d.fields.line as string;
+  let fields: Record<string, unknown> = {};
+  try {
+    const v: unknown = JSON.parse(line);
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) fields = v as Record<string, unknown>;
+  } catch {
+    // a truncated line: level, time and the raw text remain
+  }
+  const ring = registry.ring;
+  const time = typeof fields.time === "number" ? fields.time : ring.geometry.clock === CLOCK_MONO ? ring.epochWallMs + record.timestamp / 1e6 : Number.NaN;
+  const msg = fields[messageKey];
+  return {
+    level: d.fields.level as number,
+    time,
+    msg: typeof msg === "string" ? msg : "",
+    fields,
+    line,
+    truncated: d.truncated.length > 0,
+    timestamp: record.timestamp,
+    lane: record.lane,
+  };
+}

@@ -1,0 +1,116 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
+import fc from "fast-check";
+import { pino } from "pino";
+import { createRing, defineEvent, eventRegistry, type RingBuffer } from "../../src/index.js";
+import { PINO_LOG_EVENT, pinoLogFields, readLog, ringDestination, type LogEntry } from "../../src/pino/index.js";
+
+function logs(ring: RingBuffer): LogEntry[] {
+  const reg = eventRegistry(ring);
+  return ring
+    .iterator()
+    .drain()
+    .map((r) => readLog(reg, r))
+    .filter((l): l is LogEntry => l !== undefined);
+}
+
+test("pino writes every line into the ring; each reads back with its level, time, message and fields", () => {
+  const ring = createRing({ lanes: 2, pageSize: 8192, pagesPerLane: 16, mode: "discard" });
+  const dest = ringDestination(ring);
+  const log = pino({ level: "trace" }, dest);
+  const child = log.child({ requestId: "r-17" });
+  const t0 = ring.now();
+  log.trace("t");
+  log.debug({ n: 1 }, "d");
+  log.info({ user: { id: 42, name: "Zoë" } }, "signed in");
+  child.warn({ ms: 12.5 }, "slow");
+  log.error(new Error("boom"), "failed");
+  log.fatal("the end");
+  log.info({ only: "fields" });
+  const t1 = ring.now();
+  const got = logs(ring);
+  assert.deepEqual(got.map((l) => [l.level, l.msg]), [[10, "t"], [20, "d"], [30, "signed in"], [40, "slow"], [50, "failed"], [60, "the end"], [30, ""]]);
+  assert.deepEqual(got[2]?.fields.user, { id: 42, name: "Zoë" });
+  assert.equal(got[3]?.fields.requestId, "r-17");
+  assert.equal(got[3]?.fields.ms, 12.5);
+  assert.equal((got[4]?.fields.err as { message?: string }).message, "boom");
+  for (const l of got) {
+    assert.equal(l.time, l.fields.time, "time is the line's own");
+    assert.ok(l.timestamp >= t0 && l.timestamp <= t1, "stamped on the ring clock at the log call");
+    assert.equal(l.truncated, false);
+    assert.equal(l.line, JSON.stringify(l.fields) + "\n");
+  }
+  assert.deepEqual([dest.dropped, dest.truncated], [0, 0]);
+});
+
+test("the destination writes exactly the bytes the typed codec writes, truncation included (property)", () => {
+  const ring = createRing({ lanes: 2, pageSize: 1024, pagesPerLane: 8, mode: "overwrite" });
+  const dest = ringDestination(ring);
+  const ev = defineEvent(ring, PINO_LOG_EVENT, pinoLogFields(ring));
+  const codec = ring.writer();
+  const reader = ring.consumer();
+  const max = ev.schema.fields[1]?.param ?? 0;
+  assert.ok(max > 900 && max < 1024);
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 65535 }), fc.string({ unit: fc.oneof(fc.constantFrom("é", "😀", "中", "\n"), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 1100 }), (level, line) => {
+      dest.lastLevel = level;
+      dest.write(line);
+      ev.writeArgs(codec, level, line);
+      const [a, b] = reader.drain();
+      assert.ok(a && b);
+      assert.deepEqual(a.payload, b.payload);
+      const back = readLog(eventRegistry(ring), a);
+      assert.equal(back?.level, level);
+      assert.ok(line.startsWith(back?.line ?? "?"));
+      assert.equal(back?.truncated, back?.line !== line);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("a line longer than the event's maximum is cut and flagged; it still reads back with level and time", () => {
+  const ring = createRing({ lanes: 1, pageSize: 1024, pagesPerLane: 8, mode: "discard" });
+  const dest = ringDestination(ring);
+  const log = pino({}, dest);
+  const before = Date.now();
+  log.error({ blob: "x".repeat(5000) }, "too long");
+  const [l] = logs(ring);
+  assert.ok(l);
+  assert.deepEqual([l.level, l.truncated, l.msg, l.fields], [50, true, "", {}]);
+  assert.ok(l.line.startsWith('{"level":50'));
+  assert.ok(l.time >= before - 5 && l.time <= Date.now() + 5, "time from the ring clock on the wall clock");
+  assert.equal(dest.truncated, 1);
+});
+
+test("a full discard-mode ring drops lines without disturbing the logger; after end() lines are dropped", () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 4, mode: "discard" });
+  const dest = ringDestination(ring);
+  const log = pino({}, dest);
+  for (let i = 0; i < 200; i++) log.info({ i }, "filling");
+  assert.ok(dest.dropped > 0);
+  const kept = logs(ring);
+  assert.equal(kept.length + dest.dropped, 200);
+  assert.deepEqual(kept.map((l) => l.fields.i), kept.map((_, i) => i), "the first lines are kept, in order");
+  dest.end();
+  log.info("after the end");
+  assert.equal(kept.length + dest.dropped, 201);
+});
+
+test("a worker thread logs through its own destination into the same ring; lines merge by time", async () => {
+  const ring = createRing({ lanes: 3, pageSize: 8192, pagesPerLane: 16, mode: "discard" });
+  const dest = ringDestination(ring);
+  const log = pino({ base: { role: "main" } }, dest);
+  log.info("main before");
+  const w = new Worker(new URL("../fixtures/pino-worker.js", import.meta.url), { workerData: { buffer: ring.buffer, count: 20 } });
+  const [done] = (await once(w, "message")) as [{ lane: number }];
+  await once(w, "exit");
+  log.info("main after");
+  const got = logs(ring);
+  assert.equal(got.length, 22);
+  assert.deepEqual([got[0]?.msg, got[21]?.msg], ["main before", "main after"]);
+  const fromWorker = got.slice(1, 21);
+  assert.deepEqual(fromWorker.map((l) => [l.msg, l.level, l.lane, l.fields.role]), fromWorker.map((_, i) => [`worker line ${i}`, 40, done.lane, "worker"]));
+  assert.notEqual(done.lane, dest.writer.lane);
+});
