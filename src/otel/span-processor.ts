@@ -4,10 +4,16 @@
  * with nothing queued, no timer and no export.
  *
  * Where a span goes on the ring timeline: the SDK's start times come from `Date.now()` (whole
- * milliseconds) and its durations from `performance.now()`. A span ended just now (`span.end()`
- * without a time, the usual case) is placed exactly by its end: `startNs = ring.now() - duration`.
- * A span whose end time is more than a second away from now (an explicit end time) is placed by the
- * wall clock instead: `startNs = start - ring.epochWallMs`, accurate to about a millisecond.
+ * milliseconds) and its durations from `performance.now()`, so the start time alone would place a
+ * span only to the millisecond. In order of preference:
+ *  1. The SDK's span (2.x) keeps the `performance.now()` of its start (`_performanceStartTime`, with
+ *     `_startTimeProvided` false when the start was not given explicitly): converted to ring time
+ *     with this thread's clock offset, it places the span exactly. Private fields: read defensively,
+ *     and only ever as numbers/booleans.
+ *  2. Otherwise a span ended just now (`span.end()` without a time) is placed by its end:
+ *     `startNs = ring.now() - duration` (late by whatever ran between the SDK's end and onEnd).
+ *  3. A span whose end is more than a second away from now (explicit times) is placed by the wall
+ *     clock: `startNs = start - ring.epochWallMs`, accurate to about a millisecond.
  */
 import type { Context } from "@opentelemetry/api";
 import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
@@ -26,6 +32,12 @@ export interface RingSpanProcessorOptions {
   maxAttributes?: number;
   /** UTF-8 bytes of attribute text kept per span, at most (up to 1024). Default 512. */
   maxAttributeBytes?: number;
+}
+
+/** The SDK span's private start reading (see the module comment); absent in other implementations. */
+interface SdkSpanTiming {
+  readonly _performanceStartTime?: unknown;
+  readonly _startTimeProvided?: unknown;
 }
 
 /** How far (ms) a span's end may be from now and still be placed by the ring clock. */
@@ -53,6 +65,8 @@ export class RingSpanProcessor implements SpanProcessor {
   readonly #maxAttributes: number;
   readonly #maxAttributeBytes: number;
   readonly #attrs: EncodedAttributes = { text: "", dropped: 0 };
+  /** Ring ns = performance.now() ms * 1e6 + this, in this thread. */
+  readonly #perfOffsetNs: number;
   #closed = false;
   /** Spans that could not be written because of an error (see {@link RingSpanProcessor.lastError}). */
   errors = 0;
@@ -77,6 +91,20 @@ export class RingSpanProcessor implements SpanProcessor {
     this.#maxAttributeBytes = maxAttributeBytes;
     this.#owned = options.writer === undefined;
     this.#writer = options.writer ?? ring.writer();
+    // Mono ring time is floor(performance.now() * 1e6) + a per-thread offset (clock.ts): take the
+    // sample whose two performance.now() reads are closest.
+    let gap = Infinity;
+    let offset = 0;
+    for (let i = 0; i < 8; i++) {
+      const a = performance.now();
+      const r = ring.now();
+      const b = performance.now();
+      if (b - a < gap) {
+        gap = b - a;
+        offset = r - ((a + b) / 2) * 1e6;
+      }
+    }
+    this.#perfOffsetNs = offset;
   }
 
   /** The writer the spans go through. */
@@ -93,13 +121,19 @@ export class RingSpanProcessor implements SpanProcessor {
       const start = span.startTime;
       const d = span.duration;
       const durationNs = d[0] * NS_PER_S + d[1];
-      const ring = this.#ring;
-      const now = ring.now();
-      const end = span.endTime;
-      const endWallMs = end[0] * 1e3 + end[1] / 1e6;
-      let startNs = now - durationNs;
-      if (Math.abs(endWallMs - (ring.epochWallMs + now / 1e6)) > END_NOW_TOLERANCE_MS) {
-        startNs = (start[0] * 1e3 - ring.epochWallMs) * 1e6 + start[1];
+      const timing = span as unknown as SdkSpanTiming;
+      const perfStart = timing._performanceStartTime;
+      let startNs: number;
+      if (typeof perfStart === "number" && timing._startTimeProvided === false) {
+        startNs = Math.round(perfStart * 1e6 + this.#perfOffsetNs);
+      } else {
+        const ring = this.#ring;
+        const now = ring.now();
+        const end = span.endTime;
+        startNs = now - durationNs;
+        if (Math.abs(end[0] * 1e3 + end[1] / 1e6 - (ring.epochWallMs + now / 1e6)) > END_NOW_TOLERANCE_MS) {
+          startNs = (start[0] * 1e3 - ring.epochWallMs) * 1e6 + start[1];
+        }
       }
       const a = this.#attrs;
       encodeAttributes(span.attributes, this.#maxAttributes, this.#maxAttributeBytes, a);

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { createRing, defineEvent, eventRegistry, t, type RingBuffer } from "../../src/index.js";
+import { createRing, defineEvent, eventRegistry, t, type RecordData, type RingBuffer } from "../../src/index.js";
 import { OTEL_SPAN_EVENT, RingSpanProcessor, exportSpans, spanFromRecord } from "../../src/otel/index.js";
 import { decodeAttributes, encodeAttributes } from "../../src/otel/attributes.js";
 
@@ -82,6 +82,17 @@ test("a span ended now is placed on the ring timeline by the ring clock; one wit
   assert.ok(start >= t0 - 1000 && start + dur <= t1, `live span [${start}, ${start + dur}] within [${t0}, ${t1}]`);
   assert.equal(b.fields.startNs, (startMs - ring.epochWallMs) * 1e6);
   assert.equal(b.fields.durationNs, 1500e6);
+  // A span of another implementation (no SDK timing fields), ended moments ago: placed by its end,
+  // which can only be late (by the time since it ended), never early.
+  const foreign = spanFromRecord(reg, ring.iterator().drain()[0] as RecordData, resource);
+  assert.ok(foreign);
+  const processor = new RingSpanProcessor(ring);
+  processor.onEnd(foreign);
+  const again = reg.decode(ring.iterator().drain()[2] as RecordData);
+  assert.ok(again.kind === "event");
+  assert.ok((again.fields.startNs as number) >= start && (again.fields.startNs as number) <= ring.now() - dur);
+  assert.equal(again.fields.durationNs, dur);
+  await processor.shutdown();
   await provider.shutdown();
 });
 
