@@ -36,11 +36,13 @@ export const httpScenario: Scenario = {
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
     const load = await startWorker(new URL('./http-load.js', import.meta.url), { buffer: ring.buffer, port, concurrency: CONCURRENCY });
+    // HTTP round trips are noisier than loops: twice as many repetitions, each half as long.
+    const durationMs = plan.durationMs / 2;
     const session = (instrumented: boolean) => async (): Promise<number> => {
       const rec = instrumented ? instrument(ring) : undefined;
       try {
         const reply = once(load.worker, 'message');
-        load.worker.postMessage({ durationMs: plan.durationMs, instrumented });
+        load.worker.postMessage({ durationMs, instrumented });
         const [res] = (await reply) as [{ requests: number; ms: number; error?: string }];
         if (res.error !== undefined) throw new Error(`http load worker: ${res.error}`);
         return (res.requests * 1000) / res.ms;
@@ -49,7 +51,7 @@ export const httpScenario: Scenario = {
       }
     };
     try {
-      const r = await alternateMedians({ plain: session(false), instrumented: session(true) }, plan.reps);
+      const r = await alternateMedians({ plain: session(false), instrumented: session(true) }, plan.reps * 2 + 1);
       const written = ring.stats().total.written;
       if (written === 0) throw new Error('the instrumented runs wrote no events');
       return [metric('http_instrumented_rps', r.instrumented, 'req/s', { name: 'http_plain_rps', value: r.plain })];
@@ -120,11 +122,12 @@ export const otelScenario: Scenario = {
 
 export const pinoScenario: Scenario = {
   name: 'pino_ring',
-  run(opts) {
+  async run(opts) {
     const plan = planFor(opts);
     const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 16384, pagesPerLane: 64, mode: 'overwrite' });
     const toRing = pino({}, ringDestination(ring));
     const devnull = pino.destination({ dest: '/dev/null', minLength: 4096, sync: false });
+    await once(devnull, 'ready');
     const toFile = pino({}, devnull);
     const loop = (log: typeof toRing) => (n: number) => {
       for (let k = 0; k < n; k++) log.info({ status: 200, durationMs: k * 0.5, bytes: k }, '/api/v1/items/42');
@@ -133,7 +136,7 @@ export const pinoScenario: Scenario = {
     const r = measureNsPerOpInterleaved({ ring: loop(toRing), file: loop(toFile) }, ops, plan.nsReps);
     devnull.flushSync();
     devnull.end();
-    return Promise.resolve([metric('pino_ring_ns', r.ring, 'ns/op', { name: 'pino_devnull_ns', value: r.file })]);
+    return [metric('pino_ring_ns', r.ring, 'ns/op', { name: 'pino_devnull_ns', value: r.file })];
   },
 };
 

@@ -2,6 +2,8 @@
  * `fetch` (undici, bundled in Node) through its diagnostics channels: `undici:request:create`,
  * `:headers`, `:trailers` (the body has been received: the end) and `:error`. One event per request,
  * written at its end. A request whose body is never consumed has no end and writes nothing.
+ * Start and head times and the status are stored on undici's request object under private symbols
+ * (see http.ts for why not a WeakMap), and each handler has its own try/catch.
  */
 import { defineEvent } from "../schema/index.js";
 import { FETCH_FIELDS, NODE_EVENTS } from "./events.js";
@@ -15,44 +17,74 @@ interface UndiciRequest {
   readonly path?: unknown;
 }
 
-/** Per in-flight request: start and response-head times (ring ns) and the status. */
-interface FetchState {
-  start: number;
-  headers: number;
-  status: number;
-}
+const kStart = Symbol("urb.fetch.start");
+const kHeaders = Symbol("urb.fetch.headers");
+const kStatus = Symbol("urb.fetch.status");
+/** Ring times of the start and of the response head (-1: none yet), and the status, on undici's request. */
+type Stamped = UndiciRequest & { [kStart]?: number; [kHeaders]?: number; [kStatus]?: number };
 
 /** Subscribe; returns the unsubscribe function. */
 export function subscribeFetch(sink: Sink): () => void {
   const ev = defineEvent(sink.ring, NODE_EVENTS.fetch, FETCH_FIELDS);
   const w = sink.writer;
-  const inFlight = new WeakMap<object, FetchState>();
 
-  const finish = (req: UndiciRequest, error: string): void => {
+  const finish = (req: Stamped, error: string): void => {
+    const start = req[kStart];
+    if (start === undefined) return; // created before we subscribed
     const end = sink.now();
-    const s = inFlight.get(req);
-    inFlight.delete(req);
-    const start = s?.start ?? end;
-    const headers = s === undefined || s.headers < 0 ? -1 : s.headers - start;
-    ev.writeArgs(w, start, end - start, headers, s?.status ?? 0, str(req.method), str(req.origin), str(req.path), error);
+    const head = req[kHeaders] ?? -1;
+    ev.writeArgs(w, start, end - start, head < 0 ? -1 : head - start, req[kStatus] ?? 0, str(req.method), str(req.origin), str(req.path), error);
   };
   return subscribeAll([
     [
       "undici:request:create",
-      sink.guard((m: { request: UndiciRequest }) => {
-        inFlight.set(m.request, { start: sink.now(), headers: -1, status: 0 });
-      }),
+      (m: { request: Stamped }): void => {
+        if (sink.closed) return;
+        try {
+          const req = m.request;
+          req[kStart] = sink.now();
+          req[kHeaders] = -1;
+          req[kStatus] = 0;
+        } catch (e) {
+          sink.fail(e);
+        }
+      },
     ],
     [
       "undici:request:headers",
-      sink.guard((m: { request: UndiciRequest; response: { statusCode?: unknown } }) => {
-        const s = inFlight.get(m.request);
-        if (s === undefined) return;
-        s.headers = sink.now();
-        s.status = Number(m.response.statusCode) | 0;
-      }),
+      (m: { request: Stamped; response: { statusCode?: unknown } }): void => {
+        if (sink.closed) return;
+        try {
+          const req = m.request;
+          if (req[kStart] === undefined) return; // created before we subscribed
+          req[kHeaders] = sink.now();
+          req[kStatus] = Number(m.response.statusCode) | 0;
+        } catch (e) {
+          sink.fail(e);
+        }
+      },
     ],
-    ["undici:request:trailers", sink.guard((m: { request: UndiciRequest }) => finish(m.request, ""))],
-    ["undici:request:error", sink.guard((m: { request: UndiciRequest; error: unknown }) => finish(m.request, errorText(m.error) || "error"))],
+    [
+      "undici:request:trailers",
+      (m: { request: Stamped }): void => {
+        if (sink.closed) return;
+        try {
+          finish(m.request, "");
+        } catch (e) {
+          sink.fail(e);
+        }
+      },
+    ],
+    [
+      "undici:request:error",
+      (m: { request: Stamped; error: unknown }): void => {
+        if (sink.closed) return;
+        try {
+          finish(m.request, errorText(m.error) || "error");
+        } catch (e) {
+          sink.fail(e);
+        }
+      },
+    ],
   ]);
 }

@@ -50,7 +50,18 @@ export class Sink {
     return Math.round(ms * 1e6 + this.#perfOffsetNs);
   }
 
-  /** `fn` (of up to 4 parameters) wrapped so that it does nothing once closed and never throws (errors are counted). */
+  /** Count an error caught in a handler. */
+  fail(e: unknown): void {
+    this.errors++;
+    this.lastError = e;
+  }
+
+  /**
+   * `fn` (of up to 4 parameters) wrapped so that it does nothing once closed and never throws
+   * (errors are counted). For handlers that run per connection or less often: every wrapper shares
+   * one call site, which V8 cannot inline once it has seen several handlers, so the per-request
+   * handlers (http, fetch) do the same inline instead.
+   */
   guard<F extends (...args: never[]) => void>(fn: F): F {
     const call = fn as unknown as (a: unknown, b: unknown, c: unknown, d: unknown) => void;
     // Fixed parameters, not a rest array: no allocation per call on the request path.
@@ -59,8 +70,7 @@ export class Sink {
       try {
         call(a, b, c, d);
       } catch (e) {
-        this.errors++;
-        this.lastError = e;
+        this.fail(e);
       }
     }) as unknown as F;
   }

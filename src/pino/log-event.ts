@@ -1,6 +1,7 @@
 /**
  * The typed event of a pino log line (`pino.log`): the numeric level as a fixed field (so readers
- * filter by level without parsing) and the line itself, as pino serialized it (JSON with time, msg
+ * filter by level without parsing; 0 when the line does not start with pino's numeric level) and
+ * the line itself, as pino serialized it (JSON with time, msg
  * and every binding and field). The record timestamp is the moment of the log call on the ring
  * clock, which places the line on the timeline beside spans and HTTP events.
  *

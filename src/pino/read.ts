@@ -4,9 +4,12 @@ import type { EventRegistry } from "../schema/index.js";
 import { CLOCK_MONO } from "../layout.js";
 import { PINO_LOG_EVENT } from "./log-event.js";
 
+/** pino's default level labels, for lines written with a label formatter. */
+const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
 /** One log line read back. */
 export interface LogEntry {
-  /** pino's numeric level (30 = info, 50 = error, ...). */
+  /** pino's numeric level (30 = info, 50 = error, ...): the stored one, else the line's `level` (a number, or one of pino's default labels), else 0. */
   readonly level: number;
   /** Unix time in ms: the line's own `time` when it has a numeric one, else the record timestamp on the wall clock (mono rings), else NaN. */
   readonly time: number;
@@ -45,11 +48,16 @@ export function readLog(registry: EventRegistry, record: RingRecord | RecordData
   } catch {
     // a truncated line: level, time and the raw text remain
   }
+  let level = d.fields.level as number;
+  if (level === 0) {
+    const l = fields.level;
+    level = typeof l === "number" ? l : typeof l === "string" ? (LEVEL_VALUES[l] ?? 0) : 0;
+  }
   const ring = registry.ring;
   const time = typeof fields.time === "number" ? fields.time : ring.geometry.clock === CLOCK_MONO ? ring.epochWallMs + record.timestamp / 1e6 : Number.NaN;
   const msg = fields[messageKey];
   return {
-    level: d.fields.level as number,
+    level,
     time,
     msg: typeof msg === "string" ? msg : "",
     fields,

@@ -32,6 +32,12 @@ test("pino writes every line into the ring; each reads back with its level, time
   const t1 = ring.now();
   const got = logs(ring);
   assert.deepEqual(got.map((l) => [l.level, l.msg]), [[10, "t"], [20, "d"], [30, "signed in"], [40, "slow"], [50, "failed"], [60, "the end"], [30, ""]]);
+  const reg = eventRegistry(ring);
+  assert.deepEqual(
+    ring.iterator().drain().map((r) => { const d = reg.decode(r); return d.kind === "event" ? d.fields.level : -1; }),
+    [10, 20, 30, 40, 50, 60, 30],
+    "the stored level field, parsed from the line at write time",
+  );
   assert.deepEqual(got[2]?.fields.user, { id: 42, name: "Zoë" });
   assert.equal(got[3]?.fields.requestId, "r-17");
   assert.equal(got[3]?.fields.ms, 12.5);
@@ -45,7 +51,13 @@ test("pino writes every line into the ring; each reads back with its level, time
   assert.deepEqual([dest.dropped, dest.truncated], [0, 0]);
 });
 
-test("the destination writes exactly the bytes the typed codec writes, truncation included (property)", () => {
+/** The level the destination must store: pino's numeric prefix, 1 to 5 digits up to 65535, else 0. */
+function expectedLevel(line: string): number {
+  const m = /^\{"level":(\d{1,5})[,}]/.exec(line);
+  return m !== null && Number(m[1]) <= 0xffff ? Number(m[1]) : 0;
+}
+
+test("the destination writes exactly the bytes the typed codec writes, level parsed from the line, truncation included (property)", () => {
   const ring = createRing({ lanes: 2, pageSize: 1024, pagesPerLane: 8, mode: "overwrite" });
   const dest = ringDestination(ring);
   const ev = defineEvent(ring, PINO_LOG_EVENT, pinoLogFields(ring));
@@ -53,21 +65,37 @@ test("the destination writes exactly the bytes the typed codec writes, truncatio
   const reader = ring.consumer();
   const max = ev.schema.fields[1]?.param ?? 0;
   assert.ok(max > 900 && max < 1024);
+  const tail = fc.string({ unit: fc.oneof(fc.constantFrom("é", "😀", "中", "\n", ",", "}"), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 1100 });
+  const line = fc.oneof(
+    tail,
+    fc.tuple(fc.oneof(fc.integer({ min: 0, max: 70000 }).map(String), fc.stringMatching(/^[0-9a-z"]{0,7}$/)), fc.constantFrom(",", "}", ""), tail).map(([lv, sep, rest]) => `{"level":${lv}${sep}${rest}`),
+  );
   fc.assert(
-    fc.property(fc.integer({ min: 0, max: 65535 }), fc.string({ unit: fc.oneof(fc.constantFrom("é", "😀", "中", "\n"), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 1100 }), (level, line) => {
-      dest.lastLevel = level;
-      dest.write(line);
-      ev.writeArgs(codec, level, line);
+    fc.property(line, (text) => {
+      dest.write(text);
+      ev.writeArgs(codec, expectedLevel(text), text);
       const [a, b] = reader.drain();
       assert.ok(a && b);
       assert.deepEqual(a.payload, b.payload);
       const back = readLog(eventRegistry(ring), a);
-      assert.equal(back?.level, level);
-      assert.ok(line.startsWith(back?.line ?? "?"));
-      assert.equal(back?.truncated, back?.line !== line);
+      assert.ok(text.startsWith(back?.line ?? "?"));
+      assert.equal(back?.truncated, back?.line !== text);
     }),
-    { numRuns: 300 },
+    { numRuns: 400 },
   );
+});
+
+test("a custom level formatter (labels): the level is read back from the line", () => {
+  const ring = createRing({ lanes: 1, pageSize: 4096, pagesPerLane: 8, mode: "discard" });
+  const log = pino({ formatters: { level: (label) => ({ level: label }) } }, ringDestination(ring));
+  log.warn("labelled");
+  const reg = eventRegistry(ring);
+  const [r] = ring.iterator().drain();
+  assert.ok(r);
+  const d = reg.decode(r);
+  assert.ok(d.kind === "event");
+  assert.equal(d.fields.level, 0, "no numeric level at the start of the line");
+  assert.deepEqual([readLog(reg, r)?.level, readLog(reg, r)?.msg], [40, "labelled"]);
 });
 
 test("a line longer than the event's maximum is cut and flagged; it still reads back with level and time", () => {
