@@ -16,7 +16,7 @@
  */
 import type { RingBuffer } from "../ring.js";
 import type { RingWriter } from "../writer.js";
-import { defineEvent } from "../schema/index.js";
+import { defineEvent, type FieldSchema } from "../schema/index.js";
 import { VAR_PREFIX_BYTES, VAR_TRUNCATED } from "../schema/metadata-layout.js";
 import { PINO_LOG_EVENT, pinoLogFields } from "./log-event.js";
 
@@ -69,10 +69,9 @@ export class RingDestination {
 
   constructor(ring: RingBuffer, options: RingDestinationOptions = {}) {
     const ev = defineEvent(ring, PINO_LOG_EVENT, pinoLogFields(ring));
-    const [level, line] = ev.schema.fields;
-    if (level === undefined || line === undefined || level.type !== "u16" || line.type !== "string") {
-      throw new TypeError(`Cannot create ring destination: event ${JSON.stringify(PINO_LOG_EVENT)} must be { level: u16, line: string }`);
-    }
+    // The fields of pinoLogFields(), in declaration order: the u16 level, then the line.
+    const level = ev.schema.fields[0] as FieldSchema;
+    const line = ev.schema.fields[1] as FieldSchema;
     this.#id = ev.id;
     this.#levelOffset = level.offset;
     this.#lineOffset = ev.schema.fixedBytes; // the only variable field comes right after the fixed section

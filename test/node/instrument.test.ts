@@ -313,4 +313,8 @@ test("misuse: a ring without the mono clock, a bad event-loop interval", () => {
     name: "RangeError",
     message: "Cannot instrument the event loop: intervalMs must be from 1 to 2147483647, received 0",
   });
+  assert.throws(() => instrument(newRing(), { eventLoop: { resolutionMs: 0.5 } }), {
+    name: "RangeError",
+    message: "Cannot instrument the event loop: resolutionMs must be an integer >= 1, received 0.5",
+  });
 });

@@ -199,4 +199,12 @@ test("shutdown() stops writing and releases the writer; misuse is refused", asyn
     name: "RangeError",
     message: "Cannot create RingSpanProcessor: maxAttributeBytes must be an integer from 0 to 1024, received 2000",
   });
+  assert.throws(() => new RingSpanProcessor(ring, { maxAttributes: -1 }), {
+    name: "RangeError",
+    message: "Cannot create RingSpanProcessor: maxAttributes must be an integer >= 0, received -1",
+  });
+  await assert.rejects(exportSpans(ring, ring.iterator(), new InMemorySpanExporter(), { resource, maxBatch: 0 }), {
+    name: "RangeError",
+    message: "Cannot export spans: maxBatch must be an integer >= 1, received 0",
+  });
 });
