@@ -59,9 +59,9 @@ export const WORKER_EXIT_FIELDS = { ...interval, threadId: t.i32, exitCode: t.i3
 /** A garbage collection pause of this thread's heap. */
 export const GC_FIELDS = { ...interval, kind: t.enum(GC_KINDS), flags: t.u32 } as const satisfies FieldsSpec;
 /**
- * Event-loop delay over one sampling interval (`perf_hooks.monitorEventLoopDelay`): how late the
- * loop ran a timer of the monitor's resolution (beyond the resolution), in ns; `samples` is how many
- * delays were measured. An interval without samples writes nothing.
+ * Event-loop delay over one sampling interval: how late the loop ran a timer of period
+ * `resolutionMs` (beyond that period), in ns; `samples` is how many delays were measured (see
+ * event-loop.ts). An interval without samples writes nothing.
  */
 export const EVENT_LOOP_FIELDS = {
   ...interval,

