@@ -70,7 +70,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test("http: every served and every made request is one event with its method, url, status and a duration", async () => {
+test("http: every served and every made request is one event with its method, url, status and a duration", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { http: true });
   const { server, port } = await startServer();
@@ -103,7 +103,7 @@ test("http: every served and every made request is one event with its method, ur
   }
 });
 
-test("http: a failed client request is an event with status 0 and the error", async () => {
+test("http: a failed client request is an event with status 0 and the error", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { http: true });
   const port = await closedPort();
@@ -116,7 +116,7 @@ test("http: a failed client request is an event with status 0 and the error", as
   assertInterval(e);
 });
 
-test("fetch: one event per request at the end of its body, with status, origin, path and the time to the response head", async () => {
+test("fetch: one event per request at the end of its body, with status, origin, path and the time to the response head", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { fetch: true });
   const { server, url } = await startServer();
@@ -148,7 +148,7 @@ test("fetch: one event per request at the end of its body, with status, origin, 
   }
 });
 
-test("net and dns: connections (made, failed, accepted) and the lookups of connecting sockets", async () => {
+test("net and dns: connections (made, failed, accepted) and the lookups of connecting sockets", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { net: true, dns: true });
   const { server, port } = await startServer();
@@ -191,7 +191,7 @@ test("net and dns: connections (made, failed, accepted) and the lookups of conne
   }
 });
 
-test("workers: start-up and lifetime events with the thread id and exit code", async () => {
+test("workers: start-up and lifetime events with the thread id and exit code", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { workers: true });
   const ids: number[] = [];
@@ -215,7 +215,7 @@ test("workers: start-up and lifetime events with the thread id and exit code", a
   }
 });
 
-test("gc: a forced full collection appears as a major GC pause", async () => {
+test("gc: a forced full collection appears as a major GC pause", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { gc: true });
   setFlagsFromString("--expose-gc");
@@ -230,7 +230,7 @@ test("gc: a forced full collection appears as a major GC pause", async () => {
   for (const e of major) assertInterval(e);
 });
 
-test("eventLoop: a blocked loop shows as delay in the interval that contains it", async () => {
+test("eventLoop: a blocked loop shows as delay in the interval that contains it", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const rec = instrument(ring, { eventLoop: { intervalMs: 40, resolutionMs: 5 } });
   await new Promise((r) => setTimeout(r, 60));
@@ -254,7 +254,7 @@ test("eventLoop: a blocked loop shows as delay in the interval that contains it"
   }
 });
 
-test("a worker thread instruments itself and writes into the same ring on its own lane", async () => {
+test("a worker thread instruments itself and writes into the same ring on its own lane", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const { server, url } = await startServer();
   try {
@@ -276,7 +276,7 @@ test("a worker thread instruments itself and writes into the same ring on its ow
   }
 });
 
-test("close() unsubscribes everything and releases the writer; later requests write nothing", async () => {
+test("close() unsubscribes everything and releases the writer; later requests write nothing", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const hadSubscribers = dc.hasSubscribers("http.server.request.start");
   const rec = instrument(ring);
@@ -294,7 +294,7 @@ test("close() unsubscribes everything and releases the writer; later requests wr
   assert.equal(ring.stats().lanes[rec.writer.lane]?.written, before, "nothing but the last event-loop interval, if any");
 });
 
-test("instrumentation never throws into the application: a failing write is counted", async () => {
+test("instrumentation never throws into the application: a failing write is counted", { timeout: 30_000 }, async () => {
   const ring = newRing();
   const w = ring.writer();
   const rec = instrument(ring, { fetch: true, writer: w });

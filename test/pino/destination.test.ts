@@ -126,7 +126,7 @@ test("a full discard-mode ring drops lines without disturbing the logger; after 
   assert.equal(kept.length + dest.dropped, 201);
 });
 
-test("a worker thread logs through its own destination into the same ring; lines merge by time", async () => {
+test("a worker thread logs through its own destination into the same ring; lines merge by time", { timeout: 30_000 }, async () => {
   const ring = createRing({ lanes: 3, pageSize: 8192, pagesPerLane: 16, mode: "discard" });
   const dest = ringDestination(ring);
   const log = pino({ base: { role: "main" } }, dest);
