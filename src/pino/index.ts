@@ -15,5 +15,5 @@
 export { ringDestination, RingDestination } from "./destination.js";
 export type { RingDestinationOptions } from "./destination.js";
 export { readLog } from "./read.js";
-export type { LogEntry } from "./read.js";
+export type { LogEntry, ReadLogOptions } from "./read.js";
 export { PINO_LOG_EVENT, MAX_LINE_BYTES, pinoLogFields } from "./log-event.js";

@@ -11,7 +11,7 @@ const LEVEL_VALUES: Readonly<Record<string, number>> = { trace: 10, debug: 20, i
 export interface LogEntry {
   /** pino's numeric level (30 = info, 50 = error, ...): the stored one, else the line's `level` (a number, or one of pino's default labels), else 0. */
   readonly level: number;
-  /** Unix time in ms: the line's own `time` when it has a numeric one, else the record timestamp on the wall clock (mono rings), else NaN. */
+  /** Unix time in ms: the line's own `time` when it has a numeric one, else the record timestamp on the wall clock (mono rings, or `options.epochWallMs`), else NaN. */
   readonly time: number;
   /** The message (the line's `msg`, or the given message key), or "" if none. */
   readonly msg: string;
@@ -26,9 +26,19 @@ export interface LogEntry {
   readonly lane: number;
 }
 
+/** Options of {@link readLog}. */
+export interface ReadLogOptions {
+  /** pino's `messageKey` option (default "msg"). */
+  messageKey?: string;
+  /**
+   * Wall-clock ms at ring time 0, for lines without a numeric `time` (e.g. `TraceFile.epochWallMs`
+   * for records read from a trace file). Default: the registry's ring's, when it uses the mono clock.
+   */
+  epochWallMs?: number;
+}
+
 /**
- * The log line in `record` (a `pino.log` event), or undefined for any other record. `messageKey` is
- * pino's option of the same name (default "msg").
+ * The log line in `record` (a `pino.log` event), or undefined for any other record.
  *
  * @example
  * ```ts
@@ -36,7 +46,7 @@ export interface LogEntry {
  * ring.consumer().read((r) => { const log = readLog(reg, r); if (log && log.level >= 50) console.log(log.time, log.msg); });
  * ```
  */
-export function readLog(registry: EventRegistry, record: RingRecord | RecordData, messageKey = "msg"): LogEntry | undefined {
+export function readLog(registry: EventRegistry, record: RingRecord | RecordData, options: ReadLogOptions = {}): LogEntry | undefined {
   if (record.kind !== "data" || registry.schema(record.type)?.name !== PINO_LOG_EVENT) return undefined;
   const d = registry.decode(record);
   if (d.kind !== "event") return undefined;
@@ -54,8 +64,9 @@ export function readLog(registry: EventRegistry, record: RingRecord | RecordData
     level = typeof l === "number" ? l : typeof l === "string" ? (LEVEL_VALUES[l] ?? 0) : 0;
   }
   const ring = registry.ring;
-  const time = typeof fields.time === "number" ? fields.time : ring.geometry.clock === CLOCK_MONO ? ring.epochWallMs + record.timestamp / 1e6 : Number.NaN;
-  const msg = fields[messageKey];
+  const epochWallMs = options.epochWallMs ?? (ring !== undefined && ring.geometry.clock === CLOCK_MONO ? ring.epochWallMs : undefined);
+  const time = typeof fields.time === "number" ? fields.time : epochWallMs !== undefined ? epochWallMs + record.timestamp / 1e6 : Number.NaN;
+  const msg = fields[options.messageKey ?? "msg"];
   return {
     level,
     time,

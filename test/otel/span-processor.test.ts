@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { createRing, defineEvent, eventRegistry, t, type RecordData, type RingBuffer } from "../../src/index.js";
+import { bytesSource, createRing, defineEvent, eventRegistry, openTrace, snapshotRing, t, type RecordData, type RingBuffer } from "../../src/index.js";
 import { OTEL_SPAN_EVENT, RingSpanProcessor, exportSpans, spanFromRecord } from "../../src/otel/index.js";
 import { decodeAttributes, encodeAttributes } from "../../src/otel/attributes.js";
 
@@ -169,6 +169,24 @@ test("exportSpans: other records are skipped, overwritten spans are counted as l
   assert.equal(r2.exported, 0);
   assert.ok(r2.failed >= 1);
   assert.equal(r2.error?.message, "collector down");
+  await provider.shutdown();
+});
+
+test("spans come back from a snapshot file (.urb) too: spanFromRecord with the file's registry", async () => {
+  const ring = newRing();
+  const { truth, provider, tracer } = setup(ring);
+  const parent = tracer.startSpan("parent", { attributes: { a: 1 } });
+  tracer.startSpan("child", { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, parent)).end();
+  parent.end();
+  const file = openTrace(bytesSource(snapshotRing(ring)));
+  const reg = file.registry;
+  assert.ok(reg);
+  const spans: ReadableSpan[] = [];
+  file.read((r) => {
+    const s = spanFromRecord(reg, r, resource); // the record object is reused: convert now
+    if (s !== undefined) spans.push(s);
+  });
+  assert.deepEqual(spans.map(essence), truth.getFinishedSpans().map(essence));
   await provider.shutdown();
 });
 

@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import fc from "fast-check";
 import { pino } from "pino";
-import { createRing, defineEvent, eventRegistry, type RingBuffer } from "../../src/index.js";
+import { bytesSource, createRing, defineEvent, eventRegistry, openTrace, snapshotRing, type RingBuffer } from "../../src/index.js";
 import { PINO_LOG_EVENT, pinoLogFields, readLog, ringDestination, type LogEntry } from "../../src/pino/index.js";
 
 function logs(ring: RingBuffer): LogEntry[] {
@@ -141,4 +141,25 @@ test("a worker thread logs through its own destination into the same ring; lines
   const fromWorker = got.slice(1, 21);
   assert.deepEqual(fromWorker.map((l) => [l.msg, l.level, l.lane, l.fields.role]), fromWorker.map((_, i) => [`worker line ${i}`, 40, done.lane, "worker"]));
   assert.notEqual(done.lane, dest.writer.lane);
+});
+
+test("lines read back from a snapshot file (.urb) through its read-only registry, time from the file's epoch", () => {
+  const ring = createRing({ lanes: 1, pageSize: 1024, pagesPerLane: 8, mode: "overwrite" });
+  const log = pino({}, ringDestination(ring));
+  log.info({ n: 1 }, "kept whole");
+  log.error({ blob: "x".repeat(2000) }, "cut");
+  const trace = openTrace(bytesSource(snapshotRing(ring)));
+  const reg = trace.registry;
+  assert.ok(reg);
+  const got: (LogEntry | undefined)[] = [];
+  let noEpoch: LogEntry | undefined;
+  trace.read((r) => {
+    got.push(readLog(reg, r, { epochWallMs: trace.epochWallMs })); // the record object is reused: convert now
+    noEpoch = readLog(reg, r);
+  });
+  assert.deepEqual(got.map((l) => [l?.level, l?.msg, l?.truncated]), [[30, "kept whole", false], [50, "", true]]);
+  const cut = got[1];
+  assert.ok(cut);
+  assert.equal(cut.time, trace.epochWallMs + cut.timestamp / 1e6, "a cut line has no time of its own: the file's epoch places it");
+  assert.ok(noEpoch !== undefined && Number.isNaN(noEpoch.time), "without an epoch, a file's registry cannot place a cut line");
 });
