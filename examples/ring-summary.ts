@@ -77,5 +77,6 @@ export function timeline(ring: RingBuffer): { entries: TimelineEntry[]; counts: 
 /** One line of the timeline: time since `origin`, lane, event name, duration, description. */
 export function formatEntry(e: TimelineEntry, origin: number): string {
   const dur = e.durationNs > 0 ? ms(e.durationNs).padStart(12) : ''.padStart(12);
-  return `${`+${((e.at - origin) / 1e6).toFixed(3)}`.padStart(10)} ms  lane ${e.event.lane}  ${e.event.name.padEnd(18)} ${dur}  ${e.text}`;
+  const offsetMs = (e.at - origin) / 1e6;
+  return `${`${offsetMs < 0 ? '' : '+'}${offsetMs.toFixed(3)}`.padStart(10)} ms  lane ${e.event.lane}  ${e.event.name.padEnd(18)} ${dur}  ${e.text}`;
 }
