@@ -56,8 +56,8 @@ export const httpScenario: Scenario = {
     const ring = createRing({ lanes: 4, sharedLanes: 1, pageSize: 16384, pagesPerLane: 64, mode: 'overwrite' });
     // Two server/load pairs of threads, one recording everything (instrument() once at start, as an
     // application would), one not; the runs alternate between them. Turning the instrumentation on
-    // and off per run instead would measure Node re-optimizing its http code around the channel
-    // subscriptions, not the steady state.
+    // and off per run instead swaps Node's channel objects between two prototypes at every switch
+    // (Channel <-> ActiveChannel), throwing away optimized code that tests them: not the steady state.
     const plain = await openHttpPair(ring, false);
     let instrumented: Awaited<ReturnType<typeof openHttpPair>> | undefined;
     try {
