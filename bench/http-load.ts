@@ -1,19 +1,26 @@
 /**
- * Worker: a load generator of the http_instrumented_rps scenario. For each run message it keeps
- * `concurrency` keep-alive GET requests in flight against its server until `durationMs` have
- * passed, then replies with the number of completed requests and the elapsed ms. With
- * `instrumented`, it records its own thread into the ring (every subsystem, turned on once at start).
+ * Worker: the load generator of the http_instrumented_rps scenario. For each run message it keeps
+ * `concurrency` keep-alive GET requests in flight against the main thread's server: first for
+ * `warmupMs` (not counted), then for `durationMs`, and replies with the number of requests completed
+ * in the timed part and its length in ms. With `instrumented`, it instruments its own thread
+ * (every subsystem) for the run, before the warm-up.
  */
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachRing } from '../src/index.js';
 import { instrument } from '../src/node/index.js';
 
-const data = workerData as { buffer: SharedArrayBuffer; port: number; concurrency: number; instrumented: boolean };
+interface Run {
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly instrumented: boolean;
+}
+
+const data = workerData as { buffer: SharedArrayBuffer; port: number; concurrency: number };
+const ring = attachRing(data.buffer);
+const agent = new http.Agent({ keepAlive: true, maxSockets: data.concurrency });
 const port = parentPort;
 if (port === null) throw new Error('bench/http-load.js must run in a worker thread');
-const rec = data.instrumented ? instrument(attachRing(data.buffer)) : undefined;
-const agent = new http.Agent({ keepAlive: true, maxSockets: data.concurrency });
 
 function request(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -26,10 +33,10 @@ function request(): Promise<void> {
   });
 }
 
-async function run(durationMs: number): Promise<{ requests: number; ms: number }> {
+/** Requests completed in `ms` with `concurrency` in flight. */
+async function load(ms: number): Promise<number> {
   let requests = 0;
-  const t0 = performance.now();
-  const deadline = t0 + durationMs;
+  const deadline = performance.now() + ms;
   const loop = async () => {
     while (performance.now() < deadline) {
       await request();
@@ -37,17 +44,28 @@ async function run(durationMs: number): Promise<{ requests: number; ms: number }
     }
   };
   await Promise.all(Array.from({ length: data.concurrency }, loop));
-  return { requests, ms: performance.now() - t0 };
+  return requests;
 }
 
-port.on('message', (m: { durationMs: number } | 'stop') => {
-  if (m === 'stop') {
-    agent.destroy();
+async function run(r: Run): Promise<{ requests: number; ms: number }> {
+  const rec = r.instrumented ? instrument(ring) : undefined;
+  try {
+    await load(r.warmupMs);
+    const t0 = performance.now();
+    const requests = await load(r.durationMs);
+    return { requests, ms: performance.now() - t0 };
+  } finally {
     rec?.close();
+  }
+}
+
+port.on('message', (r: Run | 'stop') => {
+  if (r === 'stop') {
+    agent.destroy();
     port.close();
     return;
   }
-  run(m.durationMs).then(
+  run(r).then(
     (res) => port.postMessage(res),
     (err: unknown) => port.postMessage({ error: err instanceof Error ? err.message : String(err) }),
   );
