@@ -13,8 +13,10 @@
  * GET /proxy/:n fetches /hash/:n from this same server (a client span around fetch, its context
  * sent in a W3C `traceparent` header, so both hops and the pool's span form one trace).
  *
- * For tools (the future `urb record`): {@link startService} takes any ring, so a recorder can create
- * the ring (or map it from a file) and pass it in; run as a script, the example creates its own.
+ * Under `urb record` (`node dist/src/cli/main.js record -o service.urb -- node dist/examples/service.js`)
+ * it records into the recording's ring (`recordingRing()`), whose pages stream to the file, and
+ * prints where to look instead of the summary; otherwise it creates a ring of its own.
+ * {@link startService} takes any ring.
  */
 import http from 'node:http';
 import { once } from 'node:events';
@@ -24,6 +26,7 @@ import { pino, type Logger } from 'pino';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createRing, type RingBuffer } from '../src/index.js';
+import { recordingRing } from '../src/record/index.js';
 import { instrument, type Instrumentation } from '../src/node/index.js';
 import { RingSpanProcessor } from '../src/otel/index.js';
 import { ringDestination } from '../src/pino/index.js';
@@ -215,8 +218,10 @@ async function main(): Promise<void> {
   const requests = envInt('SERVICE_REQUESTS', 200);
   const concurrency = envInt('SERVICE_CONCURRENCY', 8);
   const workers = envInt('SERVICE_WORKERS', 2);
-  // One lane per thread (main + pool) and a shared lane for overflow; 16 x 64 KiB pages per lane.
-  const ring = createRing({ lanes: workers + 1, sharedLanes: 1, pageSize: 65536, pagesPerLane: 16, mode: 'overwrite' });
+  // Recorded by `urb record`: its ring. Else one lane per thread (main + pool) and a shared lane
+  // for overflow, 16 x 64 KiB pages per lane.
+  const recording = recordingRing();
+  const ring = recording ?? createRing({ lanes: workers + 1, sharedLanes: 1, pageSize: 65536, pagesPerLane: 16, mode: 'overwrite' });
   const started = performance.now();
   const service = await startService(ring, workers);
   const statuses = await load(service.url, requests, concurrency);
@@ -224,6 +229,11 @@ async function main(): Promise<void> {
   const ms = performance.now() - started;
 
   console.log(`served ${requests} requests (${[...statuses].map(([s, n]) => `${n} x ${s}`).join(', ')}) with ${workers} pool workers in ${ms.toFixed(0)} ms`);
+  if (recording !== undefined) {
+    // The recording's pipe thread takes pages out of the ring as they fill: the file has the events.
+    console.log('recorded by urb record: see its trace file with urb stats, urb dump or urb view');
+    return;
+  }
   const { entries, counts, lost } = timeline(ring);
   const stats = ring.stats().total;
   console.log(`\nthe ring holds ${entries.length} events from ${new Set(entries.map((e) => e.event.lane)).size} threads (${stats.written} written, ${stats.overrun} overwritten, ${lost} reported lost):`);

@@ -3,6 +3,10 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openTraceFile } from "../../src/node/index.js";
 
 const run = promisify(execFile);
 
@@ -39,4 +43,40 @@ test("the example service runs as a separate process and its ring holds every ki
   const lanes = spans.map((l) => /lane (\d+)/.exec(l)?.[1]);
   assert.equal(new Set(lanes.slice(0, 3)).size, 1, "the server's spans come from one thread");
   assert.notEqual(lanes[3], lanes[0], "the job's span comes from a pool worker");
+});
+
+test("under urb record, the example records into the recording's ring: the trace file holds every thread's events", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-service-"));
+  try {
+    const cli = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+    const script = fileURLToPath(new URL("../../examples/service.js", import.meta.url));
+    const out = join(dir, "service.urb");
+    const { stdout } = await run(process.execPath, [cli, "record", "-o", out, "--", process.execPath, script], {
+      env: { ...process.env, SERVICE_REQUESTS: "40", SERVICE_CONCURRENCY: "4", SERVICE_WORKERS: "2" },
+      timeout: 60_000,
+    });
+    assert.match(stdout, /^recorded by urb record: /m);
+    const trace = openTraceFile(out);
+    try {
+      const reg = trace.registry;
+      assert.ok(reg);
+      const counts = new Map<string, number>();
+      const lanes = new Set<number>();
+      trace.read((r) => {
+        if (r.kind !== "data") return;
+        const name = reg.schema(r.type)?.name ?? "?";
+        counts.set(name, (counts.get(name) ?? 0) + 1);
+        lanes.add(r.lane);
+      });
+      assert.equal(counts.get("node.http.server"), 40 + 10, "40 requests, 10 of them proxied to /hash");
+      assert.equal(counts.get("node.worker.exit"), 2);
+      for (const name of ["otel.span", "pino.log", "node.fetch", "node.http.client"]) assert.ok((counts.get(name) ?? 0) > 0, name);
+      assert.equal(lanes.size, 3, "main thread and two pool workers");
+      assert.deepEqual(trace.warnings, []);
+    } finally {
+      trace.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
