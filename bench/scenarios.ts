@@ -17,6 +17,7 @@ import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 import { xprocessScenario } from './xprocess.js';
+import { integrationScenarios } from './integrations.js';
 
 export type { Scenario } from './harness.js';
 
@@ -25,6 +26,7 @@ export const scenarios: readonly Scenario[] = [
   xprocessScenario,
   typedScenario,
   typedHeapScenario,
+  ...integrationScenarios,
   ...peerScenarios,
   pipeScenario,
   groupScenario,
