@@ -24,6 +24,7 @@ const OPTIONS: OptionSpec = {
   lanes: { type: "string" },
   mode: { type: "string" },
   "flush-ms": { type: "string" },
+  "no-instrument": { type: "boolean" },
 };
 
 export const recordCommand: Command = {
@@ -44,6 +45,8 @@ Options:
   --mode MODE         discard (default: when the file cannot keep up, new records are dropped
                       and counted) or overwrite (the oldest unsaved pages are, and counted)
   --flush-ms MS       write the committed part of unfinished pages at least this often (default ${DEFAULTS.flushMs})
+  --no-instrument     do not record Node's own events (by default HTTP, fetch, net, DNS, worker
+                      threads, GC pauses and event-loop delay are recorded, docs/INTEGRATIONS.md)
   -h, --help          show this help
 
 One process records: the first Node.js process of COMMAND that is not a package manager. Its
@@ -110,6 +113,7 @@ function recordConfig(values: Record<string, unknown>): RecordConfig {
     pagesPerLane,
     mode,
     flushMs: flushText === undefined ? DEFAULTS.flushMs : parseCount("--flush-ms", flushText, 10, 3_600_000),
+    instrument: values["no-instrument"] !== true,
   };
   try {
     ringBytes(ringOptions(config));

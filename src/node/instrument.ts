@@ -50,8 +50,13 @@ export interface Instrumentation {
 
 const SUBSYSTEMS = ["http", "fetch", "net", "dns", "workers", "gc", "eventLoop"] as const;
 
+/** The subsystems this thread records into each ring's buffer, and the writer of the first instrumentation. */
+const activeByBuffer = new WeakMap<SharedArrayBuffer, { subsystems: Set<string>; writer: RingWriter }>();
+
 /**
- * Record Node's subsystems into `ring` (which must use the `mono` clock) from this thread.
+ * Record Node's subsystems into `ring` (which must use the `mono` clock) from this thread. A
+ * subsystem this thread already records into the same ring is left as it is (a second call, e.g.
+ * a program's own under `urb record`, which instruments by default, does not double events).
  * Throws RangeError for a ring with another clock or a bad event-loop option, and CapacityError
  * when no writer can be made or the metadata area cannot hold the schemas.
  *
@@ -67,8 +72,15 @@ const SUBSYSTEMS = ["http", "fetch", "net", "dns", "workers", "gc", "eventLoop"]
  */
 export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): Instrumentation {
   const named = SUBSYSTEMS.filter((k) => options[k] !== undefined);
-  const on = (k: (typeof SUBSYSTEMS)[number]): boolean => (named.length === 0 ? true : options[k] !== undefined && options[k] !== false);
+  // A subsystem this thread already records into this ring (e.g. `urb record`'s default
+  // instrumentation, then the program's own call) is not subscribed twice: its events would double.
+  const active = activeByBuffer.get(ring.buffer);
+  const on = (k: (typeof SUBSYSTEMS)[number]): boolean =>
+    (named.length === 0 ? true : options[k] !== undefined && options[k] !== false) && active?.subsystems.has(k) !== true;
   const enabled = SUBSYSTEMS.filter(on);
+  if (enabled.length === 0 && active !== undefined && options.writer === undefined) {
+    return { enabled, writer: active.writer, errors: 0, lastError: undefined, close() {} };
+  }
   const owned = options.writer === undefined;
   const writer = options.writer ?? ring.writer();
   const stops: (() => void)[] = [];
@@ -90,6 +102,9 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
     throw e;
   }
   const s = sink;
+  const entry = activeByBuffer.get(ring.buffer) ?? { subsystems: new Set<string>(), writer };
+  for (const k of enabled) entry.subsystems.add(k);
+  activeByBuffer.set(ring.buffer, entry);
   return {
     enabled,
     writer,
@@ -103,6 +118,8 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
       if (s.closed) return;
       for (const stop of stops) stop(); // the event-loop sampler writes its last interval here
       s.closed = true; // listeners still attached to live sockets and workers now do nothing
+      for (const k of enabled) entry.subsystems.delete(k);
+      if (entry.subsystems.size === 0) activeByBuffer.delete(ring.buffer);
       if (owned) writer.close();
     },
   };

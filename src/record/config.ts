@@ -24,6 +24,8 @@ export interface RecordConfig {
   readonly mode: "overwrite" | "discard";
   /** How often the committed part of unfinished pages reaches the file, in ms. */
   readonly flushMs: number;
+  /** Record Node's own events (HTTP, fetch, net, DNS, workers, GC, event-loop delay) with `instrument()`. */
+  readonly instrument: boolean;
 }
 
 /** The ring options of a config. */
@@ -48,5 +50,15 @@ export function readRecordConfig(env: Record<string, string | undefined>): Recor
   };
   if (typeof c.out !== "string" || c.out === "") throw new TypeError(`${RECORD_ENV}.out must be a path`);
   if (c.mode !== "overwrite" && c.mode !== "discard") throw new TypeError(`${RECORD_ENV}.mode must be overwrite or discard`);
-  return { out: c.out, lanes: int("lanes"), sharedLanes: int("sharedLanes"), pageSize: int("pageSize"), pagesPerLane: int("pagesPerLane"), mode: c.mode, flushMs: int("flushMs") };
+  if (c.instrument !== undefined && typeof c.instrument !== "boolean") throw new TypeError(`${RECORD_ENV}.instrument must be a boolean`);
+  return {
+    out: c.out,
+    lanes: int("lanes"),
+    sharedLanes: int("sharedLanes"),
+    pageSize: int("pageSize"),
+    pagesPerLane: int("pagesPerLane"),
+    mode: c.mode,
+    flushMs: int("flushMs"),
+    instrument: c.instrument !== false,
+  };
 }

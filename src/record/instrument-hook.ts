@@ -1,18 +1,16 @@
 /**
- * THE HOOK POINT for default instrumentation in `urb record`.
- *
- * `instrument(ring, {...})` (Node diagnostics channels: HTTP, fetch, net, fs, GC, event loop
- * delay, ...) is being built separately (its own issue). When it lands, `urb record` turns it on
- * here, by default, in the recorded program's main thread, right after the ring exists and before
- * the program's code runs; a `--no-instrument` option of `urb record` would then skip it. Until
- * then this does nothing and the trace holds what the program writes itself through
- * `recordingRing()`.
+ * Default instrumentation in `urb record`: Node's own events (HTTP server and client requests,
+ * fetch, TCP connects and accepts, DNS lookups of connecting sockets, worker threads, GC pauses,
+ * event-loop delay; see docs/INTEGRATIONS.md) recorded with `instrument()` in the recorded
+ * program's main thread, right after the ring exists and before the program's code runs, so they
+ * line up on one clock with what the program writes itself. `urb record --no-instrument` skips it.
  */
+import { type Instrumentation, instrument } from "../node/instrument.js";
 import type { RingBuffer } from "../ring.js";
 import type { RecordConfig } from "./config.js";
 
-/** Turn on the default instrumentation of a recorded program (nothing yet: see the module comment). */
-export function enableDefaultInstrumentation(ring: RingBuffer, config: RecordConfig): void {
-  void ring;
-  void config;
+/** Turn on the default instrumentation of a recorded program (unless the config says not to); the preload closes it before the last flush. */
+export function enableDefaultInstrumentation(ring: RingBuffer, config: RecordConfig): Instrumentation | undefined {
+  if (!config.instrument) return undefined;
+  return instrument(ring);
 }

@@ -48,6 +48,7 @@ function startRecording(config: RecordConfig): void {
     return;
   }
   let control: Int32Array;
+  let instrumentation: { close(): void } | undefined;
   try {
     const ring = createRing(ringOptions(config));
     control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
@@ -64,7 +65,7 @@ function startRecording(config: RecordConfig): void {
     setEnvironmentData(RECORD_ENV_DATA_KEY, ring.buffer);
     const slot: RecordingSlot = { buffer: ring.buffer, ring };
     (globalThis as { [RECORD_GLOBAL]?: RecordingSlot })[RECORD_GLOBAL] = slot;
-    enableDefaultInstrumentation(ring, config);
+    instrumentation = enableDefaultInstrumentation(ring, config);
   } catch (e) {
     closeSync(fd);
     warn(`cannot start recording (${e instanceof Error ? e.message : String(e)}); running without recording`);
@@ -75,6 +76,8 @@ function startRecording(config: RecordConfig): void {
   const stopRecording = (): void => {
     if (stopped) return;
     stopped = true;
+    // The instrumentation's last words (the partial event-loop interval) go in before the last flush.
+    instrumentation?.close();
     // Ask the pipe thread to flush and close; pairs with its Atomics.waitAsync on CONTROL_STOP.
     Atomics.store(control, CONTROL_STOP, 1);
     Atomics.notify(control, CONTROL_STOP);

@@ -27,7 +27,7 @@ const total = Object.values(expected).reduce((a, b) => a + b, 0) + 2; // + one r
 let recording: UrbResult;
 
 before(async () => {
-  recording = await urb(['record', '-o', file, '--', process.execPath, APP, '--requests', String(REQUESTS), '--jobs', String(JOBS)]);
+  recording = await urb(['record', '-o', file, '--no-instrument', '--', process.execPath, APP, '--requests', String(REQUESTS), '--jobs', String(JOBS)]);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -95,7 +95,7 @@ test('urb record -- npm start: npm does not record, the Node program it starts d
 
 test('a Node child process of the program runs unrecorded; ring options apply; records dropped in a full ring are reported', async () => {
   const path = join(dir, 'fork.urb');
-  const r = await urb(['record', '-o', path, '--size', '1k', '--page-size', '256', '--lanes', '2', '--mode', 'discard', '--', process.execPath, APP, '--fork-child', '--burst', '3000', '--requests', '5', '--jobs', '2', '--workers', '1']);
+  const r = await urb(['record', '-o', path, '--size', '1k', '--page-size', '256', '--lanes', '2', '--mode', 'discard', '--no-instrument', '--', process.execPath, APP, '--fork-child', '--burst', '3000', '--requests', '5', '--jobs', '2', '--workers', '1']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^child: \{"childHasRing":false\}$/m);
   const s = summary(path);
@@ -115,7 +115,7 @@ test('a Node child process of the program runs unrecorded; ring options apply; r
 
 test("the program's own 'exit' handler still writes into the file; a command that is not Node writes nothing", async () => {
   const path = join(dir, 'exit.urb');
-  const r = await urb(['record', '-o', path, '--', process.execPath, APP, '--exit-event', '--requests', '3', '--jobs', '1']);
+  const r = await urb(['record', '-o', path, '--no-instrument', '--', process.execPath, APP, '--exit-event', '--requests', '3', '--jobs', '1']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(summary(path).last, 'log {"level":"info","msg":"exit 0"}');
 
@@ -125,4 +125,19 @@ test("the program's own 'exit' handler still writes into the file; a command tha
   // The program's exit code passes through.
   const failing = await run(process.execPath, [URB, 'record', '-o', join(dir, 'fail.urb'), '--', process.execPath, '-e', 'process.exit(7)']);
   assert.equal(failing.code, 7, failing.stderr);
+});
+
+test("urb record instruments Node by default (worker threads, event-loop delay on the program's clock), and not with --no-instrument", async () => {
+  const names = async (args: string[]) => {
+    const path = join(dir, `instr-${args.length}.urb`);
+    const r = await urb(['record', '-o', path, ...args, '--', process.execPath, APP, '--requests', '3', '--jobs', '2', '--workers', '2']);
+    assert.equal(r.code, 0, r.stderr);
+    return summary(path).events;
+  };
+  const on = await names([]);
+  assert.equal(on.get('node.worker.exit'), 2, JSON.stringify([...on]));
+  assert.ok((on.get('node.event_loop') ?? 0) >= 1, 'event-loop delay sampled');
+  assert.equal(on.get('job_start'), 4, 'the program\'s own events are there too, once');
+  const off = await names(['--no-instrument']);
+  assert.equal([...off.keys()].filter((n) => n.startsWith('node.')).length, 0, JSON.stringify([...off]));
 });
