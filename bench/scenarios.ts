@@ -11,6 +11,7 @@
 import type { Scenario } from './harness.js';
 import { peerScenarios } from './peers/scenarios.js';
 import { curveScenarios } from './curves.js';
+import { exportScenario } from './export.js';
 import { groupScenario } from './group.js';
 import { latencyScenario } from './latency.js';
 import { pipeScenario } from './pipe.js';
@@ -18,6 +19,7 @@ import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 import { xprocessScenario } from './xprocess.js';
+import { integrationScenarios } from './integrations.js';
 
 export type { Scenario } from './harness.js';
 
@@ -26,10 +28,12 @@ export const scenarios: readonly Scenario[] = [
   xprocessScenario,
   typedScenario,
   typedHeapScenario,
+  ...integrationScenarios,
   ...peerScenarios,
   pipeScenario,
   groupScenario,
   readableScenario,
+  exportScenario,
   latencyScenario,
   ...curveScenarios,
 ];

@@ -223,11 +223,22 @@ class LaneCursor {
     const g = this.#c.g;
     // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
     const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
+    this.#tailSeen = tail;
     this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
     const off = pos8Offset(g, tail);
     this.#off = exact && off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
     this.#seq = this.#seqAt(this.#pageNo, this.#off);
   }
+
+  /** The tail #startAtTail() last stood on. */
+  #tailSeen = 0;
+  /**
+   * The tail when #lapped() last found no way past our page, or NaN. Until the tail moves, looking
+   * again finds the same: what lets us past is the recycler's push of the tail. Remembering it spares
+   * a lane that stays that way (a stalled recycler, a corrupt image) LAPPED_ATTEMPTS cumulative walks
+   * on every read; found by the fuzzer, where a merged read paid them for every record of its other lanes.
+   */
+  #stuckAt = Number.NaN;
 
   /** Data records in the lane before (page, offset), or NaN if that cannot be known any more. */
   #seqAt(pageNo: number, off: number): number {
@@ -348,6 +359,9 @@ class LaneCursor {
    * the tail has not moved past our page yet (its recycling is in progress).
    */
   #lapped(): boolean {
+    // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
+    if (Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2) === this.#stuckAt) return false;
+    this.#stuckAt = Number.NaN;
     const before = this.#seq;
     const g = this.#c.g;
     const was = toPos8(g, this.#pageNo, this.#off);
@@ -365,6 +379,7 @@ class LaneCursor {
       this.#pageNo = wasPage;
       this.#off = wasOff;
       this.#seq = before;
+      this.#stuckAt = this.#tailSeen;
       return false;
     }
     const lost = this.#seq - before;
@@ -400,7 +415,12 @@ class LaneCursor {
     const before = c.f64[(slot + PG_RECORDS_BEFORE) >> 3] ?? 0;
     try {
       walkPage(c, slot, PAGE_HEADER_BYTES, this.#walk, this.#own);
-    } catch {
+    } catch (e) {
+      fence(); // the walk's plain loads complete before the tail is checked again
+      // Page q is zeroed only after the tail has moved past it: a page that does not parse while
+      // the tail still stands in it is corrupt, not torn, and every retry would find it so (each
+      // read() would spend LAPPED_ATTEMPTS walks on it). Report it; a moved tail means retry.
+      if (Atomics.load(c.i32, tailIdx) === tail) throw e; // acquire the tail; pairs with the recyclers' compareExchange
       return false;
     }
     fence(); // the walk's plain loads complete before the tail is checked again

@@ -108,8 +108,9 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
       baseTime: hdr.getFloat64(PG_BASE_TIME, true),
     };
     if (gap && prev !== null) {
+      // The pages left out may have held no committed record (only discarded ones): no loss to state.
       const lost = kept.recordsBefore - (prev.recordsBefore + prev.records);
-      parts.push(lostChunk(lane, lost, kept.baseTime));
+      if (lost !== 0) parts.push(lostChunk(lane, lost, kept.baseTime));
       if (lost === lost) counts.lost += lost;
     }
     gap = false;

@@ -1,7 +1,9 @@
 /**
  * Node-only helpers (`unified-ring-buffer/node`): Node streams over a reader, trace files on disk,
  * page hand-off to files, dumps, and rings in files shared between processes (mmap'ed through the
- * optional native addon: see docs/DESIGN.md, "File rings").
+ * optional native addon: see docs/DESIGN.md, "File rings"), and {@link instrument}, which records
+ * Node's own subsystems (HTTP, fetch, TCP, DNS, workers, GC, event-loop delay) into a ring as typed
+ * events (docs/INTEGRATIONS.md).
  *
  * @module
  */
@@ -19,6 +21,23 @@ export type { FollowOptions, FollowSummary } from "./follow.js";
 export type { LiveProducer } from "./producers.js";
 export { nativeAddonAvailable } from "./native.js";
 export { NativeAddonError } from "../errors.js";
+export { instrument } from "./instrument.js";
+export type { InstrumentOptions, Instrumentation } from "./instrument.js";
+export type { EventLoopOptions } from "./event-loop.js";
+export {
+  NODE_EVENTS,
+  GC_KINDS,
+  HTTP_SERVER_FIELDS,
+  HTTP_CLIENT_FIELDS,
+  FETCH_FIELDS,
+  NET_CONNECT_FIELDS,
+  NET_ACCEPT_FIELDS,
+  DNS_LOOKUP_FIELDS,
+  WORKER_ONLINE_FIELDS,
+  WORKER_EXIT_FIELDS,
+  GC_FIELDS,
+  EVENT_LOOP_FIELDS,
+} from "./events.js";
 
 /**
  * An object-mode Node `Readable` of the reader's records, with real backpressure: records are

@@ -132,7 +132,14 @@ export class TracePipe {
       throw e;
     }
     const start = [encodeFileHeader(0, Date.now()), ringHeaderChunk(ring)];
-    this.#writeAll(start);
+    try {
+      this.#writeAll(start);
+    } catch (e) {
+      // No pipe to retry with: give the lanes back (and the file, if the pipe opened it).
+      this.#reader.close();
+      if (this.#ownsFd) closeSync(this.#fd);
+      throw e;
+    }
   }
 
   /** True once {@link close} ran. */
@@ -216,8 +223,11 @@ export class TracePipe {
       this.#fragments(lane);
     }
     if (this.#iov.length > 0) {
-      this.#writeAll(this.#iov);
-      this.#iov.length = 0;
+      try {
+        this.#writeAll(this.#iov);
+      } finally {
+        this.#iov.length = 0; // written, or kept in #pending: never queued twice
+      }
     }
     return this.stats.bytes - before;
   }
@@ -351,7 +361,12 @@ export class TracePipe {
     let total = 0;
     for (const p of parts) total += p.length;
     if (this.#sink !== undefined) {
-      this.#sink(parts, total);
+      try {
+        this.#sink(parts, total);
+      } catch (e) {
+        this.#pending = parts.map((p) => p.slice()); // as after a failed write: retried first
+        throw e;
+      }
       this.stats.writes++;
       this.stats.bytes += total;
       return;

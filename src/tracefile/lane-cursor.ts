@@ -23,7 +23,7 @@ import {
 } from "../layout.js";
 import { RingRecord } from "../reader.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -67,14 +67,20 @@ export class TraceLaneCursor {
     this.#warn = warn;
     this.#pageSize = pageSize;
     this.#buf = this.#dv = this.#i32 = this.#f64 = undefined as never;
-    this.#grow(CHUNK_HEADER_BYTES + pageSize);
+    // Start small and grow to the chunks actually read: memory follows the file, not the page size
+    // its header claims (a 352-byte file claiming 1024 lanes of 64 KiB pages used to cost 67 MB per
+    // read; found while adding a memory bound to the fuzzer).
+    this.#grow(CHUNK_HEADER_BYTES + LOST_PAYLOAD_BYTES);
     this.record.lane = lane;
   }
 
-  /** A buffer of at least `bytes` (chunks of many pages need more than one page's worth; the scan bounded them). */
+  /**
+   * A buffer of at least `bytes`, rounded up to 8 for the f64 view (chunks of many pages need more
+   * than one page's worth; the scan bounded every chunk by the file's size).
+   */
   #grow(bytes: number): void {
     if (this.#buf !== undefined && this.#buf.length >= bytes) return;
-    this.#buf = new Uint8Array(bytes);
+    this.#buf = new Uint8Array(padded(bytes));
     this.#dv = new DataView(this.#buf.buffer);
     this.#i32 = new Int32Array(this.#buf.buffer);
     this.#f64 = new Float64Array(this.#buf.buffer);

@@ -1,6 +1,6 @@
 /**
  * A trace file opened for reading: its ring's geometry, clock and schemas, and its records merged by
- * time across lanes, read with one page per lane in memory (docs/FORMAT.md section 13).
+ * time across lanes, read with one chunk (at most 512 pages) per lane in memory (docs/FORMAT.md section 13).
  */
 import { TraceFileError } from "../errors.js";
 import {

@@ -1,8 +1,9 @@
 /**
- * The core (every compiled file under dist/src/ except the Node-only dist/src/node/) must load in
- * browsers, Deno and Bun: it may import only other core files. These tests read every compiled core
- * file's imports (static, re-exports and dynamic, parsed by the TypeScript scanner) and fail on
- * anything else: `node:` and bare Node builtins, packages, and the Node-only entry (src/node/).
+ * The core (every compiled file under dist/src/ except the Node-only dist/src/node/, cli/ and
+ * record/) must load in browsers, Deno and Bun: it may import only other core files. These tests
+ * read every compiled core file's imports (static, re-exports and dynamic, parsed by the TypeScript
+ * scanner) and fail on anything else: `node:` and bare Node builtins, packages, and the Node-only
+ * entry (src/node/).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,14 +14,15 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const distSrc = fileURLToPath(new URL("../../src/", import.meta.url));
-const nodeOnly = join(distSrc, "node") + sep;
+/** The Node-only parts: `unified-ring-buffer/node`, the `urb` command line, `unified-ring-buffer/record`. */
+const nodeOnly = ["node", "cli", "record"].map((d) => join(distSrc, d) + sep);
 
-/** Every compiled core file: each .js file under dist/src/, outside dist/src/node/. */
+/** Every compiled core file: each .js file under dist/src/, outside the Node-only directories. */
 function coreFiles(): string[] {
   return readdirSync(distSrc, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".js"))
     .map((f) => join(distSrc, f))
-    .filter((f) => !f.startsWith(nodeOnly));
+    .filter((f) => !nodeOnly.some((d) => f.startsWith(d)));
 }
 
 /** Problems with the imports of one core file: each specifier must be relative and resolve to a core file. */

@@ -78,6 +78,8 @@ export function writerSeed(seed: number, writerId: number): number {
 export const CTRL_GO = 0;
 /** Main sets 1 to ask timed writers to stop. */
 export const CTRL_STOP = 1;
+/** Main sets 1 once every writer has finished: group members read until the lanes are empty, then stop. */
+export const CTRL_DRAIN = 2;
 export const CTRL_WORDS = 4;
 
 /** What main tells each worker. */
@@ -85,7 +87,7 @@ export interface WorkerConfig {
   buffer: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
   writerId: number;
-  /** "own": claim a free per-thread lane; a number: that (shared) lane. */
+  /** "own": claim a free per-thread lane; a number: that lane (per-thread or shared). */
   lane: "own" | number;
   seed: number;
   /** Attempts (seqs) to make; 0 = until CTRL_STOP. */
@@ -109,6 +111,8 @@ export interface WorkerConfig {
    * "seq-skip" skips seq 1000 (a gap no loss marker explains). Default: none.
    */
   inject: "none" | "checksum" | "seq-skip";
+  /** The ring is a file ring (shared with writer processes): attach with its cross-process wake channel. */
+  fileRing: boolean;
 }
 
 /** An exception a ring call threw in a worker (the worker records it and carries on). */
@@ -154,3 +158,86 @@ export type WorkerMessage =
   | { type: "ready"; writerId: number; lane: number; producerId: number }
   | { type: "done"; totals: WriterTotals }
   | { type: "error"; writerId: number; message: string; stack: string };
+
+/** What main tells each consumer-group member (group-worker.ts). */
+export interface GroupMemberConfig {
+  buffer: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+  member: number;
+  /** ms the member sleeps after each read batch (0: none). */
+  readerDelay: number;
+  /** Records per read() call. */
+  readBatch: number;
+  /** The ring is a file ring: attach with its cross-process wake channel. */
+  fileRing: boolean;
+}
+
+export type GroupMessage =
+  | { type: "ready"; member: number }
+  | { type: "records"; member: number; batch: ArrayBuffer; count: number }
+  | { type: "done"; member: number; records: number; reads: number }
+  | { type: "error"; member: number; message: string; stack: string };
+
+/**
+ * A group member's records travel to main in batches, each record as a 40-byte header then its
+ * payload, padded to 8 bytes:
+ *
+ * ```
+ *  0 u32 kind (0 data, 1 lost)    4 u32 lane    8 u32 type    12 u32 length
+ * 16 f64 timestamp               24 f64 lost   32 u32 cause (0 none, 1 overrun, 2 dropped)   36 u32 0
+ * 40 payload (length bytes), zero padding to a multiple of 8
+ * ```
+ */
+export const BATCH_ENTRY_HEADER = 40;
+const CAUSES = ["", "overrun", "dropped"] as const;
+
+/** Append a record to a batch; returns the new end (the caller makes room: BATCH_ENTRY_HEADER + length + 8). */
+export function encodeBatchEntry(
+  dv: DataView,
+  at: number,
+  r: { kind: string; lane: number; type: number; timestamp: number; lost: number; cause: string; bytes: Uint8Array; offset: number; length: number },
+): number {
+  dv.setUint32(at, r.kind === "lost" ? 1 : 0, true);
+  dv.setUint32(at + 4, r.lane, true);
+  dv.setUint32(at + 8, r.type, true);
+  dv.setUint32(at + 12, r.kind === "lost" ? 0 : r.length, true);
+  dv.setFloat64(at + 16, r.timestamp, true);
+  dv.setFloat64(at + 24, r.lost, true);
+  dv.setUint32(at + 32, Math.max(0, CAUSES.indexOf(r.cause as (typeof CAUSES)[number])), true);
+  dv.setUint32(at + 36, 0, true);
+  if (r.kind === "lost") return at + BATCH_ENTRY_HEADER;
+  new Uint8Array(dv.buffer, dv.byteOffset + at + BATCH_ENTRY_HEADER, r.length).set(r.bytes.subarray(r.offset, r.offset + r.length));
+  return at + BATCH_ENTRY_HEADER + ((r.length + 7) & ~7);
+}
+
+/** A decoded batch entry (reused per call). */
+export interface BatchRecord {
+  kind: "data" | "lost";
+  lane: number;
+  type: number;
+  timestamp: number;
+  lost: number;
+  cause: "" | "overrun" | "dropped";
+  bytes: Uint8Array;
+  offset: number;
+  length: number;
+}
+
+/** Call `visit` for each record of a batch, in order. */
+export function decodeBatch(batch: ArrayBuffer, visit: (r: BatchRecord) => void): void {
+  const dv = new DataView(batch);
+  const bytes = new Uint8Array(batch);
+  const r: BatchRecord = { kind: "data", lane: 0, type: 0, timestamp: 0, lost: 0, cause: "", bytes, offset: 0, length: 0 };
+  for (let at = 0; at + BATCH_ENTRY_HEADER <= batch.byteLength; ) {
+    r.kind = dv.getUint32(at, true) === 1 ? "lost" : "data";
+    r.lane = dv.getUint32(at + 4, true);
+    r.type = dv.getUint32(at + 8, true);
+    r.length = dv.getUint32(at + 12, true);
+    r.timestamp = dv.getFloat64(at + 16, true);
+    r.lost = dv.getFloat64(at + 24, true);
+    r.cause = CAUSES[dv.getUint32(at + 32, true)] ?? "";
+    r.offset = at + BATCH_ENTRY_HEADER;
+    visit(r);
+    at += BATCH_ENTRY_HEADER + ((r.length + 7) & ~7);
+  }
+}

@@ -8,8 +8,11 @@
  * --page-size N [512], --pages N [4], --seed N [random], --reader-delay MS [1],
  * --read-batch N [all], --clock mono|counter [mono], --min-size N [16], --max-size N [200],
  * --nest P [0.15], --discard P [0.1], --hold P [0.002], --hold-ms MS [0.3], --repeat N [1], --json,
- * --inject checksum|seq-skip (self-test: the run must fail), --via reader|pipe [reader] (pipe: page
- * hand-off to a trace file, checked after the run).
+ * --inject checksum|seq-skip (self-test: the run must fail), --via reader|async|pipe|group [reader]
+ * (async: `for await`; pipe: page hand-off to a trace file, checked after the run; group: consumer
+ * group member threads), --members N [2], --iterators N [0], --snapshot-ms MS [0: none],
+ * --resize-ms MS [0: none], --processes N [0] (writer processes on a file ring, two writers each),
+ * --process-attempts N [50000].
  * Exits 1 if any run failed.
  *
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
@@ -47,7 +50,7 @@ async function main(): Promise<number> {
     modeArg === "both" ? ["overwrite", "discard"] : modeArg === "overwrite" || modeArg === "discard" ? [modeArg] : [];
   if (modes.length === 0) throw new Error(`--mode must be overwrite, discard or both, received ${modeArg}`);
   const clock = args["clock"] ?? "mono";
-  if (clock !== "mono" && clock !== "counter") throw new Error(`--clock must be mono or counter, received ${clock}`);
+  if (clock !== "mono" && clock !== "counter" && clock !== "none") throw new Error(`--clock must be mono, counter or none, received ${clock}`);
   const repeat = num("repeat", 1);
   let failed = 0;
   for (let r = 0; r < repeat; r++) {
@@ -72,7 +75,15 @@ async function main(): Promise<number> {
       };
       const inject = args["inject"];
       if (inject === "checksum" || inject === "seq-skip") opts.inject = inject;
-      if (args["via"] === "pipe") opts.via = "pipe";
+      const via = args["via"] ?? "reader";
+      if (via !== "reader" && via !== "async" && via !== "pipe" && via !== "group") throw new Error(`--via must be reader, async, pipe or group, received ${via}`);
+      opts.via = via;
+      opts.groupMembers = num("members", 2);
+      opts.iterators = num("iterators", 0);
+      opts.snapshotEveryMs = num("snapshot-ms", 0);
+      opts.resizeEveryMs = num("resize-ms", 0);
+      opts.processes = num("processes", 0);
+      opts.processAttempts = num("process-attempts", 50_000);
       if (args["read-batch"] !== undefined) opts.readBatch = num("read-batch", Infinity);
       if (args["records"] !== undefined) opts.records = num("records", 0);
       else opts.seconds = num("seconds", 60);

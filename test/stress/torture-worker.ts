@@ -10,6 +10,7 @@
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { attachRing, type RingWriter } from "../../src/index.js";
+import { attachFileRing } from "../../src/node/index.js";
 import {
   CTRL_GO,
   CTRL_STOP,
@@ -28,7 +29,7 @@ import {
 
 function run(port: MessagePort, cfg: WorkerConfig): void {
   const t0 = performance.now();
-  const ring = attachRing(cfg.buffer);
+  const ring = cfg.fileRing ? attachFileRing(cfg.buffer) : attachRing(cfg.buffer);
   const ctrl = new Int32Array(cfg.ctrl);
   // A private word to sleep on (Atomics.wait with a timeout; nobody ever notifies it).
   const nap = new Int32Array(new SharedArrayBuffer(4));

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { TraceFileError, bytesSource, createRing, crc32, defineEvent, openTrace, t, type RingBuffer, type RingRecord } from '../../src/index.js';
-import { CHUNK_HEADER_BYTES, CHUNK_PAGE, CH_KIND, CH_LENGTH, FILE_HEADER_BYTES, padded } from '../../src/tracefile/file-layout.js';
+import { CHUNK_HEADER_BYTES, CHUNK_PAGE, CH_CRC, CH_KIND, CH_LENGTH, FILE_HEADER_BYTES, padded } from '../../src/tracefile/file-layout.js';
+import { H_LANE_STRIDE, H_LANES_OFFSET, H_METADATA_OFFSET, H_OWN_LANES, H_PAGE_SHIFT, H_TOTAL_BYTES, computeGeometry } from '../../src/layout.js';
 
 type Row = string;
 const row = (r: RingRecord): Row =>
@@ -188,4 +189,33 @@ test('not a trace file: typed errors that say what is wrong', () => {
   badGeometry[FILE_HEADER_BYTES + CHUNK_HEADER_BYTES + 24] = 99; // the ring header's page shift
   // The RING chunk is checksummed: the change is caught before the geometry is even parsed.
   assert.throws(() => openTrace(bytesSource(badGeometry)), (e: unknown) => e instanceof TraceFileError && /ring header/.test(e.message));
+});
+
+test('a tiny file whose ring header claims 1024 lanes of 64 KiB pages is read with memory that follows the file (bad-input regression)', () => {
+  // Each lane's reader used to hold a page-sized buffer, whatever the file held: 352 bytes cost
+  // 67 MB per read() (and 34 ms to allocate). Now a lane's buffer grows to the chunks it reads.
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, metadataBytes: 0, maxProducers: 1 });
+  ring.writer().write(1, new Uint8Array(8));
+  const image = ring.snapshot();
+  const h = FILE_HEADER_BYTES + CHUNK_HEADER_BYTES; // the ring header inside the RING chunk
+  const g = computeGeometry({ overwrite: true, clock: ring.geometry.clock, pageSize: 65536, lanePages: 4, ownLanes: 1024, sharedLanes: 0, maxProducers: 1, metadataBytes: 0 });
+  const dv = new DataView(image.buffer);
+  dv.setUint32(h + H_PAGE_SHIFT, 16, true);
+  dv.setUint32(h + H_OWN_LANES, 1024, true);
+  dv.setUint32(h + H_TOTAL_BYTES, g.totalBytes, true);
+  dv.setUint32(h + H_METADATA_OFFSET, g.metadataOffset, true);
+  dv.setUint32(h + H_LANES_OFFSET, g.lanesOffset, true);
+  dv.setUint32(h + H_LANE_STRIDE, g.laneStride, true);
+  dv.setUint32(FILE_HEADER_BYTES + CH_CRC, crc32(image.subarray(h, h + 256)), true);
+  const trace = openTrace(bytesSource(image));
+  assert.equal(trace.geometry.lanes, 1024);
+  const before = process.memoryUsage().arrayBuffers;
+  let during = 0;
+  let records = 0;
+  trace.read(() => {
+    records++;
+    during = process.memoryUsage().arrayBuffers;
+  });
+  assert.equal(records, 1, 'the one record (its page chunk is read as a 64 KiB ring page: it fits)');
+  assert.ok(during - before < 4 << 20, `reading held ${((during - before) / 1e6).toFixed(1)} MB of buffers for a ${image.length}-byte file`);
 });

@@ -1,0 +1,200 @@
+/**
+ * `urb record [options] -- COMMAND [ARGS...]`: run a Node.js program with a ring set up before
+ * its code starts and streamed to a `.urb` file while it runs (src/record/preload.ts does the work
+ * inside the program). This side prepares the file, starts the command with the preload in
+ * NODE_OPTIONS, forwards SIGINT/SIGTERM/SIGHUP to it, and reports the file when it ends.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
+import { resolve } from "node:path";
+import { constants } from "node:os";
+import { openTraceFile } from "../node/trace-file.js";
+import { ringBytes } from "../ring.js";
+import { type RecordConfig, RECORD_ENV, ringOptions } from "../record/config.js";
+import { type CliIo, type Command, type OptionSpec, InputError, UsageError, stringOption } from "./command.js";
+import { describeFsError } from "./open-trace.js";
+import { formatBytes, parseCount, parseSize } from "./units.js";
+
+const DEFAULTS = { out: "trace.urb", size: 1 << 20, pageSize: 16384, lanes: 8, mode: "discard", flushMs: 1000 } as const;
+
+const OPTIONS: OptionSpec = {
+  output: { type: "string", short: "o" },
+  size: { type: "string" },
+  "page-size": { type: "string" },
+  lanes: { type: "string" },
+  mode: { type: "string" },
+  "flush-ms": { type: "string" },
+  "no-instrument": { type: "boolean" },
+};
+
+export const recordCommand: Command = {
+  name: "record",
+  help: `Usage: urb record [options] -- COMMAND [ARGS...]
+
+Run COMMAND (a Node.js program, directly or through npm/npx/a shell) with a ring buffer set up
+before its code starts, and stream the ring's pages to a trace file while it runs. The program
+and its worker threads write with recordingRing() from "unified-ring-buffer/record". Ctrl-C stops
+the program and leaves a complete, readable file. The exit code is the program's.
+
+Options:
+  -o, --output FILE   the trace file (default ${DEFAULTS.out}); replaced if it exists
+  --size BYTES        ring bytes per lane, e.g. 256k, 4M (default 1M)
+  --page-size BYTES   page size, a power of two from 256 to 64k (default 16k)
+  --lanes N           per-thread lanes: threads that write without contention (default ${DEFAULTS.lanes};
+                      one shared lane takes the rest)
+  --mode MODE         discard (default: when the file cannot keep up, new records are dropped
+                      and counted) or overwrite (the oldest unsaved pages are, and counted)
+  --flush-ms MS       write the committed part of unfinished pages at least this often (default ${DEFAULTS.flushMs})
+  --no-instrument     do not record Node's own events (by default HTTP, fetch, net, DNS, worker
+                      threads, GC pauses and event-loop delay are recorded, docs/INTEGRATIONS.md)
+  -h, --help          show this help
+
+One process records: the first Node.js process of COMMAND that is not a package manager. Its
+Node.js child processes run unrecorded (the ring is in that process's memory; several processes
+would share a ring in a file, createFileRing, which urb record does not use yet).
+
+Example:
+  urb record -o app.urb -- node app.js --port 8080
+  urb record -o app.urb -- npm start`,
+  options: OPTIONS,
+  splitArgs(argv) {
+    const { options, command } = splitCommand(argv);
+    return { own: options, tail: command };
+  },
+  async run(values, positionals, io) {
+    if (positionals.length === 0) throw new UsageError("missing the command to run, e.g. urb record -- node app.js");
+    const config = recordConfig(values);
+    prepareOutput(config.out);
+    return runRecorded(config, positionals, io);
+  },
+};
+
+/**
+ * Split `urb record` arguments into its options and the command: everything after `--`, or from
+ * the first argument that is not an option (or an option's value).
+ */
+export function splitCommand(argv: readonly string[]): { options: string[]; command: string[] } {
+  const dashes = argv.indexOf("--");
+  if (dashes >= 0) {
+    const before = splitCommand(argv.slice(0, dashes));
+    if (before.command.length > 0) throw new UsageError(`unexpected ${JSON.stringify(before.command[0])} before -- (the command goes after --)`);
+    return { options: before.options, command: argv.slice(dashes + 1) };
+  }
+  const takesValue = new Set<string>();
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    if (spec.type !== "string") continue;
+    takesValue.add(`--${name}`);
+    if (spec.short !== undefined) takesValue.add(`-${spec.short}`);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith("-")) return { options: argv.slice(0, i), command: argv.slice(i) };
+    if (takesValue.has(a)) i++;
+  }
+  return { options: [...argv], command: [] };
+}
+
+function recordConfig(values: Record<string, unknown>): RecordConfig {
+  const sizeText = stringOption(values, "size");
+  const pageText = stringOption(values, "page-size");
+  const lanesText = stringOption(values, "lanes");
+  const flushText = stringOption(values, "flush-ms");
+  const mode = stringOption(values, "mode") ?? DEFAULTS.mode;
+  if (mode !== "discard" && mode !== "overwrite") throw new UsageError(`option --mode: expected discard or overwrite, received ${JSON.stringify(mode)}`);
+  const pageSize = pageText === undefined ? DEFAULTS.pageSize : parseSize("--page-size", pageText);
+  const size = sizeText === undefined ? DEFAULTS.size : parseSize("--size", sizeText);
+  // Pages per lane: the size rounded up to a power of two pages, at least 4.
+  const pagesPerLane = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, size / pageSize))));
+  const config: RecordConfig = {
+    out: resolve(stringOption(values, "output") ?? DEFAULTS.out),
+    lanes: lanesText === undefined ? DEFAULTS.lanes : parseCount("--lanes", lanesText, 1, 256),
+    sharedLanes: 1,
+    pageSize,
+    pagesPerLane,
+    mode,
+    flushMs: flushText === undefined ? DEFAULTS.flushMs : parseCount("--flush-ms", flushText, 10, 3_600_000),
+    instrument: values["no-instrument"] !== true,
+  };
+  try {
+    ringBytes(ringOptions(config));
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message.replace(/^Cannot create ring: /, "ring size: ") : String(e));
+  }
+  return config;
+}
+
+/** Remove a previous trace at `out` and check that the file can be created there. */
+function prepareOutput(out: string): void {
+  try {
+    if (lstatSync(out, { throwIfNoEntry: false })?.isDirectory() === true) throw new InputError(`cannot write ${out}: it is a directory`);
+    unlinkSync(out);
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new InputError(`cannot replace ${out}: ${describeFsError(e)}`);
+  }
+  try {
+    closeSync(openSync(out, "wx", 0o600));
+    unlinkSync(out);
+  } catch (e) {
+    throw new InputError(`cannot write ${out}: ${describeFsError(e)}`);
+  }
+}
+
+/** NODE_OPTIONS with our preload appended (a file: URL, so a path with spaces needs no quoting). */
+export function nodeOptionsWithPreload(existing: string | undefined): string {
+  // A file: URL is percent-encoded: no space or quote for NODE_OPTIONS's word splitting to trip on.
+  const preload = new URL("../record/preload.js", import.meta.url).href;
+  return `${existing ? `${existing} ` : ""}--import=${preload}`;
+}
+
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+async function runRecorded(config: RecordConfig, command: string[], io: CliIo): Promise<number> {
+  const env = { ...io.env, NODE_OPTIONS: nodeOptionsWithPreload(io.env["NODE_OPTIONS"]), [RECORD_ENV]: JSON.stringify(config) };
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, { stdio: "inherit", env });
+  const forward = (signal: NodeJS.Signals): void => {
+    // On a terminal Ctrl-C reaches the program too; it stops on the first and ignores a repeat.
+    child.kill(signal);
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+  let outcome: { code: number | null; signal: NodeJS.Signals | null } | Error;
+  try {
+    outcome = await new Promise((ok) => {
+      child.once("error", (e) => ok(e));
+      child.once("exit", (code, signal) => ok({ code, signal }));
+    });
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+  if (outcome instanceof Error) {
+    const code = (outcome as NodeJS.ErrnoException).code;
+    throw new InputError(`cannot run ${file}: ${code === "ENOENT" ? "command not found" : describeFsError(outcome)}`);
+  }
+  const exitCode = outcome.code ?? 128 + (outcome.signal !== null ? (constants.signals[outcome.signal] ?? 0) : 0);
+  const report = describeRecording(config.out);
+  if (report === undefined) {
+    io.error(`record: no trace was written: ${file} started no Node.js process that recorded (is it a Node.js program?)`);
+    return exitCode !== 0 ? exitCode : 1;
+  }
+  io.error(`record: ${report}`);
+  return exitCode;
+}
+
+/** One line about the recorded file, or undefined when there is none. */
+function describeRecording(out: string): string | undefined {
+  let trace;
+  try {
+    trace = openTraceFile(out);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    return `${out} was written but cannot be read: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  try {
+    const end = trace.end as { pages?: number; fragments?: number; lost?: number } | undefined;
+    const state = end !== undefined ? `closed cleanly${end.lost ? `, ${end.lost} records lost before hand-off` : ""}` : "not closed cleanly (the program was killed?); readable up to its last whole chunk";
+    return `wrote ${out} (${formatBytes(trace.size)}, ${state})`;
+  } finally {
+    trace.close();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * `urb recover` and `urb attach` on real file rings (issue 5): a writer process killed with SIGKILL
+ * in the middle of a reservation, then recovered to a .urb file; a live attach printing the events
+ * another process commits.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defineEvent, t } from '../../src/index.js';
+import { createFileRing, openFileRing } from '../../src/node/index.js';
+import { URB, run, urb } from './urb-process.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'urb-fr-cli-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const src = new URL('../../src/', import.meta.url).href;
+
+test('urb recover: a writer killed mid-reservation; every committed record reaches the .urb file, the open one is counted, the ring is writable again', async () => {
+  const path = join(dir, 'crash.ring');
+  createFileRing(path, { lanes: 2, sharedLanes: 1, pageSize: 1024, pagesPerLane: 8, mode: 'overwrite' });
+  const script = `
+    import { defineEvent, t } from ${JSON.stringify(src + 'index.js')};
+    import { openFileRing } from ${JSON.stringify(src + 'node/index.js')};
+    const ring = openFileRing(${JSON.stringify(path)});
+    const ev = defineEvent(ring, 'order', { id: t.u32, item: t.string(16) });
+    const w = ring.writer({ tag: process.pid });
+    for (let i = 0; i < 40; i++) ev.write(w, { id: i, item: 'widget-' + i });
+    w.reserve(9, 8); // never committed
+    process.kill(process.pid, 'SIGKILL');`;
+  const child = await run(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const out = join(dir, 'crash.urb');
+  const r = await urb(['recover', path, '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /40 records/);
+  assert.match(r.stdout, /1 reserved but never committed/);
+  assert.match(r.stdout, /1 dead producer repaired/);
+  const dump = await urb(['dump', out, '--json']);
+  assert.equal(dump.code, 0, dump.stderr);
+  const lines = dump.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; fields: { id: number; item: string } });
+  assert.equal(lines.length, 40);
+  assert.deepEqual(lines.map((l) => l.fields.id), Array.from({ length: 40 }, (_, i) => i));
+  assert.equal(lines[39]!.fields.item, 'widget-39');
+  const info = await urb(['info', out]);
+  assert.match(info.stdout, /recovered/);
+  // The ring can be written again.
+  const ring = openFileRing(path);
+  const w = ring.writer({ tag: process.pid });
+  assert.equal(w.write(1, new Uint8Array(4)), true);
+  w.close();
+});
+
+test('urb attach: prints the events another process commits, decoded, until Ctrl-C', async () => {
+  const path = join(dir, 'live.ring');
+  const ring = createFileRing(path, { lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 8 });
+  const ev = defineEvent(ring, 'tick', { n: t.u32, label: t.string(8) });
+  const child = spawn(process.execPath, [URB, 'attach', '--from-start', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const w = ring.writer({ tag: process.pid });
+  const deadline = Date.now() + 20_000;
+  for (let i = 0; i < 5; i++) {
+    ev.write(w, { n: i, label: `x${i}` });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  while (stdout.trim().split('\n').filter(Boolean).length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.once('close', r));
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 5, stdout);
+  assert.match(lines[0]!, /L0 {2}tick {2}n=0 label="x0"/);
+  assert.match(lines[4]!, /tick {2}n=4 label="x4"/);
+  assert.match(stderr, /attach: 5 events/);
+  w.close();
+});

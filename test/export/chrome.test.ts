@@ -1,0 +1,166 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { createRing, defineEvent, t } from '../../src/index.js';
+import { openTraceFile, pipeToFile } from '../../src/node/index.js';
+import { exportChrome } from '../../src/export/chrome.js';
+import { MemorySink } from '../../src/export/sink.js';
+import { checkTraceEvents, type TraceEvent } from './trace-event-rules.js';
+import { expectedShapes, traceOf, type Op } from './trace-fixtures.js';
+
+interface Doc {
+  traceEvents: TraceEvent[];
+  otherData: Record<string, unknown>;
+  displayTimeUnit: string;
+}
+
+function chrome(trace: Parameters<typeof exportChrome>[0]): Doc {
+  const sink = new MemorySink();
+  exportChrome(trace, sink, { processName: 'test' });
+  return JSON.parse(sink.toString()) as Doc;
+}
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('aStart', 'aEnd', 'bStart', 'bEnd'), lane: fc.nat(2) }) as fc.Arbitrary<Op>,
+  fc.record({ kind: fc.constant('req'), lane: fc.nat(2), duration: fc.nat(5000) }) as fc.Arbitrary<Op>,
+  fc.record({ kind: fc.constant('gauge'), lane: fc.nat(2), value: fc.double({ noNaN: true, noDefaultInfinity: true }) }) as fc.Arbitrary<Op>,
+  fc.record({ kind: fc.constant('note'), lane: fc.nat(2) }) as fc.Arbitrary<Op>,
+  fc.record({ kind: fc.constant('raw'), lane: fc.nat(2), length: fc.nat(40) }) as fc.Arbitrary<Op>,
+);
+
+test('chrome export: any mix of shapes on any lanes follows the Trace Event rules and the conventions (property)', () => {
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+      const doc = chrome(traceOf(ops).trace);
+      const { violations, phases } = checkTraceEvents(doc);
+      assert.deepEqual(violations, []);
+      const want = expectedShapes(ops);
+      assert.equal(phases['X'] ?? 0, want.slices);
+      assert.equal(phases['B'] ?? 0, want.begins);
+      assert.equal(phases['E'] ?? 0, want.ends);
+      assert.equal(phases['C'] ?? 0, want.counters);
+      assert.equal(phases['i'] ?? 0, want.instants);
+      const events = doc.traceEvents;
+      assert.equal(events.filter((e) => (e.args as { unpaired?: boolean } | undefined)?.unpaired === true).length, want.unpaired);
+      assert.equal(events.filter((e) => e.ph === 'E' && (e.args as { unfinished?: boolean }).unfinished === true).length, want.unfinished);
+      // Lanes are threads tid = lane + 1 of pid 1, named once each, only when they have events.
+      const used = new Set(events.filter((e) => e.ph !== 'M').map((e) => e.tid));
+      const named = events.filter((e) => e.name === 'thread_name').map((e) => e.tid);
+      assert.deepEqual([...named].sort(), [...used].sort());
+      for (const e of events) assert.equal(e.pid, 1);
+    }),
+    { numRuns: 120 },
+  );
+});
+
+test('chrome export: times in µs of ring ns, slices end at their record, fields as args', () => {
+  const { trace } = traceOf(
+    [
+      { kind: 'req', lane: 0, duration: 2500 },
+      { kind: 'note', lane: 1 },
+      { kind: 'gauge', lane: 2, value: 1.5 },
+      { kind: 'raw', lane: 1, length: 3 },
+    ],
+    'mono',
+  );
+  const times: number[] = [];
+  trace.read((r) => times.push(r.timestamp));
+  const doc = chrome(trace);
+  assert.equal(doc.displayTimeUnit, 'ns');
+  assert.equal(doc.otherData['clock'], 'mono');
+  assert.equal(doc.otherData['epochWallMs'], trace.epochWallMs);
+  const ev = doc.traceEvents.filter((e) => e.ph !== 'M');
+  assert.deepEqual(ev.map((e) => [e.name, e.ph, e.tid]), [
+    ['req', 'X', 1],
+    ['note', 'i', 2],
+    ['gauge', 'C', 3],
+    ['type 5', 'i', 2],
+  ]);
+  const [req, note, gauge, raw] = ev as [TraceEvent, TraceEvent, TraceEvent, TraceEvent];
+  assert.equal(req.ts, (times[0]! - 2500) / 1000);
+  assert.equal(req.dur, 2.5);
+  assert.deepEqual(req.args, { status: 200, durationNs: 2500, path: '/p1' });
+  assert.equal(note.ts, times[1]! / 1000);
+  assert.equal(note.s, 't');
+  // u64 beyond 2^53 stays exact as a string; bytes as hex; enum by name.
+  assert.deepEqual(note.args, { big: String(2n ** 60n + 2n), ok: true, tag: 'y', blob: '0102ff' });
+  assert.deepEqual(gauge.args, { value: 1.5 });
+  assert.deepEqual(raw.args, { type: 5, bytes: 3, warning: 'record type 5 is below the schema range (4096..8191): a raw record' });
+  assert.deepEqual(checkTraceEvents(doc).violations, []);
+});
+
+test('chrome export: _start/_end nest per lane; an end that is not innermost is an unpaired instant; open slices end at the last record', () => {
+  const { trace } = traceOf([
+    { kind: 'aStart', lane: 0 },
+    { kind: 'bStart', lane: 0 },
+    { kind: 'aEnd', lane: 0 }, // not innermost: unpaired
+    { kind: 'bEnd', lane: 0 },
+    { kind: 'aStart', lane: 1 },
+    { kind: 'note', lane: 1 },
+  ]);
+  const ev = chrome(trace).traceEvents.filter((e) => e.ph !== 'M');
+  assert.deepEqual(ev.map((e) => `${e.ph} ${String(e.name)} ${e.tid}`), ['B a 1', 'B b 1', 'i a_end 1', 'E b 1', 'B a 2', 'i note 2', 'E a 1', 'E a 2']);
+  assert.deepEqual(ev[2]!.args, { unpaired: true, n: 3 });
+  const last = ev[5]!.ts;
+  assert.equal(ev[6]!.ts, last);
+  assert.equal(ev[7]!.ts, last);
+  assert.deepEqual(ev[6]!.args, { unfinished: true });
+  assert.deepEqual(ev[7]!.args, { unfinished: true });
+});
+
+test('chrome export: records lost before hand-off are red instants with their count', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-chrome-'));
+  try {
+    const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, mode: 'overwrite', clock: 'counter' });
+    const tick = defineEvent(ring, 'tick', { n: t.u32, m: t.u32 });
+    const w = ring.writer();
+    const path = join(dir, 'lost.urb');
+    const pipe = pipeToFile(ring, path);
+    for (let n = 0; n < 400; n++) tick.write(w, { n, m: 0 }); // laps the 4-page ring before any hand-off
+    pipe.close();
+    const trace = openTraceFile(path);
+    let lost = 0;
+    trace.read((r) => (lost += r.kind === 'lost' ? r.lost : 0));
+    assert.ok(lost > 0, 'the ring lapped');
+    const doc = chrome(trace);
+    trace.close();
+    const marks = doc.traceEvents.filter((e) => e.name === 'lost');
+    assert.ok(marks.length > 0);
+    for (const m of marks) assert.deepEqual([m.ph, m.s, m.cat, m.cname, (m.args as { cause: string }).cause], ['i', 't', 'urb.lost', 'terrible', 'overrun']);
+    assert.equal(marks.reduce((a, m) => a + (m.args as { lost: number }).lost, 0), lost);
+    assert.deepEqual(checkTraceEvents(doc).violations, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the rules checker finds what it checks (it can fail)', () => {
+  const bad = {
+    traceEvents: [
+      { name: 'a', ph: 'B', pid: 1, tid: 1, ts: 5 },
+      { name: 'b', ph: 'E', pid: 1, tid: 1, ts: 4 },
+      { name: 'x', ph: 'X', pid: 1, tid: 1, ts: 1, dur: -1 },
+      { name: 'c', ph: 'C', pid: 1, tid: 1, ts: 1, args: { v: 'no' } },
+      { name: 'q', ph: 'Q', pid: 1, tid: 1, ts: 1 },
+      { name: 'e', ph: 'E', pid: 1, tid: 2, ts: 1 },
+      { name: 'o', ph: 'B', pid: 1, tid: 3, ts: 1 },
+      { ph: 'i', pid: 1.5, tid: 1, ts: Number.NaN, s: 'z' },
+    ],
+  };
+  assert.deepEqual(checkTraceEvents(bad).violations, [
+    'event 1: E at ts 4 before the previous B/E of thread 1/1 (5)',
+    'event 1: E "b" closes B "a" on thread 1/1',
+    'event 2: X with dur -1',
+    'event 3: counter value v is "no", not a number',
+    'event 4: unknown phase "Q"',
+    'event 5: E "e" on thread 1/2 with no open B',
+    'event 7: name is not a string',
+    'event 7: pid is not an integer',
+    'event 7: ts is not a finite number',
+    'event 7: instant scope "z"',
+    'thread 1/3: 1 B without E (o)',
+  ]);
+});

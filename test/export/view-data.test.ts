@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bytesSource, createRing, openTrace } from '../../src/index.js';
+import { openTraceFile, pipeToFile } from '../../src/node/index.js';
+import { clientScriptForPage, renderViewHtml } from '../../src/export/html-view.js';
+import { VIEW_BINS, buildViewData, type ViewLane } from '../../src/export/view-data.js';
+import { traceOf } from './trace-fixtures.js';
+
+/** Absolute times (ns from origin) of a lane's embedded events. */
+function times(l: ViewLane): number[] {
+  let at = 0;
+  return l.t.map((d) => (at += d));
+}
+
+test('view data: past the budget each lane keeps 1 in stride events, uniformly; bins stay exact', () => {
+  const ring = createRing({ lanes: 2, sharedLanes: 0, pageSize: 65536, pagesPerLane: 16, mode: 'discard', clock: 'counter' });
+  const w0 = ring.writer({ lane: 0 });
+  const w1 = ring.writer({ lane: 1 });
+  const payload = new Uint8Array(4);
+  for (let i = 0; i < 3000; i++) {
+    w0.write(1, payload);
+    if (i % 3 === 0) w1.write(2, payload);
+  }
+  const trace = openTrace(bytesSource(ring.snapshot()));
+  const laneTimes: number[][] = [[], []];
+  trace.read((r) => laneTimes[r.lane]!.push(r.timestamp));
+  const data = buildViewData(trace, { maxEvents: 500 });
+  // 4000 events, budget 500: the stride doubled until the kept events fit.
+  assert.equal(data.stride, 8);
+  assert.equal(data.records, 4000);
+  const origin = laneTimes[0]![0]!;
+  assert.equal(data.originNs, origin);
+  data.lanes.forEach((l, i) => {
+    const all = laneTimes[i]!;
+    assert.equal(l.records, all.length);
+    assert.deepEqual(times(l), all.filter((_, k) => k % 8 === 0).map((t) => t - origin));
+    assert.equal(data.laneBins[i]!.reduce((a, b) => a + b, 0), all.length);
+  });
+  assert.deepEqual(data.types.map((t) => [t.name, t.shape, t.count]), [['type 1', 'raw', 3000], ['type 2', 'raw', 1000]]);
+  assert.deepEqual(data.typeBins.map((b) => b.reduce((x, y) => x + y, 0)), [3000, 1000]);
+  assert.ok(data.binNs * VIEW_BINS > data.spanNs, 'the bins span the trace');
+  assert.ok(data.binNs * VIEW_BINS <= 2 * data.spanNs, 'and no more than twice');
+});
+
+test('view data: pairs and durationNs become slices with start and duration; empty lanes are left out', () => {
+  const { trace } = traceOf([
+    { kind: 'aStart', lane: 1 },
+    { kind: 'req', lane: 1, duration: 3 },
+    { kind: 'aEnd', lane: 1 },
+    { kind: 'bStart', lane: 1 },
+    { kind: 'gauge', lane: 1, value: 1 },
+  ]);
+  const t: number[] = [];
+  trace.read((r) => t.push(r.timestamp));
+  const data = buildViewData(trace);
+  assert.deepEqual(data.lanes.map((l) => l.lane), [1]);
+  const lane = data.lanes[0]!;
+  assert.equal(lane.records, 5);
+  const o = data.originNs;
+  const kinds = lane.k.map((k) => data.types[k]!.name);
+  const events = times(lane).map((at, i) => [kinds[i], at, lane.d[i]]);
+  // Sorted by start: the req slice ending at record 1 (3 ticks long, so it starts first), the a
+  // slice (records 0..2), b (unfinished: closed at the last record), the gauge counter.
+  assert.deepEqual(events, [
+    ['req', t[1]! - 3 - o, 3],
+    ['a', t[0]! - o, t[2]! - t[0]!],
+    ['b', t[3]! - o, t[4]! - t[3]!],
+    ['gauge', t[4]! - o, 0],
+  ]);
+  assert.deepEqual(data.types.map((x) => [x.name, x.shape, x.count]), [['req', 'slice', 1], ['a', 'slice', 1], ['gauge', 'counter', 1], ['b', 'slice', 0]]);
+});
+
+test('view page: the title is escaped in HTML and in the embedded JSON; the script must not end its element', () => {
+  const { trace } = traceOf([{ kind: 'note', lane: 0 }]);
+  const title = '</script><script>alert(1)</script> & "x"';
+  const html = renderViewHtml(buildViewData(trace, { title }), 'console.log(1 < 2);');
+  assert.equal(html.split('</script>').length - 1, 2, 'only the two script elements end');
+  assert.ok(html.includes('<title>&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; - urb view</title>'));
+  const json = /<script type="application\/json" id="urb-data">(.*?)<\/script>/s.exec(html)![1]!;
+  assert.equal(JSON.parse(json).title, title);
+  assert.throws(() => renderViewHtml(buildViewData(trace), 'x = "</script>"'), /would end its element/);
+  assert.equal(clientScriptForPage('const a = 1;\nexport {};\n//# sourceMappingURL=view-client.js.map\n'), 'const a = 1;');
+});
+
+test('view data: records lost before hand-off are markers with their counts, and exact in the lane bins', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-view-lost-'));
+  try {
+    const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, mode: 'overwrite', clock: 'counter' });
+    const w = ring.writer();
+    const path = join(dir, 'lost.urb');
+    const pipe = pipeToFile(ring, path);
+    for (let round = 0; round < 5; round++) {
+      for (let n = 0; n < 200; n++) w.write(3, new Uint8Array(8)); // laps the 4-page ring
+      pipe.pump();
+    }
+    pipe.close();
+    const trace = openTraceFile(path);
+    let lost = 0;
+    let records = 0;
+    trace.read((r) => (r.kind === 'lost' ? (lost += r.lost) : records++));
+    const data = buildViewData(trace);
+    trace.close();
+    assert.ok(lost > 0);
+    assert.equal(data.lostTotal, lost);
+    assert.equal(data.records, records);
+    assert.equal(data.lost.reduce((a, l) => a + l.n, 0), lost);
+    assert.equal(data.lostBins[0]!.reduce((a, b) => a + b, 0), lost);
+    assert.equal(data.lanes[0]!.lost, lost);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,84 @@
+/**
+ * Bad-input fuzzing on demand (`npm run fuzz`): fast-check cases from corrupted, truncated, random
+ * and adversarial ring images and trace files, through every decoder, each target in a watched
+ * worker (hangs and memory exhaustion are failures too; see run-fuzz.ts and exercise.ts).
+ *
+ * Options: --runs N [100000] (cases per target) | --seconds S [60] (per target) | --target
+ * ring|trace|all [all] | --seed N [random] | --case-timeout MS [5000] | --memory MB [256] |
+ * --replay FILE (run one saved input, watched the same way, and print what happened; with --target).
+ * Exits 1 if a target failed, 2 on a usage error.
+ *
+ * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
+ * test runner this does nothing.
+ */
+import { readFileSync } from "node:fs";
+import { describeFuzz, runFuzz } from "./run-fuzz.js";
+import type { FuzzTarget } from "./fuzz-protocol.js";
+
+function parse(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const next = argv[i + 1];
+    if (next === undefined || next.startsWith("--")) out[a.slice(2)] = "true";
+    else {
+      out[a.slice(2)] = next;
+      i++;
+    }
+  }
+  return out;
+}
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  for (const k of Object.keys(args)) {
+    if (!["runs", "seconds", "target", "seed", "case-timeout", "memory", "replay"].includes(k)) throw new Error(`unknown option --${k}`);
+  }
+  const num = (k: string, d: number): number => {
+    const v = args[k];
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${k} must be a non-negative number, received ${v}`);
+    return n;
+  };
+  const t = args["target"] ?? "all";
+  if (t !== "ring" && t !== "trace" && t !== "all") throw new Error(`--target must be ring, trace or all, received ${t}`);
+  const replay = args["replay"];
+  if (replay !== undefined) {
+    if (t === "all") throw new Error("--replay needs --target ring or --target trace");
+    const bytes = new Uint8Array(readFileSync(replay));
+    const r = await runFuzz({ target: t, seed: 0, runs: 1, seconds: 0, inputs: [bytes], caseTimeoutMs: num("case-timeout", 5000), memoryMb: num("memory", 256) });
+    console.log(`replay of ${replay} (${bytes.length} bytes) as a ${t}:`);
+    console.log(describeFuzz(r));
+    return r.ok ? 0 : 1;
+  }
+  const seed = args["seed"] !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+  const targets: FuzzTarget[] = t === "all" ? ["ring", "trace"] : [t];
+  let failed = 0;
+  for (const target of targets) {
+    console.log(`[${new Date().toISOString()}] fuzzing ${target}, seed ${seed} (--seed ${seed} --target ${target} repeats it)`);
+    const r = await runFuzz({
+      target,
+      seed,
+      runs: num("runs", 100_000),
+      seconds: num("seconds", 60),
+      caseTimeoutMs: num("case-timeout", 5000),
+      memoryMb: num("memory", 256),
+    });
+    console.log(describeFuzz(r));
+    if (!r.ok) failed++;
+  }
+  console.log(failed === 0 ? "fuzz passed" : `fuzz FAILED: ${failed} target(s)`);
+  return failed === 0 ? 0 : 1;
+}
+
+if (process.env["NODE_TEST_CONTEXT"] === undefined || process.argv.length > 2) {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(2);
+    },
+  );
+}
