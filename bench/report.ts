@@ -135,7 +135,7 @@ export function formatValue(value: number, unit: string): string {
     case 'B/s':
       return `${formatCount(value)}B/s`;
     case 'bytes':
-      return `${formatCount(value)} B`;
+      return `${formatCount(value)}B`;
     case 'fraction':
       return value.toFixed(2);
     default:
@@ -177,7 +177,9 @@ function duration(ms: number): string {
 
 function machineSection(input: ReportInput): string[] {
   const { machine, loadStart, loadEnd } = input;
-  const busiest = Math.max(loadStart.loadavg[0], loadEnd.loadavg[0]);
+  // Before the run, the load is other work (or a run that just ended); at the end it includes ours,
+  // so only the threads runnable besides us then say something about others.
+  const others = Math.max(loadStart.runnable ?? 0, loadEnd.runnable ?? 0);
   const lines = [
     '## Machine',
     '',
@@ -188,16 +190,17 @@ function machineSection(input: ReportInput): string[] {
     `| memory | ${(machine.memoryBytes / 2 ** 30).toFixed(1)} GiB |`,
     `| Node | ${machine.node} (${machine.platform}) |`,
     `| load average at start | ${loadLine(loadStart)} |`,
-    `| load average at end | ${loadLine(loadEnd)} |`,
+    `| load average at end | ${loadLine(loadEnd)} (the averages include this run's own threads: up to 9 busy at once in the curves) |`,
     `| run time | ${duration(loadEnd.at.getTime() - loadStart.at.getTime())} (${input.results.map((r) => `${r.name} ${r.seconds.toFixed(0)} s`).join(', ')}) |`,
     '',
   ];
-  if (busiest >= machine.cores / 2) {
+  if (loadStart.loadavg[0] >= machine.cores / 2 || others >= 1) {
     lines.push(
-      `> **This run shared the machine with other work** (load average up to ${busiest.toFixed(1)} on ${machine.cores} cores).`,
-      '> The cross-thread figures spin on both sides and need a free core each; with other threads runnable',
-      '> they drop by 10-300x, and unevenly. A ratio is still a comparison within the same minutes, but',
-      '> absolute figures are low and noisy. Regenerate on a quiet machine before quoting them.',
+      `> **Other work may have shared the machine during this run** (load average ${loadStart.loadavg[0].toFixed(2)} on ${machine.cores} cores`,
+      `> at the start; ${others} other thread(s) runnable at the start or the end). The cross-thread figures spin on both`,
+      '> sides and need a free core each; with other threads runnable they were seen to drop by 10-300x, unevenly.',
+      '> A ratio still compares figures of the same minutes, but absolute figures may be low and noisy:',
+      '> regenerate on a quiet machine before quoting them.',
       '',
     );
   }

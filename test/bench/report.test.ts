@@ -42,11 +42,12 @@ test('the report shows each figure with its reference, ratio and target verdict'
   assert.match(md, /\| cores \| 2 \|/);
   assert.match(md, /run time \| 2 min 5 s/);
   assert.doesNotMatch(md, /shared the machine/);
+  assert.match(md, /\| `write_none_ns` \|/);
 });
 
 test('the report warns about a loaded machine and names failed scenarios', () => {
   const md = renderReport(input([], 9.5, 'Error: boom\n    at x'));
-  assert.match(md, /shared the machine with other work\*\* \(load average up to 9\.5 on 2 cores\)/);
+  assert.match(md, /may have shared the machine during this run\*\* \(load average 9\.50 on 2 cores\n> at the start; 10 other thread\(s\) runnable/);
   assert.match(md, /### broken\n\n\*\*Failed\*\* after 1\.0 s: `Error: boom`/);
   assert.match(md, /1 scenario\(s\) failed in this run:\*\* broken/);
 });
