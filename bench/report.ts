@@ -135,6 +135,7 @@ export function formatValue(value: number, unit: string): string {
     case 'B/s':
       return `${formatCount(value)}B/s`;
     case 'bytes':
+    case 'B':
       return `${formatCount(value)}B`;
     case 'fraction':
       return value.toFixed(2);

@@ -72,6 +72,8 @@ test('formatValue() and the targets read as people expect', () => {
   assert.equal(formatValue(8400, 'ns'), '8.4 µs');
   assert.equal(formatValue(2.5e6, 'ns'), '2.50 ms');
   assert.equal(formatValue(1.54e9, 'B/s'), '1.54GB/s');
+  assert.equal(formatValue(155e6, 'B'), '155MB');
+  assert.equal(formatValue(0, 'bytes'), '0B');
   assert.equal(targetMet(TARGETS['write_none_ns']!, 1.5), true);
   assert.equal(targetMet(TARGETS['write_heap_growth_bytes']!, 1), false);
   assert.equal(targetMet(TARGETS['xthread_rps']!, 4.99), false);
