@@ -21,7 +21,8 @@
  * run ends (DONE) on its own.
  */
 import { once } from 'node:events';
-import { createRing, type RingRecord } from '../src/index.js';
+import { createRing } from '../src/index.js';
+import { RecordTally } from './record-tally.js';
 import { startWorker, type BenchWorker } from './harness.js';
 import { openArrayQueue } from './peers/array-queue.js';
 import { CTRL_ACK_INDEX, CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_I32, beginRun, expectedChecksum, isRunFinished, requestExit, requestStop } from './peers/layout.js';
@@ -147,32 +148,15 @@ async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordByt
     recordBytes,
   }));
   const reader = ring.consumer();
-  let sum = 0;
-  let count = 0;
-  let lost = 0;
-  let bytes: Uint8Array | null = null;
-  let words: Int32Array = new Int32Array(0);
-  const visit = (r: RingRecord): void => {
-    if (r.kind !== 'data') {
-      lost += r.lost;
-      return;
-    }
-    if (r.bytes !== bytes) {
-      bytes = r.bytes;
-      words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    }
-    const i = r.offset >> 2;
-    sum = (sum + (words[i] ?? 0) + (words[i + 1] ?? 0) + (words[i + 2] ?? 0) + (words[i + 3] ?? 0)) | 0;
-    count++;
-  };
+  const tally = new RecordTally();
+  const visit = tally.visit;
   const starts = workers.map(() => 0);
   let runId = 0;
   return {
     async runOnce(durationMs: number): Promise<number> {
       for (const w of workers) throwIfFailed(w);
       runId += 1;
-      sum = 0;
-      count = 0;
+      tally.reset();
       const wrote = workers.map((w) => wroteCount(w, runId, durationMs + DRAIN_TIMEOUT_MS));
       for (const ctrl of ctrls) beginRun(ctrl, runId);
       const t0 = performance.now();
@@ -203,11 +187,11 @@ async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordByt
       const counts = await Promise.all(wrote);
       const written = counts.reduce((a, b) => a + b, 0);
       const expected = expectedSum(starts, counts, recordBytes);
-      if (sum !== expected || count !== written || lost !== 0) {
-        throw new Error(`ring (${lanes} lanes): checksum ${sum} != ${expected}, or read ${count} of ${written} records, or ${lost} lost`);
+      if (tally.sum !== expected || tally.count !== written || tally.lost !== 0) {
+        throw new Error(`ring (${lanes} lanes): checksum ${tally.sum} != ${expected}, or read ${tally.count} of ${written} records, or ${tally.lost} lost`);
       }
       for (let i = 0; i < counts.length; i++) starts[i] = (starts[i]! + counts[i]!) | 0;
-      return count / (elapsedMs / 1e3);
+      return tally.count / (elapsedMs / 1e3);
     },
     async close() {
       reader.close();

@@ -16,7 +16,8 @@
  * tryReserve() while the ring is full, like the peers' writers (no record is lost, and the checksum
  * proves it).
  */
-import { createRing, type RingBuffer, type RingRecord } from '../src/index.js';
+import { createRing, type RingBuffer } from '../src/index.js';
+import { RecordTally } from './record-tally.js';
 import { alternateMedians, heapGrowthBytes, measureNsPerOpInterleaved, metric, planFor, startWorker, type OpLoop, type Scenario } from './harness.js';
 import { CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_BYTES, beginRun, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
 import { closeWorker, makeRawClockStorePublishLoop, makeRawStorePublishLoop, openRawBatchedRing, throwIfFailed, type ThroughputSession } from './peers/raw.js';
@@ -76,32 +77,15 @@ export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSessio
   const ctrl = new Int32Array(ctrlSab);
   const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
   const reader = ring.consumer();
-  let sum = 0;
-  let count = 0;
-  let lost = 0;
-  let bytes: Uint8Array | null = null;
-  let words: Int32Array = new Int32Array(0);
-  const visit = (r: RingRecord): void => {
-    if (r.kind !== 'data') {
-      lost += r.lost;
-      return;
-    }
-    if (r.bytes !== bytes) {
-      bytes = r.bytes;
-      words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    }
-    const i = r.offset >> 2;
-    sum = (sum + (words[i] ?? 0) + (words[i + 1] ?? 0) + (words[i + 2] ?? 0) + (words[i + 3] ?? 0)) | 0;
-    count++;
-  };
+  const tally = new RecordTally();
+  const visit = tally.visit;
   let runId = 0;
   let readSoFar = 0;
   return {
     runOnce(durationMs: number): Promise<number> {
       throwIfFailed(bench);
       runId += 1;
-      sum = 0;
-      count = 0;
+      tally.reset();
       beginRun(ctrl, runId);
       const t0 = performance.now();
       const deadline = t0 + durationMs;
@@ -123,10 +107,10 @@ export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSessio
         }
       }
       const elapsed = performance.now() - t0;
-      const expected = expectedChecksum(readSoFar | 0, count);
-      if (sum !== expected || lost !== 0) throw new Error(`our ring: checksum ${sum} != ${expected} over ${count} records, or ${lost} lost`);
-      readSoFar += count;
-      return Promise.resolve(count / (elapsed / 1e3));
+      const expected = expectedChecksum(readSoFar | 0, tally.count);
+      if (tally.sum !== expected || tally.lost !== 0) throw new Error(`our ring: checksum ${tally.sum} != ${expected} over ${tally.count} records, or ${tally.lost} lost`);
+      readSoFar += tally.count;
+      return Promise.resolve(tally.count / (elapsed / 1e3));
     },
     async close() {
       reader.close();

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RingRecord } from '../src/index.js';
+import { RecordTally } from './record-tally.js';
 import { createFileRing } from '../src/node/index.js';
 import { nativeAddon } from '../src/node/native.js';
 import { alternateMedians, metric, planFor, type Scenario } from './harness.js';
@@ -47,24 +47,8 @@ async function openXprocess(): Promise<ThroughputSession> {
     child.once('exit', () => reject(failure));
   });
   const reader = ring.consumer();
-  let sum = 0;
-  let count = 0;
-  let lost = 0;
-  let bytes: Uint8Array | null = null;
-  let words: Int32Array = new Int32Array(0);
-  const visit = (r: RingRecord): void => {
-    if (r.kind !== 'data') {
-      lost += r.lost;
-      return;
-    }
-    if (r.bytes !== bytes) {
-      bytes = r.bytes;
-      words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
-    }
-    const i = r.offset >> 2;
-    sum = (sum + (words[i] ?? 0) + (words[i + 1] ?? 0) + (words[i + 2] ?? 0) + (words[i + 3] ?? 0)) | 0;
-    count++;
-  };
+  const tally = new RecordTally();
+  const visit = tally.visit;
   let runId = 0;
   let readSoFar = 0;
   return {
@@ -72,8 +56,7 @@ async function openXprocess(): Promise<ThroughputSession> {
     async runOnce(durationMs: number): Promise<number> {
       if (failure !== null) throw failure;
       runId += 1;
-      sum = 0;
-      count = 0;
+      tally.reset();
       // Clear the previous run's stop request before the run starts; read by the writer's loop.
       Atomics.store(ctrl, CTRL_STOP_INDEX, 0);
       const wrote = new Promise<number>((resolve) => child.once('message', (m: { count: number }) => resolve(m.count)));
@@ -99,12 +82,12 @@ async function openXprocess(): Promise<ThroughputSession> {
       }
       const elapsed = performance.now() - t0;
       const written = await wrote;
-      const expected = expectedChecksum(readSoFar | 0, count);
-      if (sum !== expected || lost !== 0 || written !== count) {
-        throw new Error(`xprocess: checksum ${sum} != ${expected} over ${count} records (writer wrote ${written}), or ${lost} lost`);
+      const expected = expectedChecksum(readSoFar | 0, tally.count);
+      if (tally.sum !== expected || tally.lost !== 0 || written !== tally.count) {
+        throw new Error(`xprocess: checksum ${tally.sum} != ${expected} over ${tally.count} records (writer wrote ${written}), or ${tally.lost} lost`);
       }
-      readSoFar += count;
-      return count / (elapsed / 1e3);
+      readSoFar += tally.count;
+      return tally.count / (elapsed / 1e3);
     },
     async close() {
       reader.close();

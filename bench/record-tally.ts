@@ -1,0 +1,36 @@
+/**
+ * The reader side of the peers' checksum for our ring: a `read(visitor)` visitor that adds the four
+ * Int32 words at the start of each record (bench/peers/layout.ts#expectedChecksum()) and counts
+ * records and loss markers. Shared by every scenario that moves records through our reader.
+ */
+import type { RingRecord } from '../src/index.js';
+
+export class RecordTally {
+  sum = 0;
+  count = 0;
+  lost = 0;
+  #bytes: Uint8Array | null = null;
+  #words: Int32Array = new Int32Array(0);
+
+  /** Start a new run (loss stays: a run must not lose, and it is checked per session). */
+  reset(): void {
+    this.sum = 0;
+    this.count = 0;
+  }
+
+  /** The visitor: pass it to `reader.read()`. */
+  readonly visit = (r: RingRecord): void => {
+    if (r.kind !== 'data') {
+      this.lost += r.lost;
+      return;
+    }
+    if (r.bytes !== this.#bytes) {
+      this.#bytes = r.bytes;
+      this.#words = new Int32Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength >> 2);
+    }
+    const w = this.#words;
+    const i = r.offset >> 2;
+    this.sum = (this.sum + (w[i] ?? 0) + (w[i + 1] ?? 0) + (w[i + 2] ?? 0) + (w[i + 3] ?? 0)) | 0;
+    this.count++;
+  };
+}
