@@ -678,6 +678,8 @@ export interface PageHandoff {
  */
 export class RingReader {
   readonly #cursors: LaneCursor[];
+  /** Most records one read() hands out: what the lanes can hold. */
+  readonly #perCall: number;
   readonly #i32: Int32Array;
   readonly #ring: RingBuffer;
   #closed = false;
@@ -692,6 +694,8 @@ export class RingReader {
       throw e;
     }
     this.#cursors = cursors;
+    const g = ring.geometry;
+    this.#perCall = lanes.length * g.lanePages * Math.floor(g.pageSize / RECORD_HEADER_BYTES);
     this.#i32 = ring.core.i32;
     this.#ring = ring;
   }
@@ -704,6 +708,8 @@ export class RingReader {
   read(visitor: (record: RingRecord) => void, max = Infinity): number {
     if (this.#closed) throw new RingClosedError("Cannot read: the reader is closed");
     const cursors = this.#cursors;
+    // At most a ring's worth per call, so a call returns even while writers keep the lanes full.
+    if (max > this.#perCall) max = this.#perCall;
     let n = 0;
     if (cursors.length === 1) {
       const cur = cursors[0] as LaneCursor;
