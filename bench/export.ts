@@ -18,7 +18,7 @@
  *
  * Each command runs once, dump then export (each takes tens of seconds on the full file), in a
  * child process (bench/export-child.js: it calls the CLI's runCli and reports its time and
- * `process.resourceUsage().maxRSS`). Output goes to /dev/null: this measures reading, decoding and
+ * its VmHWM, see there). Output goes to /dev/null: this measures reading, decoding and
  * formatting, not the disk.
  */
 import { spawn } from 'node:child_process';
