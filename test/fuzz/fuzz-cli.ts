@@ -14,37 +14,15 @@
 import { readFileSync } from "node:fs";
 import { describeFuzz, runFuzz } from "./run-fuzz.js";
 import type { FuzzTarget } from "./fuzz-protocol.js";
+import { parseCliOptions } from "../stress/cli-options.js";
 
-function parse(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith("--")) out[a.slice(2)] = "true";
-    else {
-      out[a.slice(2)] = next;
-      i++;
-    }
-  }
-  return out;
-}
 
 async function main(): Promise<number> {
-  const args = parse(process.argv.slice(2));
-  for (const k of Object.keys(args)) {
-    if (!["runs", "seconds", "target", "seed", "case-timeout", "memory", "replay"].includes(k)) throw new Error(`unknown option --${k}`);
-  }
-  const num = (k: string, d: number): number => {
-    const v = args[k];
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${k} must be a non-negative number, received ${v}`);
-    return n;
-  };
-  const t = args["target"] ?? "all";
+  const args = parseCliOptions(process.argv.slice(2), ["runs", "seconds", "target", "seed", "case-timeout", "memory", "replay"]);
+  const num = args.num;
+  const t = args.get("target") ?? "all";
   if (t !== "ring" && t !== "trace" && t !== "all") throw new Error(`--target must be ring, trace or all, received ${t}`);
-  const replay = args["replay"];
+  const replay = args.get("replay");
   if (replay !== undefined) {
     if (t === "all") throw new Error("--replay needs --target ring or --target trace");
     const bytes = new Uint8Array(readFileSync(replay));
@@ -53,7 +31,7 @@ async function main(): Promise<number> {
     console.log(describeFuzz(r));
     return r.ok ? 0 : 1;
   }
-  const seed = args["seed"] !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+  const seed = args.get("seed") !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
   const targets: FuzzTarget[] = t === "all" ? ["ring", "trace"] : [t];
   let failed = 0;
   for (const target of targets) {

@@ -12,35 +12,13 @@
  * test runner this does nothing.
  */
 import { nativeAddonAvailable } from "../../src/node/index.js";
+import { parseCliOptions } from "./cli-options.js";
 import { roundLine, runSoak, summary } from "./soak.js";
 
-function parse(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith("--")) out[a.slice(2)] = "true";
-    else {
-      out[a.slice(2)] = next;
-      i++;
-    }
-  }
-  return out;
-}
 
 async function main(): Promise<number> {
-  const args = parse(process.argv.slice(2));
-  const num = (k: string, d: number): number => {
-    const v = args[k];
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`--${k} must be a non-negative number, received ${v}`);
-    return n;
-  };
-  for (const k of Object.keys(args)) {
-    if (!["minutes", "round-seconds", "seed", "first-round", "json", "processes"].includes(k)) throw new Error(`unknown option --${k}`);
-  }
+  const args = parseCliOptions(process.argv.slice(2), ["minutes", "round-seconds", "seed", "first-round", "json", "processes"]);
+  const num = args.num;
   const addon = nativeAddonAvailable();
   const processes = num("processes", addon ? 1 : 0);
   if (processes > 0 && !addon) {
@@ -49,7 +27,7 @@ async function main(): Promise<number> {
   }
   const minutes = num("minutes", 10);
   const roundSeconds = num("round-seconds", 15);
-  const seed = args["seed"] !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+  const seed = args.get("seed") !== undefined ? num("seed", 0) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
   console.log(
     `[${new Date().toISOString()}] soak for ${minutes} min, rounds of ${roundSeconds} s, ` +
       `${processes > 0 ? `${processes} writer process(es) in every other round` : "writer threads only"}, seed ${seed} (--seed ${seed} repeats the writers' choices)`,
@@ -63,7 +41,7 @@ async function main(): Promise<number> {
     onRound: (r, i) => console.log(`[${new Date().toISOString()}] ${roundLine(r, i)}`),
   });
   console.log(summary(totals));
-  if (args["json"] !== undefined) console.log(JSON.stringify(totals));
+  if (args.get("json") !== undefined) console.log(JSON.stringify(totals));
   console.log(totals.failedRounds === 0 ? "soak passed" : `soak FAILED: ${totals.failedRounds} round(s)`);
   return totals.failedRounds === 0 && totals.rounds > 0 ? 0 : 1;
 }

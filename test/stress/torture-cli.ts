@@ -18,44 +18,24 @@
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
  * test runner this does nothing.
  */
+import { parseCliOptions } from "./cli-options.js";
 import { describe, runTorture, type TortureOptions } from "./torture.js";
 
-function parse(argv: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
-    const key = a.slice(2);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith("--")) out[key] = "true";
-    else {
-      out[key] = next;
-      i++;
-    }
-  }
-  return out;
-}
 
 async function main(): Promise<number> {
-  const args = parse(process.argv.slice(2));
-  const num = (k: string, d: number): number => {
-    const v = args[k];
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`--${k} must be a number, received ${v}`);
-    return n;
-  };
-  const modeArg = args["mode"] ?? "both";
+  const args = parseCliOptions(process.argv.slice(2), ["seconds", "records", "mode", "own", "shared", "shared-lanes", "page-size", "pages", "seed", "reader-delay", "read-batch", "clock", "min-size", "max-size", "nest", "discard", "hold", "hold-ms", "repeat", "json", "inject", "via", "members", "iterators", "snapshot-ms", "resize-ms", "processes", "process-attempts"]);
+  const num = args.num;
+  const modeArg = args.get("mode") ?? "both";
   const modes: ("overwrite" | "discard")[] =
     modeArg === "both" ? ["overwrite", "discard"] : modeArg === "overwrite" || modeArg === "discard" ? [modeArg] : [];
   if (modes.length === 0) throw new Error(`--mode must be overwrite, discard or both, received ${modeArg}`);
-  const clock = args["clock"] ?? "mono";
+  const clock = args.get("clock") ?? "mono";
   if (clock !== "mono" && clock !== "counter" && clock !== "none") throw new Error(`--clock must be mono, counter or none, received ${clock}`);
   const repeat = num("repeat", 1);
   let failed = 0;
   for (let r = 0; r < repeat; r++) {
     for (const mode of modes) {
-      const seed = args["seed"] !== undefined ? num("seed", 0) + r : (Math.random() * 2 ** 32) >>> 0;
+      const seed = args.get("seed") !== undefined ? num("seed", 0) + r : (Math.random() * 2 ** 32) >>> 0;
       const opts: TortureOptions = {
         mode,
         ownWriters: num("own", 2),
@@ -73,9 +53,9 @@ async function main(): Promise<number> {
         holdProb: num("hold", 0.002),
         holdMs: num("hold-ms", 0.3),
       };
-      const inject = args["inject"];
+      const inject = args.get("inject");
       if (inject === "checksum" || inject === "seq-skip") opts.inject = inject;
-      const via = args["via"] ?? "reader";
+      const via = args.get("via") ?? "reader";
       if (via !== "reader" && via !== "async" && via !== "pipe" && via !== "group") throw new Error(`--via must be reader, async, pipe or group, received ${via}`);
       opts.via = via;
       opts.groupMembers = num("members", 2);
@@ -84,13 +64,13 @@ async function main(): Promise<number> {
       opts.resizeEveryMs = num("resize-ms", 0);
       opts.processes = num("processes", 0);
       opts.processAttempts = num("process-attempts", 50_000);
-      if (args["read-batch"] !== undefined) opts.readBatch = num("read-batch", Infinity);
-      if (args["records"] !== undefined) opts.records = num("records", 0);
+      if (args.get("read-batch") !== undefined) opts.readBatch = num("read-batch", Infinity);
+      if (args.get("records") !== undefined) opts.records = num("records", 0);
       else opts.seconds = num("seconds", 60);
       console.log(`[${new Date().toISOString()}] starting ${mode}, seed ${seed} (TORTURE_SEED=${seed} / --seed ${seed} to repeat the writers' choices)`);
       const result = await runTorture(opts);
       console.log(describe(result));
-      if (args["json"] !== undefined) console.log(JSON.stringify({ ...result, writerTallies: undefined }, null, 1));
+      if (args.get("json") !== undefined) console.log(JSON.stringify({ ...result, writerTallies: undefined }, null, 1));
       if (!result.ok) failed++;
     }
   }
