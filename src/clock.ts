@@ -101,6 +101,8 @@ export function calibrateOrigin(epochOriginMs: number): number {
  */
 export class RingClock {
   readonly code: number;
+  /** A user-clock ring attached without its clock function: it can be read, not written. */
+  readonly userMissing: boolean;
   readonly #offsetNs: number;
   readonly #user: () => number;
   readonly #i32: Int32Array;
@@ -120,6 +122,7 @@ export class RingClock {
     this.code = code;
     this.#offsetNs = offsetNs;
     this.#user = user ?? zeroClock;
+    this.userMissing = code === CLOCK_USER && user === undefined;
     this.#i32 = i32;
     this.#f64 = f64;
     this.#counterIndex = counterIndex;

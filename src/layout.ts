@@ -132,7 +132,13 @@ export const L_READ = 72;
  */
 export const L_GROUP_READ_LO = 128;
 export const L_GROUP_READ_HI = 132;
-// Bytes 136..191 are reserved and zero.
+/**
+ * u32 pair (lo, hi): records taken out of the lane by clear() (a reset: taken like a consumer's
+ * take, handed to nobody), added atomically the same way as L_GROUP_READ. 0 on a ring never cleared.
+ */
+export const L_CLEARED_LO = 136;
+export const L_CLEARED_HI = 140;
+// Bytes 144..191 are reserved and zero.
 export const LANE_OWN = 0;
 export const LANE_SHARED = 1;
 

@@ -20,6 +20,8 @@ import {
   CONSUMER_GROUP,
   CONSUMER_MEMBERS_MASK,
   CONSUMER_SINGLE,
+  L_CLEARED_HI,
+  L_CLEARED_LO,
   L_CONSUMER,
   L_GROUP_READ_HI,
   L_GROUP_READ_LO,
@@ -160,7 +162,7 @@ class LaneCursor {
     } else if (role === "group") {
       this.#joinGroup();
     }
-    this.#startAtTail(consuming);
+    this.#startAtTail();
   }
 
   /** Join the lane's consumer group (creating it if the lane has no consumer). */
@@ -203,30 +205,91 @@ class LaneCursor {
     this.#seq = Number.NaN;
   }
 
-  /** Count `records` delivered: the single consumer's own f64, or the group's shared counter. */
+  /** Count `records` taken: delivered (the single consumer's own f64, or the group's shared counter), or cleared while clear() runs. */
   #countRead(records: number): void {
+    if (this.#clearing) {
+      this.#clearedNow += records;
+      addPair(this.#c.i32, this.#laneBase + L_CLEARED_LO, this.#laneBase + L_CLEARED_HI, records);
+      return;
+    }
     if (this.#group) {
-      if (records === 0) return;
-      const c = this.#c;
-      // Add to the group's count; the member that carries out of the low word bumps the high one.
-      const old = Atomics.add(c.i32, (this.#laneBase + L_GROUP_READ_LO) >> 2, records) >>> 0;
-      // Carry into the high word (stats read the pair; a momentarily torn pair only skews a snapshot of the count).
-      if (old + records >= 4294967296) Atomics.add(c.i32, (this.#laneBase + L_GROUP_READ_HI) >> 2, 1);
+      addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, records);
       return;
     }
     this.#readCount += records;
     this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
   }
 
-  /** Position the cursor at the tail: where the consumer stands, or the oldest retained page for an iterator. */
-  #startAtTail(exact: boolean): void {
+  /** Set while clear() takes runs: they count as cleared, not read. */
+  #clearing = false;
+  #clearedNow = 0;
+
+  /**
+   * Reset (consumers and group members): take every committed record from the cursor on without
+   * handing it out, as ftrace's `echo > trace` empties a buffer, and count them as cleared
+   * (L_CLEARED). Records already taken but not yet handed out are cleared too (moved from the read
+   * count to the cleared one), and an overrun not yet reported is forgotten (stats keep counting
+   * it). Stops at the first record still open (a reservation in progress: it and what follows
+   * stay), and after the page writers were in when it began, so a writer that keeps the lane busy
+   * cannot hold it: records committed while it runs may or may not be cleared. Returns the data
+   * records cleared.
+   */
+  clear(): number {
+    if (!this.#consuming) throw new TypeError("Cannot clear: an iterator does not consume (clear with a consumer, or ring.clear())");
+    const taken = this.#takenNotHandedOut();
+    this.#clearedNow = 0;
+    if (taken > 0) {
+      // They were counted as read when their run was taken: count them as cleared instead.
+      if (this.#group) addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, -taken);
+      else {
+        this.#readCount -= taken;
+        this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+      }
+      this.#clearing = true;
+      this.#countRead(taken);
+    }
+    this.hasHead = false;
+    this.#bPos = this.#bEnd;
+    const stopAfter = laneHeadPage(this.#c, this.#laneBase);
+    const g = this.#c.g;
+    this.#clearing = true;
+    try {
+      // Bounded: a lap of pages, plus one run per record a page can hold (a writer filling the last page).
+      const cap = g.lanePages + (g.pageSize >> 3) + 8;
+      for (let i = 0; i < cap && this.#pageNo <= stopAfter && this.#fill(); i++) this.#bPos = this.#bEnd;
+    } finally {
+      this.#clearing = false;
+    }
+    this.#bPos = this.#bEnd;
+    this.#lostPending = 0;
+    this.#nextTime = NO_TIME;
+    return this.#clearedNow;
+  }
+
+  /** Data records in the run in hand (taken from the ring) that were not handed out yet. */
+  #takenNotHandedOut(): number {
+    let n = this.hasHead && this.record.kind === "data" ? 1 : 0;
+    for (let at = this.#bPos; at < this.#bEnd; ) {
+      const h = this.#i32[at >> 2] ?? 0; // private copy: plain
+      if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) n++;
+      at += (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
+    }
+    return n;
+  }
+
+  /**
+   * Position the cursor at the tail: the oldest record not consumed (nor cleared) yet, for a
+   * consumer and an iterator alike. An iterator does not show what a consumer already took from
+   * the tail's page, nor what clear() removed.
+   */
+  #startAtTail(): void {
     const g = this.#c.g;
     // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
     const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
     this.#tailSeen = tail;
     this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
     const off = pos8Offset(g, tail);
-    this.#off = exact && off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
+    this.#off = off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
     this.#seq = this.#seqAt(this.#pageNo, this.#off);
   }
 
@@ -370,7 +433,7 @@ class LaneCursor {
     // The tail page's cumulatives give the exact loss; if that page is recycled again while we
     // look (a lap in microseconds on a tiny ring), follow the tail. Bounded: NaN after that.
     for (let i = 0; i < LAPPED_ATTEMPTS; i++) {
-      this.#startAtTail(this.#consuming);
+      this.#startAtTail();
       if (!Number.isNaN(this.#seq) || this.#passRecycledTailPage()) break;
     }
     // Writers move the tail past a page right after claiming it: a tail not ahead of us yet means
@@ -625,6 +688,19 @@ class LaneCursor {
 }
 
 /**
+ * Add `n` (may be negative) to a lane's u32 (lo, hi) counter pair shared by several threads: an
+ * atomic add to lo, and the thread whose add carried out of (or borrowed from) lo adjusts hi.
+ */
+function addPair(i32: Int32Array, lo: number, hi: number, n: number): void {
+  if (n === 0) return;
+  // Add to the shared count; stats read the pair (a momentarily torn pair only skews a snapshot of it).
+  const old = Atomics.add(i32, lo >> 2, n) >>> 0;
+  // Carry or borrow into the high word; same pairing.
+  if (old + n >= 4294967296) Atomics.add(i32, hi >> 2, 1);
+  else if (old + n < 0) Atomics.sub(i32, hi >> 2, 1);
+}
+
+/**
  * A page copied out and then taken by the tail compare-exchange has intact records, but a recycler
  * may have claimed its slot between the copy and the take: the copy's PG_SEQ then shows the
  * preparing marker and PG_PREPARER a producer (the recycler zeroes nothing before it has pushed
@@ -764,6 +840,27 @@ export class RingReader {
   handoffLanes(): readonly LaneHandoff[] {
     if (this.#closed) throw new RingClosedError("Cannot hand off pages: the reader is closed");
     return this.#cursors;
+  }
+
+  /**
+   * Reset what this consumer (or group member) has not read yet: every committed record in its
+   * lanes leaves the ring without being handed out, counted in `stats()` as `cleared` (not as read
+   * or lost). Writers go on meanwhile. It stops at a reservation still open (that record and the
+   * ones after it stay) and after the page writers were in when it began; records committed while
+   * it runs may or may not be cleared. Iterators are not moved (one already walking goes on
+   * walking the cleared records); iterators, snapshots and readers started afterwards do not see
+   * them. Returns the data records cleared. For a ring with no consumer, use `ring.clear()`.
+   *
+   * @example
+   * ```ts
+   * reader.clear(); // start the next measurement from an empty ring
+   * ```
+   */
+  clear(): number {
+    if (this.#closed) throw new RingClosedError("Cannot clear: the reader is closed");
+    let n = 0;
+    for (const cur of this.#cursors) n += cur.clear();
+    return n;
   }
 
   /** True once {@link RingReader.close} was called. */

@@ -1,7 +1,7 @@
 /**
  * Resizing: a ring's capacity is fixed by its layout (lanes of P pages in one SharedArrayBuffer), so
  * a resize builds a new ring of the new size on the same timeline and copies the records over, as a
- * resized ftrace buffer keeps what fits. See docs/DESIGN.md, "Resize and reset".
+ * resized ftrace buffer keeps what fits. See docs/DESIGN.md, section 9e.
  */
 import {
   FLAG_EPOCH_MONOTONIC,

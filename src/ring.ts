@@ -67,7 +67,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { CapacityError, RingFormatError } from "./errors.js";
+import { CapacityError, ConsumerClaimError, RingFormatError } from "./errors.js";
 import { type ClockKind, RingClock, calibrateMonotonic, calibrateOrigin, clockCode, monotonicNowWords } from "./clock.js";
 import type { RingCore } from "./pages.js";
 import { LaneWriter, SharedLaneWriter, type RingWriter } from "./writer.js";
@@ -99,7 +99,7 @@ export interface RingOptions {
 
 /** Options of {@link attachRing}. */
 export interface AttachOptions {
-  /** The clock function, required when the ring was created with a user clock (functions cannot be shared). */
+  /** The clock function of a ring created with a user clock (functions cannot be shared): needed to write to it, not to read it. */
   clock?: () => number;
 }
 
@@ -199,6 +199,9 @@ export class RingBuffer {
       if (g.sharedLanes === 0) throw new CapacityError("Cannot create writer: the ring has no shared lane (sharedLanes is 0)");
       lane = g.ownLanes;
     }
+    if (this.clock.userMissing) {
+      throw new TypeError("Cannot create writer: the ring uses a user clock; attach it with the same clock function as options.clock (readers do not need it)");
+    }
     const pid = this.#claimProducer(tag);
     try {
       if (lane === -1) {
@@ -257,9 +260,46 @@ export class RingBuffer {
     return new RingReader(this, this.#lanesOf(options), "group");
   }
 
-  /** A non-consuming iterator: walks what is in the ring without removing it, from the oldest retained record. */
+  /** A non-consuming iterator: walks what is in the ring without removing it, from the oldest record not consumed (or cleared) yet. */
   iterator(options: ReaderOptions = {}): RingReader {
     return new RingReader(this, this.#lanesOf(options), "iterator");
+  }
+
+  /**
+   * Reset, as ftrace's `echo > trace`: every committed record in the lanes (all, or `options.lanes`)
+   * leaves the ring, counted in `stats()` as `cleared`, while writers go on writing. Each lane is
+   * cleared by a consumer made for the call, or, on a lane a consumer group reads, by a member that
+   * joins for the call. A lane with a single consumer elsewhere cannot be cleared from here (that
+   * consumer alone moves its tail): call its {@link RingReader.clear}. What it clears and what it
+   * leaves is described there. Returns the data records cleared.
+   *
+   * @example
+   * ```ts
+   * ring.clear(); // the flight recorder forgets what came before
+   * ```
+   */
+  clear(options: ReaderOptions = {}): number {
+    let cleared = 0;
+    for (const lane of this.#lanesOf(options)) {
+      let reader: RingReader;
+      try {
+        reader = new RingReader(this, [lane], "consumer");
+      } catch (e) {
+        if (!(e instanceof ConsumerClaimError)) throw e;
+        try {
+          reader = new RingReader(this, [lane], "group");
+        } catch (e2) {
+          if (!(e2 instanceof ConsumerClaimError)) throw e2;
+          throw new ConsumerClaimError(`Cannot clear lane ${lane}: it has a consumer, which alone moves its tail; call clear() on that consumer`);
+        }
+      }
+      try {
+        cleared += reader.clear();
+      } finally {
+        reader.close();
+      }
+    }
+    return cleared;
   }
 
   /** Counters per lane and in total. */
@@ -521,8 +561,8 @@ export function attachRing(buffer: SharedArrayBuffer, options: AttachOptions = {
   }
   const g = readGeometry(buffer);
   const core = makeCore(buffer, g);
-  if (g.clock === CLOCK_USER && typeof options.clock !== "function") {
-    throw new TypeError("Cannot attach ring: the ring uses a user clock; pass the same clock function as options.clock");
+  if (options.clock !== undefined && typeof options.clock !== "function") {
+    throw new TypeError(`Cannot attach ring: options.clock must be a function, received ${typeof options.clock}`);
   }
   return new RingBuffer(buffer, g, makeClock(core, options.clock), core);
 }

@@ -12,7 +12,7 @@
  * is not an atomic cut of the whole ring, as no lock-free copy of many independently written
  * lanes can be.
  */
-import { PAGE_HEADER_BYTES, PG_BASE_TIME, PG_CUM_READY, PG_RECORDS_BEFORE, L_TAIL_POS8, laneOffset, pos8Page, slotOffset } from "./layout.js";
+import { PAGE_HEADER_BYTES, PG_BASE_TIME, PG_CUM_READY, PG_RECORDS_BEFORE, L_TAIL_POS8, laneOffset, pos8Offset, pos8Page, slotOffset } from "./layout.js";
 import { PageWalk, fence, laneHeadPage, pageHolds, pageState, walkHeldPage } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
 import { concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
@@ -72,29 +72,38 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
   const own = lane < g.ownLanes;
   const walk = new PageWalk();
   const head = laneHeadPage(c, laneBase);
-  // Acquire the tail (the oldest page still held); pairs with the consumer's and recyclers' compareExchange.
+  // Acquire the tail (the oldest record not consumed or cleared); pairs with the consumer's and recyclers' compareExchange.
   const tail = Atomics.load(c.i32, (laneBase + L_TAIL_POS8) >> 2);
+  const tailPage = Math.max(0, pos8Page(g, tail, head));
+  const tailOff = pos8Offset(g, tail);
   let prev: KeptPage | null = null;
   let gap = false;
   // Bounded: at most one lap of pages, whatever the writers do meanwhile.
-  for (let page = Math.max(0, pos8Page(g, tail, head), head - g.lanePages + 1); page <= head; page++) {
+  for (let page = Math.max(tailPage, head - g.lanePages + 1); page <= head; page++) {
     const slot = slotOffset(g, laneBase, page);
     if (pageState(c, slot, page) !== 0) {
       gap = true; // recycled already (or a never-written page): its records are gone
       continue;
     }
+    // The tail's page starts at the tail, as an iterator does: what was consumed or cleared is not in the image.
+    const from = page === tailPage && tailOff > PAGE_HEADER_BYTES ? tailOff : PAGE_HEADER_BYTES;
     let held: boolean;
+    let skipped = 0;
     try {
-      held = walkHeldPage(c, slot, page, PAGE_HEADER_BYTES, walk, own);
+      held = from === PAGE_HEADER_BYTES || walkHeldPage(c, slot, page, PAGE_HEADER_BYTES, walk, own, from);
+      skipped = from === PAGE_HEADER_BYTES ? 0 : walk.records;
+      held = held && walkHeldPage(c, slot, page, from, walk, own);
     } catch {
       held = false; // a page whose records do not parse is left out, like a recycled one
     }
-    if (!held) {
+    if (!held || walk.end < from) {
       gap = true;
       continue;
     }
     const end = walk.end;
-    const bytes = c.u8.slice(slot, slot + end);
+    const bytes = new Uint8Array(PAGE_HEADER_BYTES + end - from);
+    bytes.set(c.u8.subarray(slot, slot + PAGE_HEADER_BYTES), 0);
+    bytes.set(c.u8.subarray(slot + from, slot + end), PAGE_HEADER_BYTES);
     fence(); // the copy's plain loads complete before the re-check
     if (!pageHolds(c, slot, page)) {
       gap = true;
@@ -103,7 +112,7 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
     const hdr = new DataView(bytes.buffer);
     const kept: KeptPage = {
       page,
-      recordsBefore: hdr.getUint32(PG_CUM_READY, true) === 1 ? hdr.getFloat64(PG_RECORDS_BEFORE, true) : Number.NaN,
+      recordsBefore: hdr.getUint32(PG_CUM_READY, true) === 1 ? hdr.getFloat64(PG_RECORDS_BEFORE, true) + skipped : Number.NaN,
       records: walk.records,
       baseTime: hdr.getFloat64(PG_BASE_TIME, true),
     };
@@ -114,17 +123,19 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
       if (lost === lost) counts.lost += lost;
     }
     gap = false;
-    parts.push(pageChunk(lane, page, bytes));
-    counts.pages++;
+    if (end > from || from === PAGE_HEADER_BYTES) {
+      parts.push(pageChunk(lane, page, from, bytes));
+      counts.pages++;
+    }
     counts.records += walk.records;
     prev = kept;
   }
 }
 
-/** A PAGE chunk holding page bytes [0, end) (header included), unchecked like the pipe's. */
-function pageChunk(lane: number, page: number, bytes: Uint8Array): Uint8Array {
+/** A PAGE chunk: the page header copy, then page bytes from `from` on (a fragment when `from` > 48); unchecked like the pipe's. */
+function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(CHUNK_HEADER_BYTES + padded(bytes.length));
-  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, bytes.length, undefined);
+  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: from, value: page }, bytes.length, undefined);
   out.set(bytes, CHUNK_HEADER_BYTES);
   return out;
 }

@@ -4,6 +4,8 @@
  * the other, not atomically together).
  */
 import {
+  L_CLEARED_HI,
+  L_CLEARED_LO,
   L_HEAD_PAGE,
   L_GROUP_READ_HI,
   L_GROUP_READ_LO,
@@ -35,11 +37,13 @@ export interface LaneCounters {
   read: number;
   /** Committed records overwritten before the consumer read them (overwrite mode). */
   overrun: number;
+  /** Committed records removed unread by a reset (`ring.clear()`, `reader.clear()`). */
+  cleared: number;
   /** Records refused because the lane was full or could not move on (discard mode, mostly). */
   dropped: number;
   /** Reservations of dead producers turned into discarded records by reclaim. */
   abandoned: number;
-  /** Committed records still in the ring and not consumed: written - read - overrun. */
+  /** Committed records still in the ring and not consumed: written - read - overrun - cleared. */
   inRing: number;
 }
 
@@ -78,7 +82,7 @@ export function collectStats(ring: RingBuffer): RingStats {
     perLane.set(lane, e);
   }
   const lanes: LaneStats[] = [];
-  const total: LaneCounters = { written: 0, bytes: 0, read: 0, overrun: 0, dropped: 0, abandoned: 0, inRing: 0 };
+  const total: LaneCounters = { written: 0, bytes: 0, read: 0, overrun: 0, cleared: 0, dropped: 0, abandoned: 0, inRing: 0 };
   for (let lane = 0; lane < g.lanes; lane++) {
     const lb = laneOffset(g, lane);
     let written = Number.NaN;
@@ -98,11 +102,13 @@ export function collectStats(ring: RingBuffer): RingStats {
     // Acquire the group members' count (atomic adds); the single consumer's f64 is plain.
     const groupRead = Atomics.load(c.i32, (lb + L_GROUP_READ_HI) >> 2) * 4294967296 + (Atomics.load(c.i32, (lb + L_GROUP_READ_LO) >> 2) >>> 0);
     const read = (c.f64[(lb + L_READ) >> 3] ?? 0) + groupRead;
-    // Records before the tail were either consumed or pushed over by a writer recycling their page.
+    // Acquire the cleared count (atomic adds by clear()).
+    const cleared = Atomics.load(c.i32, (lb + L_CLEARED_HI) >> 2) * 4294967296 + (Atomics.load(c.i32, (lb + L_CLEARED_LO) >> 2) >>> 0);
+    // Records before the tail were consumed, cleared, or pushed over by a writer recycling their page.
     // Acquire the tail; pairs with the consumer's and the recyclers' compareExchange.
     const tail = Atomics.load(c.i32, (lb + L_TAIL_POS8) >> 2);
     const beforeTail = recordsBefore(c, lb, Math.max(0, pos8Page(g, tail, head)), pos8Offset(g, tail), walk, cum);
-    const overrun = Math.max(0, beforeTail - read);
+    const overrun = Math.max(0, beforeTail - read - cleared);
     const p = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
     const s: LaneStats = {
       lane,
@@ -111,9 +117,10 @@ export function collectStats(ring: RingBuffer): RingStats {
       bytes,
       read,
       overrun,
+      cleared,
       dropped: p.dropped,
       abandoned: p.abandoned,
-      inRing: written - read - overrun,
+      inRing: written - read - overrun - cleared,
       pages: g.lanePages,
       pageSize: g.pageSize,
       headPage: head,
@@ -123,6 +130,7 @@ export function collectStats(ring: RingBuffer): RingStats {
     total.bytes += s.bytes;
     total.read += s.read;
     total.overrun += s.overrun;
+    total.cleared += s.cleared;
     total.dropped += s.dropped;
     total.abandoned += s.abandoned;
     total.inRing += s.inRing;

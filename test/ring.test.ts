@@ -101,10 +101,14 @@ test("producer slots run out with a CapacityError", () => {
   assert.throws(() => ring.writer({ lane: "shared" }), { name: "CapacityError", message: "Cannot create writer: all 2 producer slots are taken (raise maxProducers)" });
 });
 
-test("a user clock must be passed again on attach", () => {
+test("a user-clock ring attached without its clock can be read, not written (the clock function is needed to write)", () => {
   const ring = createRing({ ...small, clock: () => 42 });
-  assert.throws(() => attachRing(ring.buffer), /pass the same clock function as options.clock/);
-  const other = attachRing(ring.buffer, { clock: () => 42 });
+  ring.writer().write(1, new Uint8Array(0));
+  const readOnly = attachRing(ring.buffer);
+  assert.throws(() => readOnly.writer(), { name: "TypeError", message: "Cannot create writer: the ring uses a user clock; attach it with the same clock function as options.clock (readers do not need it)" });
+  assert.equal(readOnly.iterator().drain()[0]?.timestamp, 42);
+  assert.throws(() => attachRing(ring.buffer, { clock: 42 as never }), /options.clock must be a function, received number/);
+  const other = attachRing(ring.buffer, { clock: () => 43 });
   other.writer().write(1, new Uint8Array(0));
-  assert.equal(ring.consumer().drain()[0]?.timestamp, 42);
+  assert.deepEqual(ring.consumer().drain().map((r) => r.timestamp), [42, 43]);
 });

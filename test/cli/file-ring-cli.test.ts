@@ -78,3 +78,33 @@ test('urb attach: prints the events another process commits, decoded, until Ctrl
   assert.match(stderr, /attach: 5 events/);
   w.close();
 });
+
+test('urb clear: empties a file ring while it stays writable; refuses a lane another process consumes', async () => {
+  const path = join(dir, 'clear.ring');
+  const ring = createFileRing(path, { lanes: 2, sharedLanes: 1, pageSize: 1024, pagesPerLane: 8, mode: 'overwrite' });
+  const w = ring.writer({ tag: process.pid });
+  const shared = ring.writer({ lane: 'shared', tag: process.pid });
+  for (let i = 0; i < 20; i++) (i % 2 ? shared : w).write(1, new Uint8Array([i]));
+  const r = await urb(['clear', path]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${path}: 20 records cleared from 3 lanes\n`);
+  const s = ring.stats().total;
+  assert.equal(s.cleared, 20);
+  assert.equal(s.inRing, 0);
+  assert.equal(ring.iterator().drain().length, 0);
+  w.write(1, new Uint8Array([99]));
+  assert.deepEqual(ring.iterator().drain().map((x) => x.payload[0]), [99], 'written after the clear: still there');
+  const consumer = ring.consumer({ lanes: [0] });
+  const refused = await urb(['clear', path]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /Cannot clear lane 0: it has a consumer/);
+  const onlyShared = await urb(['clear', path, '--lane', '2']);
+  assert.equal(onlyShared.code, 0, onlyShared.stderr);
+  assert.equal(onlyShared.stdout, `${path}: 0 records cleared from 1 lane\n`);
+  const bad = await urb(['clear', path, '--lane', '7']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--lane must be a lane number from 0 to 2, received "7"/);
+  consumer.close();
+  w.close();
+  shared.close();
+});

@@ -11,7 +11,7 @@ decoded with the schemas the ring carries.
     python3 urb_read.py FILE --json        # one JSON object per record (see to_json below)
     python3 urb_read.py FILE --lane 2      # one lane only
 
-It is an iterator: it reads what is in the ring (from each lane's tail page, like a TypeScript
+It is an iterator: it reads what is in the ring (from each lane's tail, like a TypeScript
 `ring.iterator()`), never consumes, never writes. Read a file while processes write it only on
 x86-64 (FORMAT.md 9.6); a snapshot (a copy of the file) can be read anywhere. Exit status 2 and a
 message on stderr for a file that is not a valid ring.
@@ -115,6 +115,7 @@ def records(b, g, lane):
     elif d < -(1 << (bits - 1)):
         d += 1 << bits
     tail_page = max(0, head + d)
+    tail_off = (tail & ((1 << (psh - 3)) - 1)) << 3     # records before it were consumed or cleared
     prev = seq = next_time = None                        # seq: data records before the next page
     for n, slot in sorted((counter(s), s) for s in (lb + 192 + i * ps for i in range(P))):
         if n < tail_page or (n - (slot - lb - 192) // ps) % P:
@@ -141,18 +142,20 @@ def records(b, g, lane):
                 break                                    # empty or BUSY: stop here
             if state <= 1 or off + size > (final if off < final else ps):
                 raise FormatError(f'bad record header 0x{w0:08x} at byte {slot + off}')
+            shown = n != tail_page or off >= tail_off     # the tail's page: from the tail on
             if state == 3:
                 next_time = None                         # DISCARDED: a TIME value dies with it
             elif w0 & 0x2000:                            # internal: PADDING 0, LOST 1, TIME 2
                 kind = w0 & 0x1fff
                 if kind == 2 and length >= 8:
                     next_time = f64(b, slot + off + 8)
-                elif kind == 1 and length >= 8:
+                elif kind == 1 and length >= 8 and shown:
                     yield ('lost', f64(b, slot + off + 8), base + u32(b, slot + off + 4), 'dropped')
             else:
                 t = base + u32(b, slot + off + 4) if next_time is None else next_time
                 next_time = None
-                yield ('data', w0 & 0x1fff, t, bytes(b[slot + off + 8:slot + off + 8 + length]))
+                if shown:
+                    yield ('data', w0 & 0x1fff, t, bytes(b[slot + off + 8:slot + off + 8 + length]))
                 count += 1
             off += size
         seq, prev = None if seq is None else seq + count, n
