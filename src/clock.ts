@@ -99,6 +99,13 @@ export function calibrateOrigin(epochOriginMs: number): number {
  * For the counter clock, `base` is the current page's base time and the 32-bit counter is unwrapped
  * against it.
  */
+/**
+ * The performance object, taken once: in Node 20 the global `performance` is an accessor on
+ * globalThis with a receiver check, which made each clock read about 30 ns slower (measured in a
+ * loop of reads; the http instrumentation profile showed it as a sixth of the clock's samples).
+ */
+const PERF: Performance = globalThis.performance;
+
 export class RingClock {
   readonly code: number;
   /** A user-clock ring attached without its clock function: it can be read, not written. */
@@ -133,7 +140,7 @@ export class RingClock {
   read(base: number): number {
     switch (this.code) {
       case CLOCK_MONO:
-        return Math.floor(performance.now() * 1e6) + this.#offsetNs;
+        return Math.floor(PERF.now() * 1e6) + this.#offsetNs;
       case CLOCK_COUNTER: {
         // Take the next number of the ring-wide sequence; the add is the only ordering needed
         // (pairs with the other writers' Atomics.add on the same word).
