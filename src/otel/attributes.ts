@@ -1,7 +1,8 @@
 /**
  * Span attributes as bounded JSON text: the first `maxCount` attributes whose text fits in
- * `maxBytes` UTF-8 bytes. The common case (few, short attributes) is one native `JSON.stringify`;
- * only a span with more attributes, or text that might not fit, takes the attribute-by-attribute path.
+ * `maxBytes` UTF-8 bytes. The common case (few, short attributes) is one native `JSON.stringify`
+ * and two length tests; only a span with many attributes, or text that might not fit, takes the
+ * attribute-by-attribute path.
  */
 import type { Attributes } from "@opentelemetry/api";
 
@@ -26,22 +27,40 @@ export interface EncodedAttributes {
   dropped: number;
 }
 
+/** Any character that is not ASCII (one UTF-8 byte per UTF-16 unit otherwise). */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Does `s` fit in `maxBytes` UTF-8 bytes? Each UTF-16 unit is 1 to 3 bytes; ASCII is 1. */
+function fitsUtf8(s: string, maxBytes: number): boolean {
+  return s.length <= maxBytes && (s.length * 3 <= maxBytes || !NON_ASCII.test(s) || utf8Bytes(s) <= maxBytes);
+}
+
+/**
+ * The JSON text of `c` attributes is at least `5c + 1` characters (`{` `"":0` and a comma between
+ * two, `}`), so text shorter than `5 (maxCount + 1) + 1` holds at most `maxCount` attributes and
+ * needs no counting (a `for in` over the SDK's attribute object costs more than the stringify).
+ */
+const MIN_ATTRIBUTE_CHARS = 5;
+
 /**
  * Encode `attrs` into `out` (reused by the caller: no allocation for the result). Attributes whose
- * value is undefined are skipped, as JSON does.
+ * value is undefined are skipped, as JSON does; no attribute gives "".
  */
 export function encodeAttributes(attrs: Attributes, maxCount: number, maxBytes: number, out: EncodedAttributes): void {
-  let count = 0;
-  for (const _ in attrs) count++;
-  if (count === 0) {
-    out.text = "";
+  const s = JSON.stringify(attrs);
+  if (s.length <= 2) {
+    out.text = ""; // "{}": nothing, or only undefined values
     out.dropped = 0;
     return;
   }
-  if (count <= maxCount) {
-    const s = JSON.stringify(attrs);
-    // Each UTF-16 unit is at most 3 UTF-8 bytes: text this short fits whatever it holds.
-    if (s.length * 3 <= maxBytes || (s.length <= maxBytes && utf8Bytes(s) <= maxBytes)) {
+  if (fitsUtf8(s, maxBytes)) {
+    let few = s.length < MIN_ATTRIBUTE_CHARS * (maxCount + 1) + 1;
+    if (!few) {
+      let count = 0;
+      for (const k in attrs) if (attrs[k] !== undefined) count++;
+      few = count <= maxCount;
+    }
+    if (few) {
       out.text = s;
       out.dropped = 0;
       return;
