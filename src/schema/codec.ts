@@ -49,9 +49,9 @@ const textEncoder = new TextEncoder();
 /**
  * Strings up to this many UTF-16 units try a char-code copy first; longer ones go straight to
  * `TextEncoder.encodeInto`. Measured on Node 20 (x64), typed writes of distinct ASCII strings: the
- * copy saves about 25 ns at 8 characters and 15 ns at 24, and loses 25 ns at 32 (`charCodeAt` costs
- * 1.5 to 2.5 ns a character in optimized code; the native encoder a fraction of that plus a fixed
- * 60 to 80 ns for the call through Node's wrapper).
+ * copy saves about 25 ns at 8 characters and 15 ns at 24; at 32 the two are within noise of each
+ * other, and at 64 the encoder takes half the time (`charCodeAt` costs 1.5 to 2.5 ns a character in
+ * optimized code; the encoder a fraction of that plus 60 to 80 ns for the call through Node's wrapper).
  */
 const CHAR_COPY_MAX_UNITS = 24;
 
@@ -91,20 +91,26 @@ function encodeNative(s: string, bytes: Uint8Array): number {
  * else a native compare of the characters) skips encoding. Only strings of at most `max` UTF-16
  * units are remembered, so a slot never keeps more than 2 * `max` bytes of string alive.
  *
- * Allocation: none on the char-copy path; the native encoder's `{ read, written }` result is read
- * at once, which V8 removes by escape analysis once the writer is optimized (5 million calls ran
- * with no GC, measured); other engines may allocate that small object.
+ * Allocation: none on the char-copy path; the encoder's `{ read, written }` result is read at once
+ * in {@link encodeNative}, where V8 removes it by escape analysis (3 million typed writes of
+ * distinct 64-character strings, ASCII or not, ran without a single GC); other engines may
+ * allocate that small object.
  */
 export class StringSlot {
   readonly bytes: Uint8Array;
-  readonly #view: DataView;
-  /** The last string encoded into `bytes`, and its length prefix word ("" is 0 bytes, not truncated). */
-  #last = "";
-  #word = 0;
+  /** `bytes` as a DataView, for the 4-byte copy. */
+  readonly view: DataView;
+  /**
+   * The last string encoded into `bytes`, and its length prefix word ("" is 0 bytes, not
+   * truncated). Public so that generated writers test for a repeat without a call; only
+   * {@link StringSlot.encode} writes them.
+   */
+  last = "";
+  word = 0;
 
   constructor(maxBytes: number) {
     this.bytes = new Uint8Array(maxBytes);
-    this.#view = new DataView(this.bytes.buffer);
+    this.view = new DataView(this.bytes.buffer);
   }
 
   /**
@@ -112,7 +118,7 @@ export class StringSlot {
    * {@link M.VAR_TRUNCATED} set when `s` did not fit whole.
    */
   encode(s: string): number {
-    if (s === this.#last) return this.#word;
+    if (s === this.last) return this.word;
     const bytes = this.bytes;
     const n = s.length;
     let word = n <= CHAR_COPY_MAX_UNITS && n <= bytes.length ? copyAscii(s, bytes) : -1;
@@ -120,8 +126,8 @@ export class StringSlot {
     // Remember `s`, or else forget the previous string, whose bytes were just overwritten ("" needs
     // no bytes, so it stays correct whatever the scratch holds).
     const keep = n <= bytes.length;
-    this.#last = keep ? s : "";
-    this.#word = keep ? word : 0;
+    this.last = keep ? s : "";
+    this.word = keep ? word : 0;
     return word;
   }
 
@@ -130,7 +136,7 @@ export class StringSlot {
    * (unaligned is fine), then the rest one by one (about 3x faster than a byte loop from 32 bytes).
    */
   copyTo(dst: DataView, at: number, n: number): void {
-    const src = this.#view;
+    const src = this.view;
     let i = 0;
     for (const end = n - 3; i < end; i += 4) dst.setInt32(at + i, src.getInt32(i, true), true);
     for (; i < n; i++) dst.setUint8(at + i, src.getUint8(i));
@@ -162,7 +168,7 @@ function writerSource(s: EventSchema, val: (k: number) => string): string {
       L.push(`else if (!(e${k} >= 0 && e${k} < ${f.param} && (e${k} | 0) === e${k})) throw err(${k}, "enum index must be an integer from 0 to ${f.param - 1}", v${k});`);
     } else if (f.type === "string") {
       L.push(`if (typeof v${k} !== "string") throw err(${k}, "expected a string", v${k});`);
-      L.push(`const x${k} = slot${k}.encode(v${k}), n${k} = x${k} & ${M.VAR_LENGTH_MASK}, t${k} = x${k} & ${M.VAR_TRUNCATED}; size += ${M.VAR_PREFIX_BYTES} + n${k};`);
+      L.push(`const x${k} = v${k} === slot${k}.last ? slot${k}.word : slot${k}.encode(v${k}), n${k} = x${k} & ${M.VAR_LENGTH_MASK}, t${k} = x${k} & ${M.VAR_TRUNCATED}; size += ${M.VAR_PREFIX_BYTES} + n${k};`);
     } else if (f.type === "bytes") {
       L.push(`if (!(v${k} instanceof Uint8Array)) throw err(${k}, "expected a Uint8Array", v${k});`);
       L.push(`let n${k} = v${k}.length, t${k} = 0; if (n${k} > ${f.param}) { n${k} = ${f.param}; t${k} = ${M.VAR_TRUNCATED}; } size += ${M.VAR_PREFIX_BYTES} + n${k};`);
@@ -199,7 +205,8 @@ function writerSource(s: EventSchema, val: (k: number) => string): string {
   s.fields.forEach((f, k) => {
     if (f.varIndex < 0) return;
     L.push(`dv.setUint16(p, n${k} | t${k}, true); p += ${M.VAR_PREFIX_BYTES};`);
-    if (f.type === "string") L.push(`slot${k}.copyTo(dv, p, n${k}); p += n${k};`);
+    // The copy of StringSlot.copyTo, inline: a call per field costs more than the bytes of short strings.
+    if (f.type === "string") L.push(`{ const b = slot${k}.view; let i = 0; for (; i < n${k} - 3; i += 4) dv.setInt32(p + i, b.getInt32(i, true), true); for (; i < n${k}; i++) u8[p + i] = b.getUint8(i); } p += n${k};`);
     else L.push(`{ const b = v${k}; for (let i = 0; i < n${k}; i++) u8[p + i] = b[i]; } p += n${k};`);
   });
   L.push(`} catch (e) { w.discard(at); throw e; }`);

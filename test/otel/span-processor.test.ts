@@ -146,6 +146,40 @@ test("encodeAttributes: the kept attributes are a prefix-ordered subset with equ
   );
 });
 
+/** The specified result, attribute by attribute: the first maxCount defined attributes whose JSON fits in maxBytes. */
+function greedyAttributes(attrs: Attributes, maxCount: number, maxBytes: number): { text: string; dropped: number } {
+  const enc = new TextEncoder();
+  const kept: string[] = [];
+  let bytes = 2;
+  let dropped = 0;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined) continue;
+    const piece = JSON.stringify(k) + ":" + JSON.stringify(v);
+    const n = enc.encode(piece).length + (kept.length > 0 ? 1 : 0);
+    if (kept.length >= maxCount || bytes + n > maxBytes) dropped++;
+    else {
+      kept.push(piece);
+      bytes += n;
+    }
+  }
+  return { text: kept.length > 0 ? `{${kept.join(",")}}` : "", dropped };
+}
+
+test("encodeAttributes gives exactly the attribute-by-attribute result, also for the shortest attributes at the count limit (property)", () => {
+  const out = { text: "", dropped: 0 };
+  // One-character (or empty) keys and one-digit values: the densest JSON, where the length bound that
+  // lets the fast path skip counting is tight (c attributes take at least 5c + 1 characters).
+  const tiny = fc.dictionary(fc.constantFrom("", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"), fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constant(undefined)), { maxKeys: 16 });
+  const general = fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(attrValue, fc.constant(undefined)), { maxKeys: 20 });
+  fc.assert(
+    fc.property(fc.oneof(tiny, general), fc.integer({ min: 0, max: 18 }), fc.integer({ min: 0, max: 1024 }), (attrs, maxCount, maxBytes) => {
+      encodeAttributes(attrs as Attributes, maxCount, maxBytes, out);
+      assert.deepEqual({ text: out.text, dropped: out.dropped }, greedyAttributes(attrs as Attributes, maxCount, maxBytes));
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test("exportSpans: other records are skipped, overwritten spans are counted as lost, a failing exporter is reported", async () => {
   const ring = newRing("overwrite", 4);
   const { provider, tracer } = setup(ring);
