@@ -131,6 +131,11 @@ export interface WriterTotals {
   /** Sequence numbers consumed: committed + dropped. */
   attempted: number;
   committed: number;
+  /**
+   * The largest seq of a committed record, or -1. Drops after it (the writer's last reservation may
+   * be one it discards, which reports them in-band but carries no seq) leave no gap a reader sees.
+   */
+  lastCommittedSeq: number;
   /** Reservations that succeeded and were discarded (no seq). */
   discarded: number;
   /** w.dropped at the end. */

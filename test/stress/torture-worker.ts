@@ -60,6 +60,7 @@ function run(port: MessagePort, cfg: WorkerConfig): void {
   let discarded = 0;
   let droppedSeen = 0;
   let pending = 0;
+  let lastCommittedSeq = -1;
   let nested = 0;
   let held = 0;
   let viaWrite = 0;
@@ -150,6 +151,7 @@ function run(port: MessagePort, cfg: WorkerConfig): void {
       return -1;
     }
     pending = 0; // the pending drops went in-band with this reservation (a LOST record before it)
+    if (commit) lastCommittedSeq = seq; // reservations meant to be committed always are (finish())
     build(commit ? seq++ : DISCARD_SEQ, len);
     store(at, len);
     if (commit) payloadBytes += len;
@@ -221,6 +223,7 @@ function run(port: MessagePort, cfg: WorkerConfig): void {
         if (!ok && injectedSeq === seq) injected = false; // the corrupted record was dropped: corrupt the next one
         if (ok) {
           pending = 0;
+          lastCommittedSeq = seq;
           committed++;
           viaWrite++;
           payloadBytes += len;
@@ -258,6 +261,7 @@ function run(port: MessagePort, cfg: WorkerConfig): void {
     producerId: w.producerId,
     attempted: seq,
     committed,
+    lastCommittedSeq,
     discarded,
     dropped: w.dropped,
     droppedSeen,
