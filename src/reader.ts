@@ -50,6 +50,7 @@ import {
   toPos8,
 } from "./layout.js";
 import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
+import { RecordCopier, type RecordCopy } from "./record-batch.js";
 import type { RingBuffer } from "./ring.js";
 import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
 
@@ -96,6 +97,22 @@ export interface RecordData {
 }
 
 const NO_TIME = Number.NaN;
+
+/** Most records one step of {@link RingReader.records} takes from the ring (and delivers after an abort). */
+const RECORDS_BATCH = 1024;
+
+/**
+ * Let timers and I/O run, then resume: `setImmediate` where the runtime has it (Node, Bun, Deno),
+ * which runs due timers and polls I/O without sleeping; `setTimeout(0)` elsewhere. (Node clamps
+ * `setTimeout(0)` to 1 ms: every 10 ms of a steady stream that was a 1 ms nap, a tenth of the time.)
+ */
+function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (cb: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => {
+    if (typeof immediate === "function") immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
 
 /** @internal What a reader is: a consumer (records leave the ring), a group member (shares consuming with others), or an iterator. */
 export type ReaderRole = "consumer" | "group" | "iterator";
@@ -941,29 +958,47 @@ export class RingReader {
   /**
    * Records as they come, waiting between them: `for await (const r of reader.records({ signal }))`.
    * Ends when the reader is closed or `signal` aborts (after delivering the records it already took
-   * from the ring, at most 1024). Each record is a plain-object copy.
+   * from the ring, at most {@link RECORDS_BATCH}).
+   *
+   * Each record is its own object and stays valid after later records are read: keep it as long
+   * as you like. Its payload is a view into a batch buffer shared with the records copied next to
+   * it (one allocation for many records instead of one per record); that buffer is never reused or
+   * written again, but a kept record keeps it alive (16 KiB), and `payload.buffer` is the whole
+   * buffer: read it through `payload` itself (or `payload.byteOffset`), or `payload.slice()` it.
    *
    * A hand-written async iterator rather than an async generator: while records are buffered, each
    * `next()` returns an already-resolved promise of the next one, without a generator's extra
    * promise hops. It gives timers and I/O (and an abort) a turn every 10 ms of a steady stream.
+   *
+   * @example
+   * ```ts
+   * const kept: RecordData[] = [];
+   * for await (const r of reader.records({ signal: AbortSignal.timeout(1000) })) {
+   *   if (r.kind === "data" && r.type === 7) kept.push(r); // still intact after the loop
+   * }
+   * ```
    */
   records(options: { signal?: AbortSignal } = {}): AsyncIterableIterator<RecordData> {
     const signal = options.signal;
     const waitOptions = signal === undefined ? {} : { signal };
-    let batch: RecordData[] = [];
+    const copier = new RecordCopier();
+    const batch: RecordCopy[] = [];
+    const take = (r: RingRecord): void => {
+      batch.push(copier.copy(r));
+    };
     let at = 0;
     let lastYield = performance.now();
     const done = (): IteratorResult<RecordData> => ({ done: true, value: undefined });
     const next = async (): Promise<IteratorResult<RecordData>> => {
       for (;;) {
         // Records already taken from the ring are delivered even after an abort (they would be lost).
-        if (at < batch.length) return { done: false, value: batch[at++] as RecordData };
+        if (at < batch.length) return { done: false, value: batch[at++] as RecordCopy };
         if (this.#closed || signal?.aborted) return done();
-        batch = this.drain(1024);
+        batch.length = 0; // the copies live on in the user's hands only
         at = 0;
-        if (batch.length > 0) {
+        if (this.read(take, RECORDS_BATCH) > 0) {
           if (performance.now() - lastYield > 10) {
-            await new Promise((resolve) => setTimeout(resolve, 0));
+            await yieldToEventLoop();
             lastYield = performance.now();
           }
           continue;
@@ -973,7 +1008,7 @@ export class RingReader {
       }
     };
     const iterator: AsyncIterableIterator<RecordData> = {
-      next: () => (at < batch.length ? Promise.resolve({ done: false, value: batch[at++] as RecordData }) : next()),
+      next: () => (at < batch.length ? Promise.resolve({ done: false, value: batch[at++] as RecordCopy }) : next()),
       return: () => Promise.resolve(done()),
       [Symbol.asyncIterator]: () => iterator,
     };
