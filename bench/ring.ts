@@ -120,7 +120,7 @@ export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSessio
 }
 
 /**
- * Worker writer -> main-thread `for await (const r of reader)` consumer (each record a plain-object
+ * Worker writer -> main-thread `for await (const r of reader)` consumer (each record its own object
  * copy; the iteration sleeps in waitAsync when it catches up). Checksum-verified like openOurs().
  */
 export async function openForAwait(): Promise<ThroughputSession> {
