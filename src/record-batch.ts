@@ -25,23 +25,15 @@ const WORD_COPY_MAX_BYTES = 256;
  * fields in the same order (one hidden class: a consumer's property loads stay monomorphic).
  */
 export class RecordCopy implements RecordData {
-  kind: "data" | "lost";
-  lane: number;
-  type: number;
-  timestamp: number;
-  lost: number;
-  cause: "" | "overrun" | "dropped";
-  payload: Uint8Array;
-
-  constructor(kind: "data" | "lost", lane: number, type: number, timestamp: number, lost: number, cause: "" | "overrun" | "dropped", payload: Uint8Array) {
-    this.kind = kind;
-    this.lane = lane;
-    this.type = type;
-    this.timestamp = timestamp;
-    this.lost = lost;
-    this.cause = cause;
-    this.payload = payload;
-  }
+  constructor(
+    public kind: RecordData["kind"],
+    public lane: number,
+    public type: number,
+    public timestamp: number,
+    public lost: number,
+    public cause: RecordData["cause"],
+    public payload: Uint8Array,
+  ) {}
 }
 
 const EMPTY = new Uint8Array(0);
