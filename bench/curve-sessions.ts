@@ -25,7 +25,8 @@ import { createRing } from '../src/index.js';
 import { RecordTally } from './record-tally.js';
 import { startWorker, type BenchWorker } from './harness.js';
 import { openArrayQueue } from './peers/array-queue.js';
-import { CTRL_ACK_INDEX, CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_I32, beginRun, expectedChecksum, isRunFinished, requestExit, requestStop } from './peers/layout.js';
+import { CTRL_ACK_INDEX, CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_I32, beginRun, expectedChecksum, requestExit, requestStop } from './peers/layout.js';
+import { consumeRun } from './consume-run.js';
 import { closeWorker, throwIfFailed, type ThroughputSession } from './peers/raw.js';
 import { RingBuffer } from 'ringbuf.js';
 
@@ -104,10 +105,6 @@ function wroteCount(bench: BenchWorker, runId: number, timeoutMs: number): Promi
   return count;
 }
 
-function allFinished(ctrls: readonly Int32Array[], runId: number): boolean {
-  for (const ctrl of ctrls) if (!isRunFinished(ctrl, runId)) return false;
-  return true;
-}
 
 /** The checksum of what N writers wrote: writer i wrote `counts[i]` records from `starts[i]`. */
 function expectedSum(starts: readonly number[], counts: readonly number[], recordBytes: number): number {
@@ -159,31 +156,9 @@ async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordByt
       tally.reset();
       const wrote = workers.map((w) => wroteCount(w, runId, durationMs + DRAIN_TIMEOUT_MS));
       for (const ctrl of ctrls) beginRun(ctrl, runId);
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      let stopping = false;
-      let spins = 0;
-      // The reader loop of ring.ts#openOurs(), over N writers. read() takes records until the lanes
-      // are empty, and N writers can keep them from ever being empty: bound each call, so the
-      // deadline is seen (unbounded, one call was seen to run 90 s with 4 writers on 2 cores).
-      for (;;) {
-        const finished = stopping && allFinished(ctrls, runId);
-        if (finished) {
-          while (reader.read(visit, READ_BATCH) > 0) {
-            // drain what the writers published before they finished
-          }
-          break;
-        }
-        reader.read(visit, READ_BATCH);
-        if ((++spins & 63) === 0) {
-          const now = performance.now();
-          if (!stopping && now >= deadline) {
-            stopping = true;
-            for (const ctrl of ctrls) requestStop(ctrl);
-          } else if (now >= deadline + DRAIN_TIMEOUT_MS) throw new Error(`ring writers did not finish run ${runId}`);
-        }
-      }
-      const elapsedMs = performance.now() - t0;
+      // read() is bounded per call (READ_BATCH): N writers can keep the lanes from ever being empty,
+      // and an unbounded call was once seen to run 90 s with 4 writers on 2 cores.
+      const elapsedMs = consumeRun(ctrls, runId, durationMs, () => reader.read(visit, READ_BATCH), 'ring writers');
       const counts = await Promise.all(wrote);
       const written = counts.reduce((a, b) => a + b, 0);
       const expected = expectedSum(starts, counts, recordBytes);
@@ -259,29 +234,7 @@ async function openRingbufjsCurve(writers: number, recordBytes: number): Promise
       sum = 0;
       elements.fill(0);
       for (const ctrl of ctrls) beginRun(ctrl, runId);
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      let stopping = false;
-      let spins = 0;
-      for (;;) {
-        // Read DONE before popping: once DONE is seen, the pops below reach each writer's last item.
-        const finished = stopping && allFinished(ctrls, runId);
-        if (finished) {
-          while (popAll(POP_BATCH) > 0) {
-            // drain what the writers pushed before they finished
-          }
-          break;
-        }
-        popAll(POP_BATCH);
-        if ((++spins & 63) === 0) {
-          const now = performance.now();
-          if (!stopping && now >= deadline) {
-            stopping = true;
-            for (const ctrl of ctrls) requestStop(ctrl);
-          } else if (now >= deadline + DRAIN_TIMEOUT_MS) throw new Error(`ringbuf.js writers did not finish run ${runId}`);
-        }
-      }
-      const elapsedMs = performance.now() - t0;
+      const elapsedMs = consumeRun(ctrls, runId, durationMs, () => popAll(POP_BATCH), 'ringbuf.js writers');
       const counts = elements.map((e) => e / itemElements);
       if (!counts.every(Number.isInteger)) throw new Error(`ringbuf.js run ${runId} ended inside an item: ${elements.join(', ')} elements`);
       const expected = expectedSum(starts, counts, recordBytes);

@@ -19,7 +19,8 @@
 import { createRing, type RingBuffer } from '../src/index.js';
 import { RecordTally } from './record-tally.js';
 import { alternateMedians, heapGrowthBytes, measureNsPerOpInterleaved, metric, planFor, startWorker, type OpLoop, type Scenario } from './harness.js';
-import { CTRL_BYTES, DRAIN_TIMEOUT_MS, RECORD_BYTES, beginRun, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
+import { CTRL_BYTES, RECORD_BYTES, beginRun, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
+import { consumeRun } from './consume-run.js';
 import { closeWorker, makeRawClockStorePublishLoop, makeRawStorePublishLoop, openRawBatchedRing, throwIfFailed, type ThroughputSession } from './peers/raw.js';
 import { openRingbufjs } from './peers/ringbufjs.js';
 
@@ -87,26 +88,7 @@ export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSessio
       runId += 1;
       tally.reset();
       beginRun(ctrl, runId);
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      let stopping = false;
-      let spins = 0;
-      for (;;) {
-        const finished = stopping && isRunFinished(ctrl, runId);
-        reader.read(visit);
-        if (finished) {
-          reader.read(visit);
-          break;
-        }
-        if ((++spins & 63) === 0) {
-          const now = performance.now();
-          if (!stopping && now >= deadline) {
-            stopping = true;
-            requestStop(ctrl);
-          } else if (now >= deadline + DRAIN_TIMEOUT_MS) throw new Error(`ring writer did not finish run ${runId}`);
-        }
-      }
-      const elapsed = performance.now() - t0;
+      const elapsed = consumeRun([ctrl], runId, durationMs, () => reader.read(visit), 'ring writer');
       const expected = expectedChecksum(readSoFar | 0, tally.count);
       if (tally.sum !== expected || tally.lost !== 0) throw new Error(`our ring: checksum ${tally.sum} != ${expected} over ${tally.count} records, or ${tally.lost} lost`);
       readSoFar += tally.count;

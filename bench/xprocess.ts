@@ -18,7 +18,8 @@ import { RecordTally } from './record-tally.js';
 import { createFileRing } from '../src/node/index.js';
 import { nativeAddon } from '../src/node/native.js';
 import { alternateMedians, metric, planFor, type Scenario } from './harness.js';
-import { CTRL_BYTES, CTRL_STOP_INDEX, DRAIN_TIMEOUT_MS, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
+import { CTRL_BYTES, CTRL_STOP_INDEX, expectedChecksum, requestStop } from './peers/layout.js';
+import { consumeRun } from './consume-run.js';
 import type { ThroughputSession } from './peers/raw.js';
 import { openOurs } from './ring.js';
 
@@ -61,26 +62,7 @@ async function openXprocess(): Promise<ThroughputSession> {
       Atomics.store(ctrl, CTRL_STOP_INDEX, 0);
       const wrote = new Promise<number>((resolve) => child.once('message', (m: { count: number }) => resolve(m.count)));
       child.send({ runId });
-      const t0 = performance.now();
-      const deadline = t0 + durationMs;
-      let stopping = false;
-      let spins = 0;
-      for (;;) {
-        const finished = stopping && isRunFinished(ctrl, runId);
-        reader.read(visit);
-        if (finished) {
-          reader.read(visit);
-          break;
-        }
-        if ((++spins & 63) === 0) {
-          const now = performance.now();
-          if (!stopping && now >= deadline) {
-            stopping = true;
-            requestStop(ctrl);
-          } else if (now >= deadline + DRAIN_TIMEOUT_MS) throw new Error(`xprocess writer did not finish run ${runId}`);
-        }
-      }
-      const elapsed = performance.now() - t0;
+      const elapsed = consumeRun([ctrl], runId, durationMs, () => reader.read(visit), 'xprocess writer');
       const written = await wrote;
       const expected = expectedChecksum(readSoFar | 0, tally.count);
       if (tally.sum !== expected || tally.lost !== 0 || written !== tally.count) {

@@ -63,7 +63,7 @@ const read = [...perType.values()].reduce((a, b) => a + b, 0);
 console.log(`${WORKERS} worker threads wrote ${stats.total.written.toLocaleString()} records into ${stats.lanes.length} lanes in ${elapsed.toFixed(0)} ms`);
 console.log('first records, merged by time:');
 for (const line of shown) console.log('  ' + line);
-console.log(`read ${read.toLocaleString()} records, lost ${lost}; ${outOfOrder} arrived after a later-stamped record of another lane (a live merge only orders what is already committed)`);
+console.log(`read ${read.toLocaleString()} records (${(perType.get(TYPE_TEXT) ?? 0).toLocaleString()} text, ${(perType.get(TYPE_SAMPLE) ?? 0).toLocaleString()} numeric samples), lost ${lost}; ${outOfOrder} arrived after a later-stamped record of another lane (a live merge only orders what is already committed)`);
 for (const l of stats.lanes) {
   console.log(`  lane ${l.lane} (${l.kind}): written ${l.written}, read ${l.read}, dropped ${l.dropped}, overrun ${l.overrun}`);
 }

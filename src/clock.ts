@@ -154,6 +154,15 @@ export class RingClock {
     }
   }
 
+  /**
+   * Ring time (ns) of a `performance.now()` reading `ms` taken in this thread (a PerformanceEntry's
+   * startTime, an OpenTelemetry span's start): the offset {@link RingClock.read} adds, so events
+   * timed by `performance.now()` land on the ring's timeline exactly. Mono clock only; NaN otherwise.
+   */
+  fromPerformanceNow(ms: number): number {
+    return this.code === CLOCK_MONO ? Math.round(ms * 1e6) + this.#offsetNs : Number.NaN;
+  }
+
   /** Ring time now without advancing the counter clock (for page base times). */
   peek(base: number): number {
     if (this.code === CLOCK_COUNTER) {

@@ -15,7 +15,7 @@ type Op =
   | { kind: 'discard'; w: number }
   | { kind: 'read'; max: number };
 
-const op = fc.oneof(
+const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('write' as const), w: fc.integer({ min: 0, max: 3 }), size: fc.integer({ min: 8, max: 120 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('nested' as const), w: fc.integer({ min: 0, max: 3 }), size: fc.integer({ min: 8, max: 60 }), discardInner: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('discard' as const), w: fc.integer({ min: 0, max: 3 }) }) },

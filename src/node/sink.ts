@@ -12,8 +12,6 @@ import type { RingWriter } from "../writer.js";
 export class Sink {
   readonly ring: RingBuffer;
   readonly writer: RingWriter;
-  /** Ring ns = performance.now() ms * 1e6 + this (this thread's clock offset, sampled once). */
-  readonly #perfOffsetNs: number;
   errors = 0;
   lastError: unknown = undefined;
   closed = false;
@@ -24,20 +22,6 @@ export class Sink {
     }
     this.ring = ring;
     this.writer = writer;
-    // Mono ring time is floor(performance.now() * 1e6) + a per-thread offset (clock.ts); take the
-    // sample whose two performance.now() reads are closest, as clock.ts does for hrtime.
-    let gap = Infinity;
-    let offset = 0;
-    for (let i = 0; i < 8; i++) {
-      const a = performance.now();
-      const r = ring.now();
-      const b = performance.now();
-      if (b - a < gap) {
-        gap = b - a;
-        offset = r - ((a + b) / 2) * 1e6;
-      }
-    }
-    this.#perfOffsetNs = offset;
   }
 
   /** Ring time now (ns since ring creation). */
@@ -47,7 +31,7 @@ export class Sink {
 
   /** A `performance.now()`-scale time (ms, e.g. a PerformanceEntry's startTime) as ring ns. */
   perfToRingNs(ms: number): number {
-    return Math.round(ms * 1e6 + this.#perfOffsetNs);
+    return this.ring.clock.fromPerformanceNow(ms);
   }
 
   /** Count an error caught in a handler. */

@@ -65,8 +65,6 @@ export class RingSpanProcessor implements SpanProcessor {
   readonly #maxAttributes: number;
   readonly #maxAttributeBytes: number;
   readonly #attrs: EncodedAttributes = { text: "", dropped: 0 };
-  /** Ring ns = performance.now() ms * 1e6 + this, in this thread. */
-  readonly #perfOffsetNs: number;
   #closed = false;
   /** Spans that could not be written because of an error (see {@link RingSpanProcessor.lastError}). */
   errors = 0;
@@ -91,20 +89,6 @@ export class RingSpanProcessor implements SpanProcessor {
     this.#maxAttributeBytes = maxAttributeBytes;
     this.#owned = options.writer === undefined;
     this.#writer = options.writer ?? ring.writer();
-    // Mono ring time is floor(performance.now() * 1e6) + a per-thread offset (clock.ts): take the
-    // sample whose two performance.now() reads are closest.
-    let gap = Infinity;
-    let offset = 0;
-    for (let i = 0; i < 8; i++) {
-      const a = performance.now();
-      const r = ring.now();
-      const b = performance.now();
-      if (b - a < gap) {
-        gap = b - a;
-        offset = r - ((a + b) / 2) * 1e6;
-      }
-    }
-    this.#perfOffsetNs = offset;
   }
 
   /** The writer the spans go through. */
@@ -125,7 +109,7 @@ export class RingSpanProcessor implements SpanProcessor {
       const perfStart = timing._performanceStartTime;
       let startNs: number;
       if (typeof perfStart === "number" && timing._startTimeProvided === false) {
-        startNs = Math.round(perfStart * 1e6 + this.#perfOffsetNs);
+        startNs = this.#ring.clock.fromPerformanceNow(perfStart);
       } else {
         const ring = this.#ring;
         const now = ring.now();
