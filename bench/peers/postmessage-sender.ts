@@ -44,13 +44,17 @@ interface Message {
   t: number;
 }
 
-function postUntilStopped(ctrl: Int32Array, port: MessagePort, msg: Message, startSeq: number, window: number): number {
+/**
+ * Post as fast as a window of `window` messages not yet acknowledged allows, `post(seq)` sending
+ * message `seq`, until the parent asks to stop; returns the next seq.
+ */
+function postUntilStopped(ctrl: Int32Array, post: (seq: number) => void, startSeq: number, window: number): number {
   let sent = startSeq;
-  // Acquire the parent's receive count; pairs with Atomics.store(ACK) in raw.ts#openPostMessageRps().
+  // Acquire the parent's receive count; pairs with Atomics.store(ACK) in raw.ts#openPostMessageRps() and curve-sessions.ts.
   let ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
   for (;;) {
     if (((sent - ackCache) | 0) >= window) {
-      // Window full by the cached count: reload it; pairs with Atomics.store(ACK) in raw.ts#openPostMessageRps().
+      // Window full by the cached count: reload it; same pairing.
       ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
       if (((sent - ackCache) | 0) >= window) {
         // Still full: see whether the parent asked us to stop; pairs with layout.ts#requestStop().
@@ -58,35 +62,7 @@ function postUntilStopped(ctrl: Int32Array, port: MessagePort, msg: Message, sta
         continue;
       }
     }
-    msg.seq = sent;
-    msg.t = performance.now();
-    port.postMessage(msg);
-    sent = (sent + 1) | 0;
-    // Every 256 posts, see whether the parent asked us to stop; pairs with layout.ts#requestStop().
-    if ((sent & STOP_CHECK_MASK) === 0 && Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
-  }
-}
-
-function postBytesUntilStopped(ctrl: Int32Array, port: MessagePort, record: Uint8Array, startSeq: number, window: number): number {
-  const words = new Int32Array(record.buffer, record.byteOffset, 4);
-  let sent = startSeq;
-  // Acquire the parent's receive count; pairs with Atomics.store(ACK) in curves/sessions.ts#openPostMessageCurve().
-  let ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
-  for (;;) {
-    if (((sent - ackCache) | 0) >= window) {
-      // Window full by the cached count: reload it; pairs with Atomics.store(ACK) in curves/sessions.ts.
-      ackCache = Atomics.load(ctrl, CTRL_ACK_INDEX);
-      if (((sent - ackCache) | 0) >= window) {
-        // Still full: see whether the parent asked us to stop; pairs with layout.ts#requestStop().
-        if (Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
-        continue;
-      }
-    }
-    words[0] = record.length;
-    words[1] = sent;
-    words[2] = (sent + 1) | 0;
-    words[3] = -sent | 0;
-    port.postMessage(record);
+    post(sent);
     sent = (sent + 1) | 0;
     // Every 256 posts, see whether the parent asked us to stop; pairs with layout.ts#requestStop().
     if ((sent & STOP_CHECK_MASK) === 0 && Atomics.load(ctrl, CTRL_STOP_INDEX) !== 0) return sent;
@@ -125,6 +101,19 @@ function main(): void {
   const gapUs = (workerData as { gapUs?: number }).gapUs ?? 0;
   if (!(Number.isFinite(gapUs) && gapUs >= 0)) throw new TypeError(`Invalid workerData: gapUs must be a number >= 0, received ${String(gapUs)}`);
   const msg: Message = { seq: 0, t: 0 };
+  const postObject = (seq: number): void => {
+    msg.seq = seq;
+    msg.t = performance.now();
+    port.postMessage(msg);
+  };
+  const words = new Int32Array(record.buffer, record.byteOffset, record.length >> 2);
+  const postBytes = (seq: number): void => {
+    words[0] = record.length;
+    words[1] = seq;
+    words[2] = (seq + 1) | 0;
+    words[3] = -seq | 0;
+    port.postMessage(record);
+  };
   port.postMessage({ type: 'ready', clockOffsetMs: clockOffsetMs() });
   let sent = 0;
   let runId = 0;
@@ -132,8 +121,8 @@ function main(): void {
     runId = waitForRun(ctrl, runId);
     if (runId === CTRL_RUN_EXIT) return;
     const before = sent;
-    if (mode === 'rps') sent = postUntilStopped(ctrl, port, msg, sent, window);
-    else if (mode === 'bytes') sent = postBytesUntilStopped(ctrl, port, record, sent, window);
+    if (mode === 'rps') sent = postUntilStopped(ctrl, postObject, sent, window);
+    else if (mode === 'bytes') sent = postUntilStopped(ctrl, postBytes, sent, window);
     else postOneAtATime(ctrl, port, msg, gapUs);
     finishRun(ctrl, runId);
     msg.seq = END_SEQ;

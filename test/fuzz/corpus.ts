@@ -36,6 +36,7 @@ import {
   producerOffset,
   slotOffset,
 } from "../../src/layout.js";
+import { concatBytes } from "../../src/tracefile/encode.js";
 import { CHUNK_HEADER_BYTES, CH_KIND, CH_LANE, CH_LENGTH, CH_OFFSET, CH_VALUE, CH_FLAGS, CH_CRC, FILE_HEADER_BYTES, padded } from "../../src/tracefile/file-layout.js";
 import { E_ID, E_KIND, E_WORD, F_NAME_LEN, F_PARAM, F_TYPE, S_FIELD_COUNT, S_FIXED_BYTES, S_MAX_BYTES, S_NAME_LEN, T_ENUM } from "../../src/schema/metadata-layout.js";
 
@@ -256,15 +257,7 @@ function pipeImage(): { bytes: Uint8Array; pageSize: number; lanePages: number }
     if (i % 23 === 5) pipe.flush();
   }
   pipe.close();
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { bytes: out, pageSize: ring.geometry.pageSize, lanePages: ring.geometry.lanePages };
+  return { bytes: concatBytes(parts), pageSize: ring.geometry.pageSize, lanePages: ring.geometry.lanePages };
 }
 
 let ringSeeds: Seed[] | undefined;
