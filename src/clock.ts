@@ -95,17 +95,17 @@ export function calibrateOrigin(epochOriginMs: number): number {
 }
 
 /**
- * Reads ring time. One instance per attached ring and thread; `read(base)` is on the write path.
- * For the counter clock, `base` is the current page's base time and the 32-bit counter is unwrapped
- * against it.
- */
-/**
  * The performance object, taken once: in Node 20 the global `performance` is an accessor on
  * globalThis with a receiver check, which made each clock read about 30 ns slower (measured in a
  * loop of reads; the http instrumentation profile showed it as a sixth of the clock's samples).
  */
 const PERF: Performance = globalThis.performance;
 
+/**
+ * Reads ring time. One instance per attached ring and thread; `read(base)` is on the write path.
+ * For the counter clock, `base` is the current page's base time and the 32-bit counter is unwrapped
+ * against it.
+ */
 export class RingClock {
   readonly code: number;
   /** A user-clock ring attached without its clock function: it can be read, not written. */

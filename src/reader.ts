@@ -254,23 +254,22 @@ class LaneCursor {
   clear(): number {
     if (!this.#consuming) throw new TypeError("Cannot clear: an iterator does not consume (clear with a consumer, or ring.clear())");
     const taken = this.#takenNotHandedOut();
-    this.#clearedNow = 0;
-    if (taken > 0) {
-      // They were counted as read when their run was taken: count them as cleared instead.
-      if (this.#group) addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, -taken);
-      else {
-        this.#readCount -= taken;
-        this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
-      }
-      this.#clearing = true;
-      this.#countRead(taken);
-    }
-    this.hasHead = false;
-    this.#bPos = this.#bEnd;
-    const stopAfter = laneHeadPage(this.#c, this.#laneBase);
     const g = this.#c.g;
-    this.#clearing = true;
+    const stopAfter = laneHeadPage(this.#c, this.#laneBase);
+    this.#clearedNow = 0;
+    this.#clearing = true; // #countRead() now counts takes as cleared
     try {
+      if (taken > 0) {
+        // They were counted as read when their run was taken: count them as cleared instead.
+        if (this.#group) addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, -taken);
+        else {
+          this.#readCount -= taken;
+          this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+        }
+        this.#countRead(taken);
+      }
+      this.hasHead = false;
+      this.#bPos = this.#bEnd;
       // Bounded: a lap of pages, plus one run per record a page can hold (a writer filling the last page).
       const cap = g.lanePages + (g.pageSize >> 3) + 8;
       for (let i = 0; i < cap && this.#pageNo <= stopAfter && this.#fill(); i++) this.#bPos = this.#bEnd;

@@ -88,6 +88,7 @@ function finishStuckPreparation(c: RingBuffer["core"], laneBase: number, slot: n
   const prevSlot = slotOffset(g, laneBase, s - 1);
   // Acquire the previous slot's page; pairs with its preparer's publication.
   const prevLo = Atomics.load(i32, (prevSlot + PG_SEQ) >> 2);
+  // Its high half, stored before PG_SEQ by the same preparer.
   const prevHi = Atomics.load(i32, (prevSlot + PG_SEQ_HI) >> 2) >>> 0;
   const prev = pageNumber(prevLo, prevHi, prevSlot + PG_SEQ_HI, -1);
   const old = prev - g.lanePages + 1;

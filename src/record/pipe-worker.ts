@@ -42,5 +42,6 @@ try {
   }
   // Publish that the file is complete; pairs with the Atomics.wait loop in preload.ts#stopRecording().
   Atomics.store(control, CONTROL_DONE, done);
+  // Wake the main thread's Atomics.wait on CONTROL_DONE (it re-reads the word: orders nothing itself).
   Atomics.notify(control, CONTROL_DONE);
 }

@@ -80,6 +80,7 @@ function startRecording(config: RecordConfig): void {
     instrumentation?.close();
     // Ask the pipe thread to flush and close; pairs with its Atomics.waitAsync on CONTROL_STOP.
     Atomics.store(control, CONTROL_STOP, 1);
+    // Wake the pipe thread's waitAsync on CONTROL_STOP (it re-reads the word: orders nothing itself).
     Atomics.notify(control, CONTROL_STOP);
     const deadline = performance.now() + STOP_WAIT_MS;
     // Wait for the file to be complete; pairs with the Atomics.store of CONTROL_DONE in pipe-worker.ts.
@@ -89,6 +90,7 @@ function startRecording(config: RecordConfig): void {
         warn(`the trace file was not finished within ${STOP_WAIT_MS} ms; it is readable up to its last whole chunk`);
         return;
       }
+      // Sleep while CONTROL_DONE is 0; woken by the pipe thread's Atomics.notify after its store.
       Atomics.wait(control, CONTROL_DONE, 0, Math.min(left, 100));
     }
   };
