@@ -14,17 +14,17 @@
 import { readFileSync } from "node:fs";
 import { describeFuzz, runFuzz } from "./run-fuzz.js";
 import type { FuzzTarget } from "./fuzz-protocol.js";
-import { parseCliOptions } from "../stress/cli-options.js";
+import { UsageError, parseCliOptions, runMain } from "../stress/cli-options.js";
 
 
 async function main(): Promise<number> {
   const args = parseCliOptions(process.argv.slice(2), ["runs", "seconds", "target", "seed", "case-timeout", "memory", "replay"]);
   const num = args.num;
   const t = args.get("target") ?? "all";
-  if (t !== "ring" && t !== "trace" && t !== "all") throw new Error(`--target must be ring, trace or all, received ${t}`);
+  if (t !== "ring" && t !== "trace" && t !== "all") throw new UsageError(`--target must be ring, trace or all, received ${t}`);
   const replay = args.get("replay");
   if (replay !== undefined) {
-    if (t === "all") throw new Error("--replay needs --target ring or --target trace");
+    if (t === "all") throw new UsageError("--replay needs --target ring or --target trace");
     const bytes = new Uint8Array(readFileSync(replay));
     const r = await runFuzz({ target: t, seed: 0, runs: 1, seconds: 0, inputs: [bytes], caseTimeoutMs: num("case-timeout", 5000), memoryMb: num("memory", 256) });
     console.log(`replay of ${replay} (${bytes.length} bytes) as a ${t}:`);
@@ -51,12 +51,4 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-if (process.env["NODE_TEST_CONTEXT"] === undefined || process.argv.length > 2) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exit(2);
-    },
-  );
-}
+runMain(main);

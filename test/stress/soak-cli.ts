@@ -12,7 +12,7 @@
  * test runner this does nothing.
  */
 import { nativeAddonAvailable } from "../../src/node/index.js";
-import { parseCliOptions } from "./cli-options.js";
+import { parseCliOptions, runMain } from "./cli-options.js";
 import { roundLine, runSoak, summary } from "./soak.js";
 
 
@@ -46,12 +46,4 @@ async function main(): Promise<number> {
   return totals.failedRounds === 0 && totals.rounds > 0 ? 0 : 1;
 }
 
-if (process.env["NODE_TEST_CONTEXT"] === undefined || process.argv.length > 2) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exit(2);
-    },
-  );
-}
+runMain(main);

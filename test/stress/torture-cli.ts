@@ -18,7 +18,7 @@
  * `node --test dist/test/` runs every file under test/ as a test file; without arguments under the
  * test runner this does nothing.
  */
-import { parseCliOptions } from "./cli-options.js";
+import { UsageError, parseCliOptions, runMain } from "./cli-options.js";
 import { describe, runTorture, type TortureOptions } from "./torture.js";
 
 
@@ -28,9 +28,9 @@ async function main(): Promise<number> {
   const modeArg = args.get("mode") ?? "both";
   const modes: ("overwrite" | "discard")[] =
     modeArg === "both" ? ["overwrite", "discard"] : modeArg === "overwrite" || modeArg === "discard" ? [modeArg] : [];
-  if (modes.length === 0) throw new Error(`--mode must be overwrite, discard or both, received ${modeArg}`);
+  if (modes.length === 0) throw new UsageError(`--mode must be overwrite, discard or both, received ${modeArg}`);
   const clock = args.get("clock") ?? "mono";
-  if (clock !== "mono" && clock !== "counter" && clock !== "none") throw new Error(`--clock must be mono, counter or none, received ${clock}`);
+  if (clock !== "mono" && clock !== "counter" && clock !== "none") throw new UsageError(`--clock must be mono, counter or none, received ${clock}`);
   const repeat = num("repeat", 1);
   let failed = 0;
   for (let r = 0; r < repeat; r++) {
@@ -56,7 +56,7 @@ async function main(): Promise<number> {
       const inject = args.get("inject");
       if (inject === "checksum" || inject === "seq-skip") opts.inject = inject;
       const via = args.get("via") ?? "reader";
-      if (via !== "reader" && via !== "async" && via !== "pipe" && via !== "group") throw new Error(`--via must be reader, async, pipe or group, received ${via}`);
+      if (via !== "reader" && via !== "async" && via !== "pipe" && via !== "group") throw new UsageError(`--via must be reader, async, pipe or group, received ${via}`);
       opts.via = via;
       opts.groupMembers = num("members", 2);
       opts.iterators = num("iterators", 0);
@@ -78,12 +78,4 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-if (process.env["NODE_TEST_CONTEXT"] === undefined || process.argv.length > 2) {
-  main().then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e instanceof Error ? e.stack : e);
-      process.exit(2);
-    },
-  );
-}
+runMain(main);
