@@ -77,6 +77,15 @@ export class RingRecord {
   bytes: Uint8Array = EMPTY;
   offset = 0;
   length = 0;
+  /**
+   * Who wrote the record: the writer's process id, 0 when the ring does not say (a ring or file
+   * written before producer identity existed, or a record whose identity was lost).
+   */
+  pid = 0;
+  /** The writing thread's Node.js `threadId` (0 is the main thread); -1 when unknown. */
+  threadId = -1;
+  /** The writing thread's name ("main", a worker's `name` option or script); "" when unknown. */
+  threadName = "";
 
   /** A copy of the payload. */
   payload(): Uint8Array {
