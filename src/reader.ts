@@ -71,9 +71,11 @@ export class RingRecord {
   lost = 0;
   /**
    * For a `lost` marker: `overrun` (records overwritten before this reader got to them, overwrite
-   * mode) or `dropped` (records a writer refused, reported in-band by that writer). Empty for data.
+   * mode), `dropped` (records a writer refused, reported in-band by that writer) or `damaged`
+   * (records of a trace file that damage made unreadable, counted from the pages around it).
+   * Empty for data.
    */
-  cause: "" | "overrun" | "dropped" = "";
+  cause: "" | "overrun" | "dropped" | "damaged" = "";
   bytes: Uint8Array = EMPTY;
   offset = 0;
   length = 0;
@@ -101,7 +103,7 @@ export interface RecordData {
   type: number;
   timestamp: number;
   lost: number;
-  cause: "" | "overrun" | "dropped";
+  cause: "" | "overrun" | "dropped" | "damaged";
   payload: Uint8Array;
 }
 

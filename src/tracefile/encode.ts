@@ -13,7 +13,9 @@ import {
   CH_KIND,
   CH_LANE,
   CH_LENGTH,
+  CH_HEADER_CRC,
   CH_OFFSET,
+  CH_RESERVED,
   CH_SYNC,
   CH_VALUE,
   CHUNK_LOST,
@@ -53,8 +55,9 @@ export interface ChunkFields {
 }
 
 /**
- * Write a chunk header at `dv[at, at + 32)` for a payload of `length` bytes. `crc` is the payload's
- * CRC-32, or undefined to leave the chunk unchecked.
+ * Write a chunk header at `dv[at, at + CHUNK_HEADER_BYTES)` for a payload of `length` bytes, sealed
+ * with its own checksum (CH_HEADER_CRC). `crc` is the payload's CRC-32, or undefined to leave the
+ * payload unchecked.
  */
 export function writeChunkHeader(dv: DataView, at: number, f: ChunkFields, length: number, crc: number | undefined): void {
   dv.setUint32(at + CH_SYNC, CHUNK_SYNC, true);
@@ -65,6 +68,8 @@ export function writeChunkHeader(dv: DataView, at: number, f: ChunkFields, lengt
   dv.setUint32(at + CH_LANE, f.lane, true);
   dv.setUint32(at + CH_OFFSET, f.offset, true);
   dv.setFloat64(at + CH_VALUE, f.value, true);
+  dv.setUint32(at + CH_RESERVED, 0, true);
+  dv.setUint32(at + CH_HEADER_CRC, crc32(new Uint8Array(dv.buffer, dv.byteOffset + at, CH_HEADER_CRC)), true);
 }
 
 /** A whole chunk (header, payload, zero padding) in a new array, checksummed: for the small chunks. */

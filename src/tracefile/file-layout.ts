@@ -9,17 +9,22 @@
  * memory (docs/FORMAT.md sections 6 and 8).
  *
  * ```
- * | file header 64 B | chunk | chunk | ... |          chunk: | chunk header 32 B | payload | pad to 8 |
+ * | file header 64 B | chunk | chunk | ... |          chunk: | chunk header 40 B | payload | pad to 8 |
  * PAGE payload: | page header 48 B (as in the ring) | page bytes [offset, offset + n) |
  * ```
  *
  * All fields little-endian. Every chunk starts 8-aligned, so page bytes are 8-aligned in the file.
+ * Version 2 added the chunk header's own checksum (CH_HEADER_CRC): with the sync word it lets a
+ * reader find the next intact chunk after damage (FORMAT.md 13.5). Version 1 files (32-byte chunk
+ * headers, no header checksum) are still read.
  */
 
 /** "URBT" read as a little-endian u32. */
 export const FILE_MAGIC = 0x54425255;
-/** Version of the file framing described here. */
-export const FILE_VERSION = 1;
+/** Version of the file framing described here (2: chunk headers carry their own checksum). */
+export const FILE_VERSION = 2;
+/** The oldest version readers still accept: 1, whose chunk headers are 32 bytes without a checksum. */
+export const FILE_VERSION_MIN = 1;
 export const FILE_HEADER_BYTES = 64;
 /** u32: FILE_MAGIC. */
 export const FH_MAGIC = 0;
@@ -40,8 +45,10 @@ export const FILE_FLAG_RECOVERED = 1 << 1;
 export const KNOWN_FILE_FLAGS = FILE_FLAG_SNAPSHOT | FILE_FLAG_RECOVERED;
 
 // ---------------------------------------------------------------------------------------------
-// Chunk header: 32 bytes.
-export const CHUNK_HEADER_BYTES = 32;
+// Chunk header: 40 bytes (version 1: 32, without CH_RESERVED and CH_HEADER_CRC).
+export const CHUNK_HEADER_BYTES = 40;
+/** Chunk header size of a version 1 file. */
+export const CHUNK_HEADER_BYTES_V1 = 32;
 export const CHUNK_ALIGN = 8;
 /** "URCK" read as a little-endian u32: marks every chunk header (a misframed read fails at once). */
 export const CHUNK_SYNC = 0x4b435255;
@@ -61,9 +68,15 @@ export const CH_LANE = 16;
 export const CH_OFFSET = 20;
 /** f64: PAGE: the page counter; LOST: records lost (NaN when unknown); else 0. */
 export const CH_VALUE = 24;
+/** u32: reserved, 0 (covered by CH_HEADER_CRC). */
+export const CH_RESERVED = 32;
+/** u32: CRC-32 of the chunk header's bytes [0, 36): what lets a reader tell a chunk header from page bytes after damage. */
+export const CH_HEADER_CRC = 36;
 
 /** Payload CH_CRC is valid. Writers set it on every chunk except PAGE chunks (optional there: speed). */
 export const CHUNK_FLAG_CRC = 1 << 0;
+/** CH_FLAGS bits this version defines; a chunk with another bit set is skipped (its payload may be encoded otherwise). */
+export const KNOWN_CHUNK_FLAGS = CHUNK_FLAG_CRC;
 
 /** Payload: the ring header (RING_HEADER_BYTES) as it is in the ring. First chunk of every file. */
 export const CHUNK_RING = 1;
@@ -75,7 +88,7 @@ export const CHUNK_METADATA = 2;
  * pages of the lane, each with its own header, from page CH_VALUE on.
  */
 export const CHUNK_PAGE = 3;
-/** Most whole pages one PAGE chunk may hold (a reader needs one chunk in memory per lane). */
+/** Most whole pages one PAGE chunk may hold (a reader needs one chunk in memory per lane): CH_LENGTH <= 512 * pageSize. */
 export const MAX_CHUNK_PAGES = 512;
 /** Payload: LOST_PAYLOAD_BYTES. Records of lane CH_LANE that never reached the file at this point. */
 export const CHUNK_LOST = 4;

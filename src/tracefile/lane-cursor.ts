@@ -2,7 +2,13 @@
  * Reading one lane of a trace file: its PAGE and LOST chunks in file order, one chunk in memory at a
  * time, records decoded exactly as from the ring (docs/FORMAT.md sections 8 and 9.5). The bytes are
  * untrusted: every header is bounds-checked against its chunk, and a record that does not parse
- * ends that chunk with a warning naming its file offset.
+ * ends that page with a warning naming its file offset.
+ *
+ * Loss is counted across damage (FORMAT.md 13.5): each chunk must continue the lane where the
+ * previous one ended, unless a LOST chunk stands between them. A chunk that jumps ahead, or the
+ * first page after damage, is checked against the cumulative count in its page header copy
+ * (PG_RECORDS_BEFORE): the records missing become a `damaged` loss marker (NaN when the count is
+ * unknown). A chunk that goes back (a page seen already) is skipped.
  */
 import { TraceFileError } from "../errors.js";
 import {
@@ -13,6 +19,8 @@ import {
   LENGTH_SHIFT,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
+  PG_CUM_READY,
+  PG_RECORDS_BEFORE,
   PG_SEQ,
   PG_SEQ_HI,
   RECORD_HEADER_BYTES,
@@ -23,7 +31,7 @@ import {
 } from "../layout.js";
 import { RingRecord } from "../reader.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_OFFSET, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -34,16 +42,20 @@ export interface LaneReadCounts {
   pages: number;
   /** Records reserved but never committed when the pages were copied (crash recovery, snapshots). */
   uncommitted: number;
+  /** Records that damage made unreadable, as far as the page headers around it count them. */
+  damaged: number;
 }
 
 export class TraceLaneCursor {
   readonly record = new RingRecord();
-  readonly counts: LaneReadCounts = { pages: 0, uncommitted: 0 };
+  readonly counts: LaneReadCounts = { pages: 0, uncommitted: 0, damaged: 0 };
   hasHead = false;
   readonly #src: ByteSource;
   readonly #chunks: readonly number[];
   readonly #warn: (e: TraceFileError) => void;
   readonly #pageSize: number;
+  /** Chunk header size of the file's version: the payload starts there in the buffer. */
+  readonly #hb: number;
   #buf: Uint8Array;
   #dv: DataView;
   #i32: Int32Array;
@@ -60,17 +72,31 @@ export class TraceLaneCursor {
   #bEnd = 0;
   #base = 0;
   #nextTime = Number.NaN;
+  /** Where the next chunk must continue the lane: page and offset (NaN before the lane's first page). */
+  #expPage = Number.NaN;
+  #expOff = 0;
+  /** Committed data records of the lane before the cursor's position (NaN: unknown). */
+  #seq = Number.NaN;
+  /** A LOST chunk stated the loss up to the next page: a jump there is no damage. */
+  #explained = true;
+  /** Damage (already reported) made records unreadable since #seq was last known to be complete. */
+  #broken = false;
+  /** A `damaged` loss marker to deliver before the next record: its count (NaN: unknown), its time. */
+  #gap = false;
+  #gapCount = 0;
+  #gapTime = 0;
 
-  constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, warn: (e: TraceFileError) => void) {
+  constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, chunkHeaderBytes: number, warn: (e: TraceFileError) => void) {
     this.#src = src;
     this.#chunks = chunks;
     this.#warn = warn;
     this.#pageSize = pageSize;
+    this.#hb = chunkHeaderBytes;
     this.#buf = this.#dv = this.#i32 = this.#f64 = undefined as never;
     // Start small and grow to the chunks actually read: memory follows the file, not the page size
     // its header claims (a 352-byte file claiming 1024 lanes of 64 KiB pages used to cost 67 MB per
     // read; found while adding a memory bound to the fuzzer).
-    this.#grow(CHUNK_HEADER_BYTES + LOST_PAYLOAD_BYTES);
+    this.#grow(chunkHeaderBytes + LOST_PAYLOAD_BYTES);
     this.record.lane = lane;
   }
 
@@ -91,6 +117,11 @@ export class TraceLaneCursor {
   head(): boolean {
     if (this.hasHead) return true;
     for (;;) {
+      if (this.#gap) {
+        this.#gap = false;
+        if (this.#gapCount === this.#gapCount) this.counts.damaged += this.#gapCount;
+        return this.#lost(this.#gapCount, this.#gapTime, "damaged");
+      }
       while (this.#bPos < this.#bEnd) {
         const at = this.#bPos;
         const h = this.#i32[at >> 2] ?? 0;
@@ -104,7 +135,7 @@ export class TraceLaneCursor {
         }
         this.#bPos = at + size;
         if (state !== STATE_COMMITTED) {
-          if (state === STATE_BUSY) this.counts.uncommitted++;
+          if (state === STATE_BUSY) this.counts.uncommitted++; // skipped by its length (13.4)
           this.#nextTime = Number.NaN; // a TIME record belongs to the record right after it
           continue;
         }
@@ -130,10 +161,11 @@ export class TraceLaneCursor {
         }
         r.offset = at + RECORD_HEADER_BYTES;
         r.length = len;
+        this.#seq++;
         this.hasHead = true;
         return true;
       }
-      if (this.#pagesLeft > 0 && this.#enterPage(this.#pageAt + this.#pageSize, this.#page + 1)) continue;
+      if (this.#pagesLeft > 0 && this.#enterPage(this.#pageAt + this.#pageSize, this.#page + 1, PAGE_HEADER_BYTES)) continue;
       if (this.#next >= this.#chunks.length) return false;
       if (this.#load(this.#chunks[this.#next++] as number)) return true;
     }
@@ -141,12 +173,14 @@ export class TraceLaneCursor {
 
   /** Read the chunk at `pos`. True when it is a LOST chunk, now the head. */
   #load(pos: number): boolean {
+    const hb = this.#hb;
     this.#bPos = this.#bEnd = 0;
     this.#pagesLeft = 0;
-    this.#nextTime = Number.NaN;
+    this.#nextTime = Number.NaN; // a TIME value never carries over into another chunk (13.4)
     this.#chunkPos = pos;
-    if (this.#src.read(pos, this.#buf, CHUNK_HEADER_BYTES) !== CHUNK_HEADER_BYTES) {
+    if (this.#src.read(pos, this.#buf, hb) !== hb) {
       this.#warn(new TraceFileError(`Cannot read the chunk at byte ${pos}: the file is shorter than when it was indexed`, pos));
+      this.#broken = true;
       return false;
     }
     const length = this.#dv.getUint32(CH_LENGTH, true); // framed and bounded by the scan
@@ -154,25 +188,36 @@ export class TraceLaneCursor {
     const kind = this.#dv.getUint16(CH_KIND, true);
     const flags = this.#dv.getUint16(CH_FLAGS, true);
     const crc = this.#dv.getUint32(CH_CRC, true);
-    this.#grow(CHUNK_HEADER_BYTES + length);
-    if (this.#src.read(pos + CHUNK_HEADER_BYTES, this.#buf.subarray(CHUNK_HEADER_BYTES), length) !== length) {
+    const offset = this.#dv.getUint32(CH_OFFSET, true);
+    this.#grow(hb + length);
+    if (this.#src.read(pos + hb, this.#buf.subarray(hb), length) !== length) {
       this.#warn(new TraceFileError(`Cannot read the chunk at byte ${pos}: the file is shorter than when it was indexed`, pos));
+      this.#broken = true;
       return false;
     }
-    if ((flags & CHUNK_FLAG_CRC) !== 0 && crc32(this.#buf, CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + length) !== crc) {
-      this.#warn(new TraceFileError(`Damaged chunk at byte ${pos}: checksum mismatch; its records are skipped`, pos));
+    if ((flags & CHUNK_FLAG_CRC) !== 0 && crc32(this.#buf, hb, hb + length) !== crc) {
+      this.#warn(new TraceFileError(`Damaged chunk at byte ${pos} (lane ${this.record.lane}): checksum mismatch; its records are skipped`, pos));
+      this.#broken = true; // the next page's cumulative count says how many records it held
       return false;
     }
-    if (kind === CHUNK_LOST) return this.#lost(value, this.#dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), "overrun");
-    this.#chunkEnd = CHUNK_HEADER_BYTES + length;
+    if (kind === CHUNK_LOST) {
+      this.#explained = true;
+      this.#broken = false;
+      this.#seq = Number.NaN;
+      return this.#lost(value, this.#dv.getFloat64(hb + LC_TIME, true), "overrun");
+    }
+    this.#chunkEnd = hb + length;
     // A fragment or a single page has one page header; a chunk of whole pages has one per page.
     this.#pagesLeft = length > this.#pageSize ? length / this.#pageSize : 1;
-    this.#enterPage(CHUNK_HEADER_BYTES, value);
+    this.#enterPage(hb, value, offset);
     return false;
   }
 
-  /** Start the page whose header copy is at `at` in the buffer and which must be page `page`. False when the chunk has no more pages. */
-  #enterPage(at: number, page: number): boolean {
+  /**
+   * Start the page whose header copy is at `at` in the buffer, which must be page `page`, its bytes
+   * starting at page offset `offset`. False when the chunk has no more pages.
+   */
+  #enterPage(at: number, page: number, offset: number): boolean {
     if (this.#pagesLeft <= 0) return false;
     this.#pagesLeft--;
     this.#pageAt = at;
@@ -184,22 +229,92 @@ export class TraceLaneCursor {
     if (!(page >= 0) || lo !== page % TWO_32 || hi !== Math.floor(page / TWO_32)) {
       this.#warn(
         new TraceFileError(
-          `Damaged page chunk at byte ${this.#chunkPos}: page ${page} expected at byte ${this.#chunkPos + at} but its header says ${hi * TWO_32 + lo}; skipped`,
+          `Damaged page chunk at byte ${this.#chunkPos} (lane ${this.record.lane}): page ${page} expected at byte ${this.#chunkPos + at} but its header says ${hi * TWO_32 + lo}; skipped`,
           this.#chunkPos + at,
         ),
       );
       this.#bPos = this.#bEnd = 0;
+      if (page >= 0 && !this.#before(page, offset)) this.#expect(page, offset);
+      this.#broken = true;
       return true; // go on with the next page of the chunk, if any
     }
-    this.counts.pages++;
     this.#base = dv.getFloat64(at + PG_BASE_TIME, true);
+    if (!this.#continues(page, offset, dv.getUint32(at + PG_CUM_READY, true) === 1 ? dv.getFloat64(at + PG_RECORDS_BEFORE, true) : Number.NaN)) {
+      this.#bPos = this.#bEnd = 0;
+      this.#pagesLeft = 0;
+      return false;
+    }
+    this.counts.pages++;
     // Records sit at (page offset - CH_OFFSET + 48) after the header copy: 8-aligned, as in the ring.
     this.#bPos = at + PAGE_HEADER_BYTES;
-    this.#bEnd = Math.min(this.#chunkEnd, at + this.#pageSize);
+    this.#bEnd = Math.min(this.#chunkEnd, at + this.#pageSize - (offset - PAGE_HEADER_BYTES));
+    this.#expect(page, offset);
     return true;
   }
 
-  #lost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
+  /** Is (page, offset) before where the lane stands (a page or records delivered already)? */
+  #before(page: number, offset: number): boolean {
+    return this.#expPage === this.#expPage && (page < this.#expPage || (page === this.#expPage && offset < this.#expOff));
+  }
+
+  /** After entering the chunk's page at `offset`: where the next chunk must continue. */
+  #expect(page: number, offset: number): void {
+    const end = offset + (Math.min(this.#chunkEnd, this.#pageAt + this.#pageSize) - this.#pageAt - PAGE_HEADER_BYTES);
+    if (end >= this.#pageSize || this.#pagesLeft > 0) {
+      this.#expPage = page + 1;
+      this.#expOff = PAGE_HEADER_BYTES;
+    } else {
+      this.#expPage = page;
+      this.#expOff = end;
+    }
+  }
+
+  /**
+   * The continuity rule of FORMAT.md 13.5 for a page entered at `offset` whose header copy counts
+   * `before` records in earlier pages (NaN: not ready). False: skip it (it goes back). Queues a
+   * `damaged` loss marker for records a jump or earlier damage left out.
+   */
+  #continues(page: number, offset: number, before: number): boolean {
+    const lane = this.record.lane;
+    const at = this.#chunkPos + this.#pageAt;
+    const known = offset === PAGE_HEADER_BYTES ? before : Number.NaN; // records before the page's first byte in the chunk
+    if (this.#before(page, offset)) {
+      this.#warn(new TraceFileError(`Repeated page chunk at byte ${this.#chunkPos} (lane ${lane}): page ${page} from offset ${offset} comes after page ${this.#expPage} offset ${this.#expOff} was reached; skipped`, at));
+      return false;
+    }
+    if (this.#expPage !== this.#expPage || this.#explained) {
+      // The lane's first page, or the first after a LOST chunk: nothing to check against.
+      this.#explained = false;
+      this.#broken = false;
+      this.#seq = known;
+      return true;
+    }
+    const jump = page !== this.#expPage || offset !== this.#expOff;
+    if (!jump && !this.#broken) {
+      if (this.#seq !== this.#seq) this.#seq = known;
+      return true;
+    }
+    if (!jump && offset !== PAGE_HEADER_BYTES) return true; // damage inside this page: counted at the next page start
+    const lost = known - this.#seq;
+    if (jump && !this.#broken) {
+      this.#warn(
+        new TraceFileError(
+          `Gap in lane ${lane} at byte ${this.#chunkPos}: page ${page} offset ${offset} follows page ${this.#expPage} offset ${this.#expOff} with no LOST chunk between; ${lost === lost ? `${lost}` : "an unknown number of"} records missing`,
+          at,
+        ),
+      );
+    }
+    if (lost !== 0) {
+      this.#gap = true;
+      this.#gapCount = lost >= 0 ? lost : Number.NaN;
+      this.#gapTime = this.#base;
+    }
+    this.#broken = false;
+    this.#seq = known;
+    return true;
+  }
+
+  #lost(count: number, time: number, cause: "overrun" | "dropped" | "damaged"): boolean {
     const r = this.record;
     r.kind = "lost";
     r.cause = cause;
@@ -216,5 +331,6 @@ export class TraceLaneCursor {
     const filePos = this.#chunkPos + at;
     this.#warn(new TraceFileError(`Damaged page chunk at byte ${this.#chunkPos} (lane ${this.record.lane}): at byte ${filePos}, ${what}; the rest of that page is skipped`, filePos));
     this.#bPos = this.#bEnd;
+    this.#broken = true; // the next page's cumulative count says how many records were skipped
   }
 }

@@ -42,6 +42,8 @@ export interface TraceLaneStats {
   lost: number;
   /** Records reserved but not committed when their page was copied. */
   uncommitted: number;
+  /** Of `lost`: records that damage to the file made unreadable (as far as the pages around it count them). */
+  damaged: number;
   pages: number;
   /** Ring time of the first and last data record (NaN when none). */
   first: number;
@@ -63,6 +65,10 @@ export interface TraceStats {
   bytes: number;
   lost: number;
   uncommitted: number;
+  /** Of `lost`: records that damage to the file made unreadable. */
+  damaged: number;
+  /** Damage reports (each in {@link TraceFile.warnings}, with its byte offset); 0 for an intact file. */
+  damageReports: number;
   first: number;
   last: number;
   lanes: TraceLaneStats[];
@@ -103,6 +109,8 @@ export class TraceFile {
   readonly registry: EventRegistry | undefined;
   /** The writer's closing counters (its END chunk), or undefined when the file was not closed cleanly. */
   readonly end: unknown;
+  /** The file framing's version (FH_VERSION): 2, or 1 for files written before chunk headers had a checksum. */
+  readonly version: number;
   /** Damage found so far: by opening (framing) and by reading (records). Each names its byte offset. */
   readonly warnings: TraceFileError[];
   readonly #src: ByteSource;
@@ -127,6 +135,7 @@ export class TraceFile {
     this.snapshot = (index.fileFlags & FILE_FLAG_SNAPSHOT) !== 0;
     this.recovered = (index.fileFlags & FILE_FLAG_RECOVERED) !== 0;
     this.end = index.end;
+    this.version = index.version;
     this.warnings = [...index.warnings];
     let registry: EventRegistry | undefined;
     if (index.metadata !== null) {
@@ -207,7 +216,7 @@ export class TraceFile {
     const types = new Map<number, TraceTypeStats>();
     const cursors = this.#cursors(undefined);
     for (const c of cursors) {
-      const s: TraceLaneStats = { lane: c.record.lane, records: 0, bytes: 0, lost: 0, uncommitted: 0, pages: 0, first: Number.NaN, last: Number.NaN };
+      const s: TraceLaneStats = { lane: c.record.lane, records: 0, bytes: 0, lost: 0, uncommitted: 0, damaged: 0, pages: 0, first: Number.NaN, last: Number.NaN };
       while (c.head()) {
         c.hasHead = false;
         const r = c.record;
@@ -229,9 +238,10 @@ export class TraceFile {
       }
       s.pages = c.counts.pages;
       s.uncommitted = c.counts.uncommitted;
+      s.damaged = c.counts.damaged;
       lanes.push(s);
     }
-    const sum = (k: "records" | "bytes" | "lost" | "uncommitted") => lanes.reduce((a, l) => a + l[k], 0);
+    const sum = (k: "records" | "bytes" | "lost" | "uncommitted" | "damaged") => lanes.reduce((a, l) => a + l[k], 0);
     const firsts = lanes.map((l) => l.first).filter((x) => x === x);
     const lasts = lanes.map((l) => l.last).filter((x) => x === x);
     this.#stats = {
@@ -239,6 +249,8 @@ export class TraceFile {
       bytes: sum("bytes"),
       lost: sum("lost"),
       uncommitted: sum("uncommitted"),
+      damaged: sum("damaged"),
+      damageReports: this.warnings.length,
       first: firsts.length ? Math.min(...firsts) : Number.NaN,
       last: lasts.length ? Math.max(...lasts) : Number.NaN,
       lanes,
@@ -257,7 +269,7 @@ export class TraceFile {
       if (!Number.isInteger(lane) || lane < 0 || lane >= g.lanes) {
         throw new RangeError(`Cannot read trace: lane must be an integer from 0 to ${g.lanes - 1}, received ${lane}`);
       }
-      return new TraceLaneCursor(this.#src, lane, this.#index.lanes[lane] as number[], g.pageSize, warn);
+      return new TraceLaneCursor(this.#src, lane, this.#index.lanes[lane] as number[], g.pageSize, this.#index.chunkHeaderBytes, warn);
     });
   }
 }

@@ -227,6 +227,7 @@ test('traceReadable(): a stream nobody reads stops taking pages (backpressure), 
 test('a piped file with multi-page chunks, cut inside its last chunk, yields the records of the chunks before it and a warning', async () => {
   const { readFileSync } = await import('node:fs');
   const { openTrace, bytesSource, TraceFileError } = await import('../../src/index.js');
+  const { CHUNK_HEADER_BYTES: H } = await import('../../src/tracefile/file-layout.js');
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 16, mode: 'discard', clock: 'counter' });
   const w = ring.writer();
   const path = tmp();
@@ -240,7 +241,7 @@ test('a piped file with multi-page chunks, cut inside its last chunk, yields the
   // Chunk starts, from the framing.
   const dv = new DataView(full.buffer, full.byteOffset);
   const starts: number[] = [];
-  for (let at = 64; at < full.length; at += 32 + ((dv.getUint32(at + 8, true) + 7) & ~7)) starts.push(at);
+  for (let at = 64; at < full.length; at += H + ((dv.getUint32(at + 8, true) + 7) & ~7)) starts.push(at);
   const pageChunks = starts.filter((at) => dv.getUint16(at + 4, true) === 3);
   const multi = pageChunks.filter((at) => dv.getUint32(at + 8, true) > 256);
   assert.ok(multi.length > 0, 'the pipe wrote chunks of several pages');
@@ -252,7 +253,7 @@ test('a piped file with multi-page chunks, cut inside its last chunk, yields the
     return { got, warnings: t.warnings };
   };
   const before = read(full.slice(0, last));
-  for (let cut = last + 1; cut < last + 32 + dv.getUint32(last + 8, true); cut += 13) {
+  for (let cut = last + 1; cut < last + H + dv.getUint32(last + 8, true); cut += 13) {
     const { got, warnings } = read(full.slice(0, cut));
     assert.deepEqual(got, before.got, `cut at ${cut}`);
     assert.equal(warnings.length, 1);
