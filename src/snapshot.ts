@@ -15,7 +15,7 @@
 import { PAGE_HEADER_BYTES, PG_BASE_TIME, PG_CUM_READY, PG_RECORDS_BEFORE, L_TAIL_POS8, laneOffset, pos8Offset, pos8Page, slotOffset } from "./layout.js";
 import { PageWalk, fence, laneHeadPage, pageHolds, pageState, walkHeldPage } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
-import { concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
+import { LaneChunkNumbers, concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
 import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
 import { metadataChunk, ringHeaderChunk } from "./tracefile/ring-chunks.js";
 
@@ -53,7 +53,8 @@ export function snapshotRing(ring: RingBuffer, info?: SnapshotInfo, options: Sna
   const meta = metadataChunk(ring);
   if (meta !== null) parts.push(meta);
   const counts = info ?? { pages: 0, records: 0, lost: 0 };
-  for (let lane = 0; lane < ring.geometry.lanes; lane++) copyLane(ring, lane, parts, counts);
+  const numbers = new LaneChunkNumbers();
+  for (let lane = 0; lane < ring.geometry.lanes; lane++) copyLane(ring, lane, parts, counts, numbers);
   return concatBytes(parts);
 }
 
@@ -65,7 +66,7 @@ interface KeptPage {
   baseTime: number;
 }
 
-function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: SnapshotInfo): void {
+function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: SnapshotInfo, numbers: LaneChunkNumbers): void {
   const c = ring.core;
   const g = c.g;
   const laneBase = laneOffset(g, lane);
@@ -119,12 +120,12 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
     if (gap && prev !== null) {
       // The pages left out may have held no committed record (only discarded ones): no loss to state.
       const lost = kept.recordsBefore - (prev.recordsBefore + prev.records);
-      if (lost !== 0) parts.push(lostChunk(lane, lost, kept.baseTime));
+      if (lost !== 0) parts.push(lostChunk(lane, lost, kept.baseTime, numbers.next(lane)));
       if (lost === lost) counts.lost += lost;
     }
     gap = false;
     if (end > from || from === PAGE_HEADER_BYTES) {
-      parts.push(pageChunk(lane, page, from, bytes));
+      parts.push(pageChunk(lane, page, from, bytes, numbers.next(lane)));
       counts.pages++;
     }
     counts.records += walk.records;
@@ -133,9 +134,9 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
 }
 
 /** A PAGE chunk: the page header copy, then page bytes from `from` on (a fragment when `from` > 48); unchecked like the pipe's. */
-function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array): Uint8Array {
+function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array, number: number): Uint8Array {
   const out = new Uint8Array(CHUNK_HEADER_BYTES + padded(bytes.length));
-  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: from, value: page }, bytes.length, undefined);
+  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: from, value: page, number }, bytes.length, undefined);
   out.set(bytes, CHUNK_HEADER_BYTES);
   return out;
 }

@@ -2,7 +2,7 @@
  * `urb dump FILE`: the records as text, one per line (time, lane, event, fields), or as JSON lines.
  */
 import type { RingRecord } from "../reader.js";
-import { fieldsJson, fieldsText, hex, TEXT_BYTES_SHOWN } from "../export/fields.js";
+import { fieldsJson, fieldsText, hex, jsonNumber, TEXT_BYTES_SHOWN, truncatedJson } from "../export/fields.js";
 import type { TraceFile } from "../tracefile/trace.js";
 import { type Command, oneFile, stringOption } from "./command.js";
 import { openTraceForCli } from "./open-trace.js";
@@ -20,6 +20,7 @@ Print the records of a trace file in time order, one per line:
 Options:
 ${FILTER_HELP}
   --json            one JSON object per line: {"t":ns,"lane":0,"event":"name","id":4096,"fields":{...}}
+                    ("truncated":[names] when string or bytes fields were cut when written)
   --wall            print wall-clock times (ISO 8601, UTC) instead of seconds
   -n, --limit N     stop after N records
   -h, --help        show this help
@@ -84,10 +85,13 @@ function textLine(trace: TraceFile, wall: boolean): (r: RingRecord) => string {
 function jsonLine(trace: TraceFile): (r: RingRecord) => string {
   const registry = trace.registry;
   return (r) => {
-    const head = `{"t":${r.timestamp},"lane":${r.lane}`;
-    if (r.kind === "lost") return `${head},"lost":${r.lost === r.lost ? r.lost : null},"cause":${JSON.stringify(r.cause || "unknown")}}\n`;
+    const head = `{"t":${jsonNumber(r.timestamp)},"lane":${r.lane}`;
+    if (r.kind === "lost") return `${head},"lost":${r.lost === r.lost ? jsonNumber(r.lost) : null},"cause":${JSON.stringify(r.cause || "unknown")}}\n`;
     const v = registry === undefined ? "no schemas in the file" : registry.view(r);
-    if (typeof v !== "string" && v.schema !== undefined) return `${head},"event":${JSON.stringify(v.schema.name)},"id":${r.type},"fields":${fieldsJson(v, v.schema)}}\n`;
+    if (typeof v !== "string" && v.schema !== undefined) {
+      const cut = truncatedJson(v, v.schema);
+      return `${head},"event":${JSON.stringify(v.schema.name)},"id":${r.type},"fields":${fieldsJson(v, v.schema)}${cut === "" ? "" : `,"truncated":${cut}`}}\n`;
+    }
     return `${head},"type":${r.type},"data":"${hex(r.bytes.subarray(r.offset, r.offset + r.length))}"${r.type >= 4096 ? `,"warning":${JSON.stringify(v)}` : ""}}\n`;
   };
 }

@@ -57,6 +57,10 @@ function statsJson(trace: TraceFile, s: TraceStats): unknown {
     bytes: s.bytes,
     lost: s.lost,
     uncommitted: s.uncommitted,
+    damaged: s.damaged,
+    damagedUnknown: s.damagedUnknown,
+    damageReports: s.damageReports,
+    intact: trace.intact,
     first: nullable(s.first),
     last: nullable(s.last),
     spanNs: nullable(span),
@@ -77,8 +81,9 @@ function statsText(trace: TraceFile, s: TraceStats, file: string): string {
   const spanNs = s.last - s.first;
   let out = `${file}: ${count(s.records)} records, ${formatBytes(s.bytes)} of payload, ${count(s.lost)} lost` +
     (s.uncommitted ? `, ${count(s.uncommitted)} uncommitted` : "") +
+    (s.damageReports ? `, DAMAGED (${s.damageReports} report${s.damageReports === 1 ? "" : "s"}, ${count(s.damaged)} records known lost to it${s.damagedUnknown ? ` and an unknown number at ${s.damagedUnknown} place${s.damagedUnknown === 1 ? "" : "s"}` : ""})` : "") +
     `, span ${span(s.first, s.last)}${mono ? `, ${formatRate(perSecond(trace, s.records, spanNs))}` : ""}\n\n`;
-  const laneRows = [["lane", "kind", "records", "bytes", "lost", "uncommitted", "pages", "first", "last", "span", "rate"]];
+  const laneRows = [["lane", "kind", "records", "bytes", "lost", "damaged", "uncommitted", "pages", "first", "last", "span", "rate"]];
   const empty = s.lanes.filter((l) => l.records === 0 && l.lost === 0 && l.uncommitted === 0).length;
   for (const l of s.lanes) {
     if (l.records === 0 && l.lost === 0 && l.uncommitted === 0) continue;
@@ -88,6 +93,7 @@ function statsText(trace: TraceFile, s: TraceStats, file: string): string {
       count(l.records),
       formatBytes(l.bytes),
       count(l.lost),
+      count(l.damaged),
       count(l.uncommitted),
       count(l.pages),
       time(l.first),
@@ -96,7 +102,7 @@ function statsText(trace: TraceFile, s: TraceStats, file: string): string {
       formatRate(perSecond(trace, l.records, l.last - l.first)),
     ]);
   }
-  out += table(laneRows, [true, false, true, true, true, true, true, true, true, true, true]);
+  out += table(laneRows, [true, false, true, true, true, true, true, true, true, true, true, true]);
   out += (empty > 0 ? `(${empty} empty lane${empty === 1 ? "" : "s"} not shown)\n` : "") + "\n";
   const eventRows = [["event", "id", "records", "bytes", "rate", "share"]];
   for (const t of [...s.types].sort((a, b) => b.records - a.records)) {

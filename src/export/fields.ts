@@ -31,9 +31,19 @@ export function numberText(n: number): string {
   return Number.isInteger(n) && Math.abs(n) < 1e21 ? n.toFixed(0) : String(n);
 }
 
-/** A number as a JSON value (NaN and infinities as strings, which JSON cannot spell). */
+/** A number as a JSON value (NaN and infinities as strings, which JSON cannot spell; -0 keeps its sign). */
 export function jsonNumber(n: number): string {
+  if (n === 0 && 1 / n < 0) return "-0";
   return Number.isFinite(n) ? numberText(n) : JSON.stringify(String(n));
+}
+
+/** The names of the bound view's string and bytes fields that were truncated when written, as a JSON array; "" when none. */
+export function truncatedJson(view: EventView, s: EventSchema): string {
+  let out = "";
+  for (let i = 0; i < s.fields.length; i++) {
+    if (view.truncated(i)) out += (out === "" ? "[" : ",") + JSON.stringify(s.fields[i]?.name);
+  }
+  return out === "" ? "" : out + "]";
 }
 
 /** Field `i` of the bound view as a JSON value. */

@@ -15,7 +15,7 @@ import {
   CH_LENGTH,
   CH_HEADER_CRC,
   CH_OFFSET,
-  CH_RESERVED,
+  CH_NUMBER,
   CH_SYNC,
   CH_VALUE,
   CHUNK_LOST,
@@ -52,6 +52,22 @@ export interface ChunkFields {
   lane: number;
   offset: number;
   value: number;
+  /** PAGE and LOST chunks: 1 + the lane's PAGE and LOST chunks before this one (see {@link LaneChunkNumbers}); 0 or absent: not numbered. */
+  number?: number;
+}
+
+/**
+ * Numbers the PAGE and LOST chunks of each lane as a writer emits them (CH_NUMBER: 1, 2, ...), so
+ * that a reader notices a chunk that damage took away (FORMAT.md 13.5).
+ */
+export class LaneChunkNumbers {
+  readonly #next: number[] = [];
+  /** The number of the next chunk of `lane`. */
+  next(lane: number): number {
+    const n = this.#next[lane] ?? 1;
+    this.#next[lane] = n >= 0xffffffff ? 1 : n + 1;
+    return n;
+  }
 }
 
 /**
@@ -68,7 +84,7 @@ export function writeChunkHeader(dv: DataView, at: number, f: ChunkFields, lengt
   dv.setUint32(at + CH_LANE, f.lane, true);
   dv.setUint32(at + CH_OFFSET, f.offset, true);
   dv.setFloat64(at + CH_VALUE, f.value, true);
-  dv.setUint32(at + CH_RESERVED, 0, true);
+  dv.setUint32(at + CH_NUMBER, f.number ?? 0, true);
   dv.setUint32(at + CH_HEADER_CRC, crc32(new Uint8Array(dv.buffer, dv.byteOffset + at, CH_HEADER_CRC)), true);
 }
 
@@ -93,11 +109,11 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A LOST chunk: `lost` records (NaN: unknown) of `lane` went missing before ring time `time`. */
-export function lostChunk(lane: number, lost: number, time: number): Uint8Array {
+/** A LOST chunk: `lost` records (NaN: unknown) of `lane` went missing before ring time `time`; `number` its CH_NUMBER (0: not numbered). */
+export function lostChunk(lane: number, lost: number, time: number, number = 0): Uint8Array {
   const payload = new Uint8Array(LOST_PAYLOAD_BYTES);
   const dv = new DataView(payload.buffer);
   dv.setFloat64(LC_TIME, time, true);
   dv.setUint32(LC_CAUSE, LOST_CAUSE_OVERRUN, true);
-  return encodeChunk({ kind: CHUNK_LOST, lane, offset: 0, value: lost }, payload);
+  return encodeChunk({ kind: CHUNK_LOST, lane, offset: 0, value: lost, number }, payload);
 }

@@ -68,8 +68,12 @@ export const CH_LANE = 16;
 export const CH_OFFSET = 20;
 /** f64: PAGE: the page counter; LOST: records lost (NaN when unknown); else 0. */
 export const CH_VALUE = 24;
-/** u32: reserved, 0 (covered by CH_HEADER_CRC). */
-export const CH_RESERVED = 32;
+/**
+ * u32: PAGE and LOST chunks: 1 + the number of PAGE and LOST chunks of lane CH_LANE before this one
+ * in the file (mod 2^32, never 0), so a reader sees a lane's chunk that damage took away, also
+ * before the lane's first intact chunk; 0 when the writer does not number them (and other kinds).
+ */
+export const CH_NUMBER = 32;
 /** u32: CRC-32 of the chunk header's bytes [0, 36): what lets a reader tell a chunk header from page bytes after damage. */
 export const CH_HEADER_CRC = 36;
 

@@ -31,7 +31,7 @@ import {
 } from "../layout.js";
 import { RingRecord } from "../reader.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_OFFSET, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES_V1, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_NUMBER, CH_OFFSET, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -44,11 +44,13 @@ export interface LaneReadCounts {
   uncommitted: number;
   /** Records that damage made unreadable, as far as the page headers around it count them. */
   damaged: number;
+  /** Places where damage made an unknown number of records unreadable (no cumulative count to tell). */
+  damagedUnknown: number;
 }
 
 export class TraceLaneCursor {
   readonly record = new RingRecord();
-  readonly counts: LaneReadCounts = { pages: 0, uncommitted: 0, damaged: 0 };
+  readonly counts: LaneReadCounts = { pages: 0, uncommitted: 0, damaged: 0, damagedUnknown: 0 };
   hasHead = false;
   readonly #src: ByteSource;
   readonly #chunks: readonly number[];
@@ -85,9 +87,22 @@ export class TraceLaneCursor {
   #gap = false;
   #gapCount = 0;
   #gapTime = 0;
+  /** A LOST chunk's marker, held back behind a `damaged` marker. */
+  #held = false;
+  #heldCount = 0;
+  #heldTime = 0;
+  /** Where framing damage starts in the file (chunks of unknown lanes were lost there), in file order. */
+  readonly #damage: readonly number[];
+  /** File position of the previous PAGE or LOST chunk of the lane (-1: none yet). */
+  #prevPos = -1;
+  /** CH_NUMBER of the previous chunk of the lane (0: none yet, or not numbered). */
+  #prevNumber = 0;
+  /** Chunks of the lane are missing before the one being entered (its number skips, or framing damage before an unnumbered first chunk). */
+  #missing = false;
 
-  constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, chunkHeaderBytes: number, warn: (e: TraceFileError) => void) {
+  constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, chunkHeaderBytes: number, damage: readonly number[], warn: (e: TraceFileError) => void) {
     this.#src = src;
+    this.#damage = damage;
     this.#chunks = chunks;
     this.#warn = warn;
     this.#pageSize = pageSize;
@@ -120,7 +135,12 @@ export class TraceLaneCursor {
       if (this.#gap) {
         this.#gap = false;
         if (this.#gapCount === this.#gapCount) this.counts.damaged += this.#gapCount;
+        else this.counts.damagedUnknown++;
         return this.#lost(this.#gapCount, this.#gapTime, "damaged");
+      }
+      if (this.#held) {
+        this.#held = false; // a LOST chunk read right after the damage before it was marked
+        return this.#lost(this.#heldCount, this.#heldTime, "overrun");
       }
       while (this.#bPos < this.#bEnd) {
         const at = this.#bPos;
@@ -189,6 +209,8 @@ export class TraceLaneCursor {
     const flags = this.#dv.getUint16(CH_FLAGS, true);
     const crc = this.#dv.getUint32(CH_CRC, true);
     const offset = this.#dv.getUint32(CH_OFFSET, true);
+    const number = hb > CHUNK_HEADER_BYTES_V1 ? this.#dv.getUint32(CH_NUMBER, true) : 0;
+    if (!this.#numbered(pos, number)) return false;
     this.#grow(hb + length);
     if (this.#src.read(pos + hb, this.#buf.subarray(hb), length) !== length) {
       this.#warn(new TraceFileError(`Cannot read the chunk at byte ${pos}: the file is shorter than when it was indexed`, pos));
@@ -197,20 +219,60 @@ export class TraceLaneCursor {
     }
     if ((flags & CHUNK_FLAG_CRC) !== 0 && crc32(this.#buf, hb, hb + length) !== crc) {
       this.#warn(new TraceFileError(`Damaged chunk at byte ${pos} (lane ${this.record.lane}): checksum mismatch; its records are skipped`, pos));
-      this.#broken = true; // the next page's cumulative count says how many records it held
+      this.#broken = true; // the next page's cumulative count says how many records it held, if it has one
       return false;
     }
     if (kind === CHUNK_LOST) {
+      const time = this.#dv.getFloat64(hb + LC_TIME, true);
+      const missing = this.#missing;
+      this.#missing = false;
       this.#explained = true;
       this.#broken = false;
       this.#seq = Number.NaN;
-      return this.#lost(value, this.#dv.getFloat64(hb + LC_TIME, true), "overrun");
+      if (!missing) return this.#lost(value, time, "overrun");
+      // Chunks taken by damage came before this loss: their marker first, then this one.
+      this.#queueGap(Number.NaN, time);
+      this.#held = true;
+      this.#heldCount = value;
+      this.#heldTime = time;
+      return false;
     }
     this.#chunkEnd = hb + length;
     // A fragment or a single page has one page header; a chunk of whole pages has one per page.
     this.#pagesLeft = length > this.#pageSize ? length / this.#pageSize : 1;
     this.#enterPage(hb, value, offset);
     return false;
+  }
+
+  /**
+   * Chunk numbering (CH_NUMBER, FORMAT.md 13.5): a number that skips means chunks of this lane are
+   * missing (damage took them); one that does not grow repeats a chunk, which is skipped (false).
+   * An unnumbered chunk (0, or a version 1 file) that is the lane's first, after framing damage,
+   * may have lost this lane's earlier chunks there.
+   */
+  #numbered(pos: number, number: number): boolean {
+    const prev = this.#prevNumber;
+    const first = this.#prevPos < 0;
+    if (number !== 0) {
+      if (prev !== 0 && number <= prev) {
+        this.#warn(new TraceFileError(`Repeated chunk at byte ${pos} (lane ${this.record.lane}): chunk number ${number} after ${prev}; skipped`, pos));
+        return false;
+      }
+      if (number > prev + 1 && (prev !== 0 || first)) {
+        this.#missing = true;
+        this.#warn(new TraceFileError(`Gap in lane ${this.record.lane} before byte ${pos}: ${number - prev - 1} of its chunks are missing (its chunk ${number} follows ${prev === 0 ? "none" : `chunk ${prev}`})`, pos));
+      }
+    } else if (first && this.#damageBefore(pos)) {
+      this.#missing = true;
+    }
+    this.#prevNumber = number;
+    this.#prevPos = pos;
+    return true;
+  }
+
+  /** Does framing damage start before file position `pos`? */
+  #damageBefore(pos: number): boolean {
+    return this.#damage.length > 0 && (this.#damage[0] as number) < pos;
   }
 
   /**
@@ -247,7 +309,7 @@ export class TraceLaneCursor {
     this.counts.pages++;
     // Records sit at (page offset - CH_OFFSET + 48) after the header copy: 8-aligned, as in the ring.
     this.#bPos = at + PAGE_HEADER_BYTES;
-    this.#bEnd = Math.min(this.#chunkEnd, at + this.#pageSize - (offset - PAGE_HEADER_BYTES));
+    this.#bEnd = Math.min(this.#chunkEnd, at + PAGE_HEADER_BYTES + this.#pageSize - offset);
     this.#expect(page, offset);
     return true;
   }
@@ -272,7 +334,7 @@ export class TraceLaneCursor {
   /**
    * The continuity rule of FORMAT.md 13.5 for a page entered at `offset` whose header copy counts
    * `before` records in earlier pages (NaN: not ready). False: skip it (it goes back). Queues a
-   * `damaged` loss marker for records a jump or earlier damage left out.
+   * `damaged` loss marker for records that missing chunks, a jump or earlier damage left out.
    */
   #continues(page: number, offset: number, before: number): boolean {
     const lane = this.record.lane;
@@ -282,21 +344,33 @@ export class TraceLaneCursor {
       this.#warn(new TraceFileError(`Repeated page chunk at byte ${this.#chunkPos} (lane ${lane}): page ${page} from offset ${offset} comes after page ${this.#expPage} offset ${this.#expOff} was reached; skipped`, at));
       return false;
     }
-    if (this.#expPage !== this.#expPage || this.#explained) {
+    const first = this.#expPage !== this.#expPage;
+    const missing = this.#missing;
+    this.#missing = false;
+    if (!missing && (first || this.#explained)) {
       // The lane's first page, or the first after a LOST chunk: nothing to check against.
       this.#explained = false;
       this.#broken = false;
       this.#seq = known;
       return true;
     }
-    const jump = page !== this.#expPage || offset !== this.#expOff;
-    if (!jump && !this.#broken) {
+    const jump = !first && !this.#explained && (page !== this.#expPage || offset !== this.#expOff);
+    this.#explained = false;
+    if (!jump && !missing && !this.#broken) {
       if (this.#seq !== this.#seq) this.#seq = known;
       return true;
     }
-    if (!jump && offset !== PAGE_HEADER_BYTES) return true; // damage inside this page: counted at the next page start
-    const lost = known - this.#seq;
-    if (jump && !this.#broken) {
+    if (!jump && !missing && offset !== PAGE_HEADER_BYTES) return true; // damage inside this page: counted at the next page start
+    const lost = first ? Number.NaN : known - this.#seq;
+    // A page stream need not hand off the end of a page that holds no record (its PADDING): a jump
+    // from inside page p to the start of p + 1 is a gap only if the counts show records missing.
+    const tailOnly = jump && !missing && !this.#broken && page === this.#expPage + 1 && offset === PAGE_HEADER_BYTES && this.#expOff > PAGE_HEADER_BYTES;
+    if (lost === 0 || (tailOnly && lost !== lost)) {
+      this.#broken = false;
+      this.#seq = known;
+      return true;
+    }
+    if (jump && !missing && !this.#broken) {
       this.#warn(
         new TraceFileError(
           `Gap in lane ${lane} at byte ${this.#chunkPos}: page ${page} offset ${offset} follows page ${this.#expPage} offset ${this.#expOff} with no LOST chunk between; ${lost === lost ? `${lost}` : "an unknown number of"} records missing`,
@@ -304,14 +378,17 @@ export class TraceLaneCursor {
         ),
       );
     }
-    if (lost !== 0) {
-      this.#gap = true;
-      this.#gapCount = lost >= 0 ? lost : Number.NaN;
-      this.#gapTime = this.#base;
-    }
+    if (lost !== 0) this.#queueGap(lost >= 0 ? lost : Number.NaN, this.#base);
     this.#broken = false;
     this.#seq = known;
     return true;
+  }
+
+  /** Deliver a `damaged` loss marker of `count` records (NaN: unknown) at ring time `time`, before anything else. */
+  #queueGap(count: number, time: number): void {
+    this.#gap = true;
+    this.#gapCount = count;
+    this.#gapTime = time;
   }
 
   #lost(count: number, time: number, cause: "overrun" | "dropped" | "damaged"): boolean {
@@ -331,6 +408,6 @@ export class TraceLaneCursor {
     const filePos = this.#chunkPos + at;
     this.#warn(new TraceFileError(`Damaged page chunk at byte ${this.#chunkPos} (lane ${this.record.lane}): at byte ${filePos}, ${what}; the rest of that page is skipped`, filePos));
     this.#bPos = this.#bEnd;
-    this.#broken = true; // the next page's cumulative count says how many records were skipped
+    this.#broken = true; // the next page's cumulative count says how many records were skipped, if it has one
   }
 }

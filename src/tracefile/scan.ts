@@ -66,6 +66,8 @@ export interface TraceIndex {
   readonly chunks: number;
   /** Damage found: each names the byte where it starts; the chunks after it were still indexed. */
   readonly warnings: TraceFileError[];
+  /** Where framing damage (bytes that held chunks of unknown lanes) starts, in file order. */
+  readonly damage: number[];
 }
 
 const KIND_NAMES = ["", "ring", "metadata", "page", "lost", "end"];
@@ -113,6 +115,7 @@ export function scanTrace(src: ByteSource): TraceIndex {
   const hdr = new Uint8Array(CHUNK_HEADER_BYTES);
   const hv = new DataView(hdr.buffer);
   const warnings: TraceFileError[] = [];
+  const damage: number[] = [];
   const lanes: number[][] = [];
   let ringHeader: Uint8Array | null = null;
   let geometry: RingGeometry | null = null;
@@ -162,6 +165,7 @@ export function scanTrace(src: ByteSource): TraceIndex {
           pos,
         ),
       );
+      damage.push(pos);
       pos = next;
       continue;
     }
@@ -173,6 +177,7 @@ export function scanTrace(src: ByteSource): TraceIndex {
     if (pos + chunkHeaderBytes + length > size) {
       // The header is intact, so its length is what was written: the file was cut inside this chunk.
       warnings.push(new TraceFileError(`Truncated file: the ${what} needs ${chunkHeaderBytes + length} bytes but the file ends ${size - pos} bytes after its start`, pos));
+      damage.push(pos);
       break;
     }
     const next = pos + chunkHeaderBytes + padded(length);
@@ -189,6 +194,7 @@ export function scanTrace(src: ByteSource): TraceIndex {
     if ((flags & ~KNOWN_CHUNK_FLAGS) !== 0) {
       if (geometry === null) throw new TraceFileError(`Bad ring header chunk at byte ${pos}: unknown chunk flags 0x${flags.toString(16)}`, pos);
       warnings.push(new TraceFileError(`Unreadable ${what}: unknown chunk flags 0x${flags.toString(16)} (a later version of the format?); skipped`, pos));
+      damage.push(pos);
     } else if (kind === CHUNK_RING) {
       if (geometry !== null) {
         warnings.push(new TraceFileError(`Unexpected ${what}: a file has one ring header, the first; skipped`, pos));
@@ -228,8 +234,11 @@ export function scanTrace(src: ByteSource): TraceIndex {
             : !pageChunkFits(length, offset, g.pageSize)
               ? `${length} bytes from page offset ${offset} are neither part of a ${g.pageSize}-byte page nor up to ${MAX_CHUNK_PAGES} whole pages`
               : "";
-      if (problem !== "") warnings.push(new TraceFileError(`Bad ${what}: ${problem}; skipped`, pos));
-      else (lanes[lane] as number[]).push(pos);
+      if (problem === "") (lanes[lane] as number[]).push(pos);
+      else {
+        warnings.push(new TraceFileError(`Bad ${what}: ${problem}; skipped`, pos));
+        damage.push(pos); // its lane field may be what is wrong
+      }
     } else if (kind === CHUNK_END) {
       const p = payload();
       if (p === null) {
@@ -248,5 +257,5 @@ export function scanTrace(src: ByteSource): TraceIndex {
   if (geometry === null || ringHeader === null) {
     throw new TraceFileError(`Bad trace file: no ring header chunk after the file header (byte ${headerBytes})`, headerBytes);
   }
-  return { size, version, chunkHeaderBytes, fileFlags, createdMs: dv.getFloat64(FH_CREATED_MS, true), ringHeader, geometry, metadata, lanes, end, chunks, warnings };
+  return { size, version, chunkHeaderBytes, fileFlags, createdMs: dv.getFloat64(FH_CREATED_MS, true), ringHeader, geometry, metadata, lanes, end, chunks, warnings, damage };
 }

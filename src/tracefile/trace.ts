@@ -44,6 +44,8 @@ export interface TraceLaneStats {
   uncommitted: number;
   /** Of `lost`: records that damage to the file made unreadable (as far as the pages around it count them). */
   damaged: number;
+  /** Places where damage made an unknown number of records unreadable. */
+  damagedUnknown: number;
   pages: number;
   /** Ring time of the first and last data record (NaN when none). */
   first: number;
@@ -67,6 +69,8 @@ export interface TraceStats {
   uncommitted: number;
   /** Of `lost`: records that damage to the file made unreadable. */
   damaged: number;
+  /** Places where damage made an unknown number of records unreadable (loss markers with a NaN count). */
+  damagedUnknown: number;
   /** Damage reports (each in {@link TraceFile.warnings}, with its byte offset); 0 for an intact file. */
   damageReports: number;
   first: number;
@@ -209,6 +213,7 @@ export class TraceFile {
     }
   }
 
+
   /** Counts per lane and per event type (one pass over the file, then cached). */
   stats(): TraceStats {
     if (this.#stats !== undefined) return this.#stats;
@@ -216,7 +221,7 @@ export class TraceFile {
     const types = new Map<number, TraceTypeStats>();
     const cursors = this.#cursors(undefined);
     for (const c of cursors) {
-      const s: TraceLaneStats = { lane: c.record.lane, records: 0, bytes: 0, lost: 0, uncommitted: 0, damaged: 0, pages: 0, first: Number.NaN, last: Number.NaN };
+      const s: TraceLaneStats = { lane: c.record.lane, records: 0, bytes: 0, lost: 0, uncommitted: 0, damaged: 0, damagedUnknown: 0, pages: 0, first: Number.NaN, last: Number.NaN };
       while (c.head()) {
         c.hasHead = false;
         const r = c.record;
@@ -239,9 +244,10 @@ export class TraceFile {
       s.pages = c.counts.pages;
       s.uncommitted = c.counts.uncommitted;
       s.damaged = c.counts.damaged;
+      s.damagedUnknown = c.counts.damagedUnknown;
       lanes.push(s);
     }
-    const sum = (k: "records" | "bytes" | "lost" | "uncommitted" | "damaged") => lanes.reduce((a, l) => a + l[k], 0);
+    const sum = (k: "records" | "bytes" | "lost" | "uncommitted" | "damaged" | "damagedUnknown") => lanes.reduce((a, l) => a + l[k], 0);
     const firsts = lanes.map((l) => l.first).filter((x) => x === x);
     const lasts = lanes.map((l) => l.last).filter((x) => x === x);
     this.#stats = {
@@ -250,6 +256,7 @@ export class TraceFile {
       lost: sum("lost"),
       uncommitted: sum("uncommitted"),
       damaged: sum("damaged"),
+      damagedUnknown: sum("damagedUnknown"),
       damageReports: this.warnings.length,
       first: firsts.length ? Math.min(...firsts) : Number.NaN,
       last: lasts.length ? Math.max(...lasts) : Number.NaN,
@@ -269,7 +276,7 @@ export class TraceFile {
       if (!Number.isInteger(lane) || lane < 0 || lane >= g.lanes) {
         throw new RangeError(`Cannot read trace: lane must be an integer from 0 to ${g.lanes - 1}, received ${lane}`);
       }
-      return new TraceLaneCursor(this.#src, lane, this.#index.lanes[lane] as number[], g.pageSize, this.#index.chunkHeaderBytes, warn);
+      return new TraceLaneCursor(this.#src, lane, this.#index.lanes[lane] as number[], g.pageSize, this.#index.chunkHeaderBytes, this.#index.damage, warn);
     });
   }
 }

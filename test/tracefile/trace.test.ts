@@ -1,13 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { TraceFileError, bytesSource, createRing, crc32, defineEvent, openTrace, t, type RingBuffer, type RingRecord } from '../../src/index.js';
-import { CHUNK_HEADER_BYTES, CHUNK_PAGE, CH_CRC, CH_KIND, CH_LENGTH, FILE_HEADER_BYTES, padded } from '../../src/tracefile/file-layout.js';
+import { TraceFileError, bytesSource, createRing, crc32, defineEvent, openTrace, t, type RingBuffer } from '../../src/index.js';
+import { CHUNK_HEADER_BYTES, CHUNK_PAGE, CH_CRC, CH_HEADER_CRC, FILE_HEADER_BYTES } from '../../src/tracefile/file-layout.js';
+import { chunkList as chunkStarts, row, traceRows, type Row } from './chunks.js';
 import { H_LANE_STRIDE, H_LANES_OFFSET, H_METADATA_OFFSET, H_OWN_LANES, H_PAGE_SHIFT, H_TOTAL_BYTES, computeGeometry } from '../../src/layout.js';
-
-type Row = string;
-const row = (r: RingRecord): Row =>
-  `${r.kind}|${r.lane}|${r.type}|${r.timestamp}|${r.kind === 'lost' ? r.lost : Buffer.from(r.bytes.subarray(r.offset, r.offset + r.length)).toString('hex')}`;
 
 /** Every record the iterator sees now, as rows. */
 function iteratorRows(ring: RingBuffer): Row[] {
@@ -16,25 +13,6 @@ function iteratorRows(ring: RingBuffer): Row[] {
   it.read((r) => rows.push(row(r)));
   it.close();
   return rows;
-}
-
-function traceRows(bytes: Uint8Array): { rows: Row[]; warnings: TraceFileError[] } {
-  const trace = openTrace(bytesSource(bytes));
-  const rows: Row[] = [];
-  trace.read((r) => rows.push(row(r)));
-  return { rows, warnings: trace.warnings };
-}
-
-/** Chunk start offsets of a trace image. */
-function chunkStarts(bytes: Uint8Array): { at: number; kind: number; length: number }[] {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset);
-  const out = [];
-  for (let at = FILE_HEADER_BYTES; at < bytes.length; ) {
-    const length = dv.getUint32(at + CH_LENGTH, true);
-    out.push({ at, kind: dv.getUint16(at + CH_KIND, true), length });
-    at += CHUNK_HEADER_BYTES + padded(length);
-  }
-  return out;
 }
 
 test('crc32 matches the standard check value', () => {
@@ -207,6 +185,7 @@ test('a tiny file whose ring header claims 1024 lanes of 64 KiB pages is read wi
   dv.setUint32(h + H_LANES_OFFSET, g.lanesOffset, true);
   dv.setUint32(h + H_LANE_STRIDE, g.laneStride, true);
   dv.setUint32(FILE_HEADER_BYTES + CH_CRC, crc32(image.subarray(h, h + 256)), true);
+  dv.setUint32(FILE_HEADER_BYTES + CH_HEADER_CRC, crc32(image.subarray(FILE_HEADER_BYTES, FILE_HEADER_BYTES + CH_HEADER_CRC)), true);
   const trace = openTrace(bytesSource(image));
   assert.equal(trace.geometry.lanes, 1024);
   const before = process.memoryUsage().arrayBuffers;

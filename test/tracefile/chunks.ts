@@ -1,0 +1,92 @@
+/**
+ * Test helpers over the bytes of a `.urb` file: its chunks (from the framing), records as
+ * comparable rows, the records each PAGE chunk holds on its own, and a version 1 copy of a
+ * version 2 file (32-byte chunk headers without their checksum).
+ */
+import { bytesSource, openTrace, type RingRecord, type TraceFileError } from '../../src/index.js';
+import { concatBytes } from '../../src/tracefile/encode.js';
+import {
+  CHUNK_HEADER_BYTES,
+  CHUNK_HEADER_BYTES_V1,
+  CHUNK_PAGE,
+  CH_KIND,
+  CH_LANE,
+  CH_LENGTH,
+  FH_HEADER_BYTES,
+  FH_VERSION,
+  padded,
+} from '../../src/tracefile/file-layout.js';
+
+export interface ChunkAt {
+  at: number;
+  kind: number;
+  lane: number;
+  length: number;
+  /** Bytes the chunk occupies (header, payload, padding). */
+  size: number;
+}
+
+/** The chunks of an intact file, in order. */
+export function chunkList(bytes: Uint8Array): ChunkAt[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out: ChunkAt[] = [];
+  const h = dv.getUint32(FH_VERSION, true) === 1 ? CHUNK_HEADER_BYTES_V1 : CHUNK_HEADER_BYTES;
+  for (let at = dv.getUint32(FH_HEADER_BYTES, true); at < bytes.length; ) {
+    const length = dv.getUint32(at + CH_LENGTH, true);
+    const size = h + padded(length);
+    out.push({ at, kind: dv.getUint16(at + CH_KIND, true), lane: dv.getUint32(at + CH_LANE, true), length, size });
+    at += size;
+  }
+  return out;
+}
+
+export type Row = string;
+/** A record or loss marker as one comparable string. */
+export const row = (r: RingRecord): Row =>
+  `${r.kind}|${r.lane}|${r.type}|${r.timestamp}|${r.kind === 'lost' ? `${r.lost}|${r.cause}` : Buffer.from(r.bytes.subarray(r.offset, r.offset + r.length)).toString('hex')}`;
+
+/** Every record a trace reader delivers from `bytes`, and its warnings. */
+export function traceRows(bytes: Uint8Array): { rows: Row[]; warnings: TraceFileError[] } {
+  const trace = openTrace(bytesSource(bytes));
+  const rows: Row[] = [];
+  trace.read((r) => rows.push(row(r)));
+  return { rows, warnings: trace.warnings };
+}
+
+/** The data rows of each PAGE chunk read alone (the file's header chunks, then that chunk), by chunk start. */
+export function rowsByChunk(bytes: Uint8Array): Map<number, Row[]> {
+  const chunks = chunkList(bytes);
+  const firstPage = chunks.findIndex((c) => c.kind === CHUNK_PAGE);
+  const prefix = bytes.subarray(0, chunks[firstPage]?.at ?? bytes.length);
+  const out = new Map<number, Row[]>();
+  for (const c of chunks) {
+    if (c.kind !== CHUNK_PAGE) continue;
+    const alone = concatBytes([prefix, bytes.subarray(c.at, c.at + c.size)]);
+    out.set(c.at, traceRows(alone).rows.filter((r) => r.startsWith('data|')));
+  }
+  return out;
+}
+
+/** The same file in framing version 1: 32-byte chunk headers (no header checksum). */
+export function toVersion1(bytes: Uint8Array): Uint8Array {
+  const chunks = chunkList(bytes);
+  const head = bytes.slice(0, chunks[0]!.at);
+  new DataView(head.buffer).setUint32(FH_VERSION, 1, true);
+  const parts: Uint8Array[] = [head];
+  for (const c of chunks) {
+    parts.push(bytes.subarray(c.at, c.at + CHUNK_HEADER_BYTES_V1), bytes.subarray(c.at + CHUNK_HEADER_BYTES, c.at + c.size));
+  }
+  return concatBytes(parts);
+}
+
+/** `rows` without the first occurrence of each of `remove` (a multiset difference). */
+export function without(rows: readonly Row[], remove: readonly Row[]): Row[] {
+  const left = new Map<Row, number>();
+  for (const r of remove) left.set(r, (left.get(r) ?? 0) + 1);
+  return rows.filter((r) => {
+    const n = left.get(r) ?? 0;
+    if (n === 0) return true;
+    left.set(r, n - 1);
+    return false;
+  });
+}
