@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
-"""List the records of a unified-ring-buffer ring file. Python 3 standard library only.
+"""List the records of a unified-ring-buffer ring file or `.urb` trace file. Python 3 standard library only.
 
 A reference reader written from docs/FORMAT.md alone: section 3 (validation), 9.6 (reading a
-copy of the memory), 12 (event schemas in the metadata area). A ring file (createFileRing in
-`unified-ring-buffer/node`) is the ring image as it is, so this reads it directly; typed events are
-decoded with the schemas the ring carries.
+copy of the memory), 12 (event schemas in the metadata area), 13 (trace files: framing version 2
+and 1, multi-page PAGE chunks, resynchronization after damage, per-lane continuity). A ring file
+(createFileRing in `unified-ring-buffer/node`) is the ring image as it is; a trace file (snapshot,
+page hand-off, `urb record`, `urb recover`) is recognized by its magic. Typed events are decoded
+with the schemas the ring or file carries.
 
     python3 urb_read.py FILE               # one line per record, lane by lane
     python3 urb_read.py FILE --merge       # all lanes merged by time, as the TypeScript reader does
     python3 urb_read.py FILE --json        # one JSON object per record (see to_json below)
     python3 urb_read.py FILE --lane 2      # one lane only
 
-It is an iterator: it reads what is in the ring (from each lane's tail, like a TypeScript
+Ring files: an iterator, it reads what is in the ring (from each lane's tail, like a TypeScript
 `ring.iterator()`), never consumes, never writes. Read a file while processes write it only on
-x86-64 (FORMAT.md 9.6); a snapshot (a copy of the file) can be read anywhere. Exit status 2 and a
-message on stderr for a file that is not a valid ring.
+x86-64 (FORMAT.md 9.6); a snapshot (a copy of the file) can be read anywhere.
+
+Trace files: the records of all lanes merged by time, printed as `urb dump` prints them (`--json`:
+the same JSON lines as `urb dump --json`); damage is reported on stderr with its byte offset, the
+intact chunks before and after it are read, and the exit status is 1.
+
+Exit status 2 and a message on stderr for a file that is neither.
 """
 import argparse
 import heapq
@@ -24,6 +31,7 @@ import mmap
 import re
 import struct
 import sys
+import zlib
 
 RING_MAGIC = 0x31425255
 SCHEMA_ID_BASE = 4096
@@ -51,8 +59,8 @@ def f64(b, o):
 
 # ---- section 3: the header ------------------------------------------------------------------
 
-def geometry(b):
-    """Validate the ring header (FORMAT.md section 3, in its order) and return the geometry."""
+def header_geometry(b):
+    """Validate a ring header (FORMAT.md section 3 steps 1-12, in its order) and return the geometry."""
     if len(b) < 256:
         raise FormatError(f'{len(b)} bytes, less than the 256-byte ring header')
     if u32(b, 0) != RING_MAGIC:
@@ -83,13 +91,19 @@ def geometry(b):
                             (52, meta_off, 'metadata offset'), (56, lanes_off, 'lanes offset'), (60, stride, 'lane stride')):
         if u32(b, off) != want:
             raise FormatError(f'{what} at byte {off} is {u32(b, off)}, expected {want}')
-    if len(b) < total:
-        raise FormatError(f'{len(b)} bytes but the header describes a ring of {total} bytes (truncated?)')
-    for i in range(own + shared):
-        if u32(b, lanes_off + i * stride) != (1 if i >= own else 0):
-            raise FormatError(f'lane {i} kind at byte {lanes_off + i * stride}')
     return dict(ps=ps, P=P, psh=psh, own=own, lanes=own + shared, lanes_off=lanes_off, stride=stride,
-                meta_off=meta_off, meta=meta, max_payload=ps - 88)
+                meta_off=meta_off, meta=meta, max_payload=ps - 88, total=total)
+
+
+def geometry(b):
+    """Validate a whole ring image (FORMAT.md section 3, all steps) and return the geometry."""
+    g = header_geometry(b)
+    if len(b) < g['total']:
+        raise FormatError(f'{len(b)} bytes but the header describes a ring of {g["total"]} bytes (truncated?)')
+    for i in range(g['lanes']):
+        if u32(b, g['lanes_off'] + i * g['stride']) != (1 if i >= g['own'] else 0):
+            raise FormatError(f'lane {i} kind at byte {g["lanes_off"] + i * g["stride"]}')
+    return g
 
 
 # ---- section 9.6: the records of one lane ---------------------------------------------------
@@ -249,10 +263,14 @@ def _parse_entry(b, at, size, expected_id, max_payload):
     return dict(id=expected_id, name=name, fields=fields, fixed=fixed)
 
 
-def schemas(b, g):
-    """The committed event schemas of the metadata area, by record type id (FORMAT.md 12.4, scanning)."""
+def schemas(b, g, base=None, cap=None):
+    """The committed event schemas of a metadata area, by record type id (FORMAT.md 12.4, scanning).
+
+    The ring's area by default; a trace file's METADATA chunk with `base`, `cap` (13.3: the scan is
+    bounded by the chunk)."""
     out = {}
-    base, cap = g['meta_off'], g['meta']
+    if base is None:
+        base, cap = g['meta_off'], g['meta']
     off, index = 0, 0
     while off + 8 <= cap:
         word = u32(b, base + off)
@@ -307,6 +325,278 @@ def decode(schema, payload):
                 truncated.append(f['name'])
         fields[f['name']] = v
     return fields, truncated
+
+
+# ---- section 13: trace files -----------------------------------------------------------------
+
+FILE_MAGIC = 0x54425255
+CHUNK_SYNC = 0x4b435255
+CHUNK_RING, CHUNK_METADATA, CHUNK_PAGE, CHUNK_LOST, CHUNK_END = 1, 2, 3, 4, 5
+KIND_NAMES = {1: 'ring', 2: 'metadata', 3: 'page', 4: 'lost', 5: 'end'}
+
+
+def crc32(b):
+    return zlib.crc32(b) & 0xffffffff
+
+
+class Trace:
+    """A trace file indexed (FORMAT.md 13.2, 13.3, 13.5 steps 1-2): geometry, schemas, each lane's chunks."""
+
+    def __init__(self, b):
+        self.b, size = b, len(b)
+        self.warnings = []                               # (byte offset, message)
+        self.damage = []                                 # where framing damage starts (13.5 step 2)
+        if size < 64:
+            raise FormatError(f'{size} bytes, less than the 64-byte file header')
+        if u32(b, 0) != FILE_MAGIC:
+            raise FormatError(f'bad magic 0x{u32(b, 0):x} at byte 0: not a trace file')
+        self.version = u32(b, 4)
+        if self.version not in (1, 2):
+            raise FormatError(f'trace file version {self.version} at byte 4, this reader knows 1 and 2')
+        first = u32(b, 8)
+        if first < 64 or first % 8 or first > size:
+            raise FormatError(f'file header size {first} at byte 8')
+        self.flags = u32(b, 12)
+        if self.flags & ~3:
+            raise FormatError(f'unknown file flags 0x{self.flags:x} at byte 12')
+        self.hb = 40 if self.version >= 2 else 32        # chunk header bytes
+        self.g, self.metadata, self.lanes, self.end = None, None, None, None
+        pos = first
+        while pos < size:
+            if not self._intact(pos):
+                if self.g is None:
+                    raise FormatError(f'the first chunk header (byte {pos}) is damaged or cut short')
+                nxt = self._resync(pos + 8)
+                self.warn(pos, f'no intact chunk header at byte {pos}; {nxt - pos} bytes skipped')
+                self.damage.append(pos)
+                pos = nxt
+                continue
+            kind, flags, length, lane = u16(b, pos + 4), u16(b, pos + 6), u32(b, pos + 8), u32(b, pos + 16)
+            what = f'{KIND_NAMES.get(kind, f"kind-{kind}")} chunk at byte {pos}'
+            if pos + self.hb + length > size:
+                self.warn(pos, f'truncated file: the {what} runs past the end')
+                self.damage.append(pos)
+                break
+            if self.g is None and kind != CHUNK_RING:
+                raise FormatError(f'the first chunk (byte {pos}) must be the ring header')
+            payload = b[pos + self.hb:pos + self.hb + length]
+            crc_ok = not (flags & 1) or crc32(payload) == u32(b, pos + 12)
+            if flags & ~1:
+                if self.g is None:
+                    raise FormatError(f'unknown chunk flags in the ring header chunk at byte {pos}')
+                self.warn(pos, f'{what}: unknown chunk flags 0x{flags:x}; skipped')
+                self.damage.append(pos)
+            elif kind == CHUNK_RING:
+                if self.g is not None:
+                    self.warn(pos, f'{what}: a second ring header; skipped')
+                elif length != 256 or not crc_ok:
+                    raise FormatError(f'bad ring header chunk at byte {pos}')
+                else:
+                    self.g = header_geometry(bytes(payload))
+                    self.lanes = [[] for _ in range(self.g['lanes'])]
+            elif kind == CHUNK_METADATA:
+                if length > self.g['meta'] or not crc_ok:
+                    self.warn(pos, f'damaged {what}; skipped')
+                else:
+                    self.metadata = bytes(payload)
+            elif kind in (CHUNK_PAGE, CHUNK_LOST):
+                if lane >= self.g['lanes'] or (kind == CHUNK_LOST and length < 16) or \
+                        (kind == CHUNK_PAGE and not self._page_fits(length, u32(b, pos + 20))):
+                    self.warn(pos, f'bad {what}; skipped')
+                    self.damage.append(pos)
+                else:
+                    self.lanes[lane].append(pos)
+            elif kind == CHUNK_END:
+                if not crc_ok:
+                    self.warn(pos, f'damaged {what}')
+                else:
+                    self.end = bytes(payload)
+            pos += self.hb + (length + 7) // 8 * 8       # other kinds: skipped by length
+        if self.g is None:
+            raise FormatError('no ring header chunk')
+
+    def warn(self, at, message):
+        if (at, message) not in self.warnings:
+            self.warnings.append((at, message))
+
+    def _intact(self, pos):
+        b, hb = self.b, self.hb
+        if pos + hb > len(b) or u32(b, pos) != CHUNK_SYNC:
+            return False
+        if self.version >= 2:
+            return crc32(b[pos:pos + 36]) == u32(b, pos + 36)
+        return 1 <= u16(b, pos + 4) <= 5 and not u16(b, pos + 6) & ~1 and pos + hb + u32(b, pos + 8) <= len(b)
+
+    def _resync(self, pos):
+        while pos < len(self.b):
+            if self._intact(pos):
+                return pos
+            pos += 8
+        return len(self.b)
+
+    def _page_fits(self, length, offset):
+        ps = self.g['ps']
+        if length < 48 or offset < 48 or offset % 8 or offset > ps:
+            return False
+        return length - 48 <= ps - offset or (offset == 48 and length % ps == 0 and length // ps <= 512)
+
+
+def u16(b, o):
+    return struct.unpack_from('<H', b, o)[0]
+
+
+def trace_records(t, lane):
+    """Yield ('data', type, time, payload), ('lost', count, time, cause) of one lane (FORMAT.md 13.4, 13.5)."""
+    b, hb, ps = t.b, t.hb, t.g['ps']
+    exp = None                                           # (page, offset) the next chunk must continue at
+    seq = float('nan')                                   # committed data records before the position
+    explained, broken, missing, prev_number, prev_pos = True, False, False, 0, -1
+    for pos in t.lanes[lane]:
+        length, value, kind = u32(b, pos + 8), f64(b, pos + 24), u16(b, pos + 4)
+        offset, number = u32(b, pos + 20), u32(b, pos + 32) if hb > 32 else 0
+        first_chunk = prev_pos < 0
+        if number:                                       # 13.5 step 4: numbering
+            if prev_number and number <= prev_number:
+                t.warn(pos, f'repeated chunk at byte {pos} (lane {lane}); skipped')
+                continue
+            if number > prev_number + 1 and (prev_number or first_chunk):
+                missing = True
+                t.warn(pos, f'gap in lane {lane} before byte {pos}: chunks missing')
+        elif first_chunk and t.damage and t.damage[0] < pos:
+            missing = True
+        prev_number, prev_pos = number, pos
+        payload = b[pos + hb:pos + hb + length]
+        if u16(b, pos + 6) & 1 and crc32(payload) != u32(b, pos + 12):
+            t.warn(pos, f'damaged chunk at byte {pos} (lane {lane}): checksum mismatch')
+            broken = True
+            continue
+        if kind == CHUNK_LOST:
+            if missing:
+                yield ('lost', float('nan'), f64(b, pos + hb), 'damaged')
+            explained, broken, missing, seq = True, False, False, float('nan')
+            yield ('lost', value, f64(b, pos + hb), 'overrun')
+            continue
+        k = length // ps if length > ps else 1           # pages in the chunk (13.3)
+        for i in range(k):
+            at = pos + hb + i * ps                       # this page's header copy
+            page, off = value + i, offset if i == 0 else 48
+            if not page >= 0 or u32(b, at) != int(page) % (1 << 32) or u32(b, at + 4) != int(page) // (1 << 32):
+                t.warn(at, f'page chunk at byte {pos} (lane {lane}): page {page} expected at byte {at}; skipped')
+                if page >= 0 and not (exp and (page, off) < exp):
+                    exp = (page + 1, 48) if i < k - 1 or off + min(length - i * ps, ps) - 48 >= ps else (page, off + length - 48)
+                broken = True
+                continue
+            base = f64(b, at + 8)
+            known = f64(b, at + 16) if off == 48 and u32(b, at + 32) == 1 else float('nan')
+            if exp and (page, off) < exp:                # goes back: skipped
+                t.warn(at, f'repeated page chunk at byte {pos} (lane {lane}); skipped')
+                break
+            first = exp is None
+            if not missing and (first or explained):
+                explained, broken, seq = False, False, known
+            else:
+                jump = not first and not explained and (page, off) != exp
+                explained = False
+                if jump or missing or (broken and off == 48):
+                    lost = float('nan') if first else known - seq
+                    tail_only = jump and not missing and not broken and page == exp[0] + 1 and off == 48 and exp[1] > 48
+                    if lost == 0 or (tail_only and lost != lost):
+                        broken, seq = False, known
+                    else:
+                        if jump and not missing and not broken:
+                            t.warn(pos, f'gap in lane {lane} at byte {pos}: page {page} offset {off}')
+                        yield ('lost', lost if lost >= 0 else float('nan'), base, 'damaged')
+                        broken, seq = False, known
+                elif seq != seq:
+                    seq = known
+            missing = False
+            end = min(length - i * ps, ps)               # bytes of this page in the chunk, header included
+            exp = (page + 1, 48) if i < k - 1 or off + end - 48 >= ps else (page, off + end - 48)
+            p, stop, next_time = at + 48, at + end, None
+            while p < stop:                              # records, as in memory (9.5) with 13.4's rules
+                w0 = u32(b, p)
+                if w0 == 0:
+                    break
+                state, ln = w0 >> 30, (w0 >> 14) & 0xffff
+                size = (8 + ln + 7) & ~7
+                if state == 0 or p + size > stop:
+                    t.warn(p, f'page chunk at byte {pos} (lane {lane}): bad record header at byte {p}')
+                    broken = True
+                    break
+                if state != 2:                           # BUSY (skipped in files) or DISCARDED
+                    next_time = None
+                elif w0 & 0x2000:
+                    kd = w0 & 0x1fff
+                    if kd == 2 and ln >= 8:
+                        next_time = f64(b, p + 8)
+                    elif kd == 1 and ln >= 8:
+                        yield ('lost', f64(b, p + 8), base + u32(b, p + 4), 'dropped')
+                else:
+                    tm = base + u32(b, p + 4) if next_time is None else next_time
+                    next_time = None
+                    seq += 1
+                    yield ('data', w0 & 0x1fff, tm, bytes(b[p + 8:p + 8 + ln]))
+                p += size
+
+
+def dump_json_value(ty, v):
+    """A field value as `urb dump --json` writes it (FORMAT.md 12.3 types)."""
+    if ty in ('i64', 'u64'):
+        return v if -(1 << 53) <= v <= 1 << 53 else str(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return 'NaN' if math.isnan(v) else ('Infinity' if v > 0 else '-Infinity')
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+def trace_entries(t, lane, table):
+    """One lane of a trace file as `urb dump --json` objects."""
+    num = lambda v: dump_json_value('f64', v)
+    for rec in trace_records(t, lane):
+        if rec[0] == 'lost':
+            yield dict(t=num(rec[2]), lane=lane, lost=None if rec[1] != rec[1] else num(rec[1]), cause=rec[3])
+            continue
+        _, ty, tm, payload = rec
+        s = table.get(ty)
+        try:
+            if s is None:
+                raise Malformed(f'unknown event id {ty}: no schema for it in the metadata area')
+            fields, truncated = decode(s, payload)
+        except Malformed as e:
+            e_out = dict(t=num(tm), lane=lane, type=ty, data=payload.hex())
+            if ty >= SCHEMA_ID_BASE:
+                e_out['warning'] = str(e)
+            yield e_out
+            continue
+        types = {f['name']: f['type'] for f in s['fields']}
+        out = dict(t=num(tm), lane=lane, event=s['name'], id=ty, fields={k: dump_json_value(types[k], v) for k, v in fields.items()})
+        if truncated:
+            out['truncated'] = truncated
+        yield out
+
+
+def read_trace(path, b, args):
+    """Print a trace file's records merged by time (lane order on ties), as `urb dump`; 1 after damage."""
+    t = Trace(b)
+    table = {}
+    if t.metadata is not None:
+        try:
+            table = schemas(t.metadata, t.g, 0, len(t.metadata))
+        except FormatError as e:
+            t.warn(0, f'the schemas in the file do not parse ({e}); events are read raw')
+    lanes = [args.lane] if args.lane is not None else range(t.g['lanes'])
+    if args.lane is not None and not 0 <= args.lane < t.g['lanes']:
+        raise FormatError(f'lane {args.lane} does not exist (the ring has {t.g["lanes"]})')
+    streams = [trace_entries(t, lane, table) for lane in lanes]
+    for e in heapq.merge(*streams, key=lambda e: e['t'] if isinstance(e['t'], (int, float)) else float('nan')):
+        print(json.dumps(e, ensure_ascii=False, allow_nan=False, separators=(',', ':')) if args.json else
+              f'{e["t"]!r:>22}  L{e["lane"]}  ' + (f'LOST {e["lost"]} ({e["cause"]})' if 'lost' in e else
+              f'{e["event"]}  {e["fields"]}' + (f'  truncated: {",".join(e["truncated"])}' if 'truncated' in e else '') if 'event' in e else
+              f'type {e["type"]}  data={e["data"]}'))
+    for at, message in t.warnings:
+        print(f'warning: {path}: {message} (byte {at})', file=sys.stderr)
+    return 1 if t.warnings else 0
 
 
 # ---- output ---------------------------------------------------------------------------------
@@ -376,6 +666,8 @@ def main(argv=None):
         except ValueError:                               # an empty file cannot be mapped
             b = b''
         try:
+            if len(b) >= 4 and u32(b, 0) == FILE_MAGIC:
+                return read_trace(args.file, b, args)
             g = geometry(b)
             if args.lane is not None and not 0 <= args.lane < g['lanes']:
                 raise FormatError(f'lane {args.lane} does not exist (the ring has {g["lanes"]})')
@@ -391,7 +683,7 @@ def main(argv=None):
             for e in entries:
                 print(emit(e))
         except FormatError as e:
-            print(f'{args.file}: not a valid ring: {e}', file=sys.stderr)
+            print(f'{args.file}: not a valid {"trace file" if len(b) >= 4 and u32(b, 0) == FILE_MAGIC else "ring"}: {e}', file=sys.stderr)
             return 2
     return 0
 
