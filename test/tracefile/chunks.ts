@@ -8,6 +8,7 @@ import { concatBytes } from '../../src/tracefile/encode.js';
 import {
   CHUNK_HEADER_BYTES,
   CHUNK_HEADER_BYTES_V1,
+  CHUNK_LOST,
   CHUNK_PAGE,
   CH_KIND,
   CH_LANE,
@@ -53,16 +54,20 @@ export function traceRows(bytes: Uint8Array): { rows: Row[]; warnings: TraceFile
   return { rows, warnings: trace.warnings };
 }
 
-/** The data rows of each PAGE chunk read alone (the file's header chunks, then that chunk), by chunk start. */
-export function rowsByChunk(bytes: Uint8Array): Map<number, Row[]> {
+/**
+ * The rows of each PAGE (and, with `withLoss`, LOST) chunk read alone (the file's header chunks,
+ * then that chunk), by chunk start: data rows, and with `withLoss` the loss markers it holds (not
+ * the `damaged` marker a lone chunk gets for the chunks missing before it).
+ */
+export function rowsByChunk(bytes: Uint8Array, withLoss = false): Map<number, Row[]> {
   const chunks = chunkList(bytes);
-  const firstPage = chunks.findIndex((c) => c.kind === CHUNK_PAGE);
-  const prefix = bytes.subarray(0, chunks[firstPage]?.at ?? bytes.length);
+  const firstLane = chunks.findIndex((c) => c.kind === CHUNK_PAGE || c.kind === CHUNK_LOST);
+  const prefix = bytes.subarray(0, chunks[firstLane]?.at ?? bytes.length);
   const out = new Map<number, Row[]>();
   for (const c of chunks) {
-    if (c.kind !== CHUNK_PAGE) continue;
+    if (c.kind !== CHUNK_PAGE && !(withLoss && c.kind === CHUNK_LOST)) continue;
     const alone = concatBytes([prefix, bytes.subarray(c.at, c.at + c.size)]);
-    out.set(c.at, traceRows(alone).rows.filter((r) => r.startsWith('data|')));
+    out.set(c.at, traceRows(alone).rows.filter((r) => (withLoss ? !r.endsWith('|damaged') : r.startsWith('data|'))));
   }
   return out;
 }
