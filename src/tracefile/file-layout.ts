@@ -2,7 +2,7 @@
  * The binary layout of a `.urb` trace file: every offset, size and code, in one place. The code
  * twin of docs/FORMAT.md section 13; nothing else in src/tracefile/ contains a byte offset. No I/O.
  *
- * A trace file is the ring's own bytes, framed: a file header, then chunks, each a 32-byte chunk
+ * A trace file is the ring's own bytes, framed: a file header, then chunks, each a 40-byte chunk
  * header and a payload padded to 8 bytes. The first chunk is the ring header (geometry, clock,
  * epoch) copied as it is; metadata chunks carry the schema area as it is; page chunks carry page
  * bytes as they are in the ring (no re-encoding), so a record in a file decodes exactly as in

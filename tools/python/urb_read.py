@@ -17,9 +17,9 @@ Ring files: an iterator, it reads what is in the ring (from each lane's tail, li
 `ring.iterator()`), never consumes, never writes. Read a file while processes write it only on
 x86-64 (FORMAT.md 9.6); a snapshot (a copy of the file) can be read anywhere.
 
-Trace files: the records of all lanes merged by time, printed as `urb dump` prints them (`--json`:
-the same JSON lines as `urb dump --json`); damage is reported on stderr with its byte offset, the
-intact chunks before and after it are read, and the exit status is 1.
+Trace files: the records of all lanes merged by time, one line each (`--json`: exactly the JSON
+lines of `urb dump --json`); damage is reported on stderr with its byte offset, the intact chunks
+before and after it are read, and the exit status is 1.
 
 Exit status 2 and a message on stderr for a file that is neither.
 """
