@@ -345,7 +345,8 @@ export class TraceLaneCursor {
       return false;
     }
     const first = this.#expPage !== this.#expPage;
-    const missing = this.#missing;
+    // Nothing of a lane comes before page 0's first record: a lane that starts there lost nothing.
+    const missing = this.#missing && !(first && page === 0 && known === 0);
     this.#missing = false;
     if (!missing && (first || this.#explained)) {
       // The lane's first page, or the first after a LOST chunk: nothing to check against.

@@ -492,6 +492,8 @@ def trace_records(t, lane):
                 t.warn(at, f'repeated page chunk at byte {pos} (lane {lane}); skipped')
                 break
             first = exp is None
+            if first and page == 0 and known == 0:      # nothing of a lane comes before page 0's first record
+                missing = False
             if not missing and (first or explained):
                 explained, broken, seq = False, False, known
             else:
