@@ -199,3 +199,26 @@ test('urb dump --json keeps the truncation flag of strings and bytes, and the si
   assert.ok(Object.is(second.fields.x, 0));
   assert.equal(second.truncated, undefined, 'no truncated list when nothing was cut');
 });
+
+test('damage before the other lanes begin costs them nothing: a lane that starts at page 0 with no record before it lost nothing', () => {
+  const ring = createRing({ lanes: 3, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, mode: 'discard', clock: 'counter', metadataBytes: 0 });
+  const parts: Uint8Array[] = [];
+  const pipe = new TracePipe(ring, (p) => parts.push(...p.map((x) => x.slice())), { batchPages: 2 });
+  const first = ring.writer({ lane: 0 });
+  for (let i = 0; i < 30; i++) first.write(1, new Uint8Array(20).fill(i));
+  pipe.pump(); // lane 0's first chunk, before any chunk of lanes 1 and 2
+  const others = [ring.writer({ lane: 1 }), ring.writer({ lane: 2 }), first];
+  for (let i = 0; i < 60; i++) others[i % 3]!.write(2, new Uint8Array(20).fill(i));
+  pipe.close();
+  const full = concatBytes(parts);
+  const target = chunkList(full).find((c) => c.kind === CHUNK_PAGE)!;
+  assert.equal(target.lane, 0);
+  const bad = full.slice();
+  bad[target.at + CH_SYNC]! ^= 1;
+  const got = traceRows(bad);
+  const markers = got.rows.filter((r) => r.endsWith('|damaged'));
+  assert.deepEqual(markers.map((m) => m.split('|')[1]), ['0'], 'only the damaged lane has a loss marker');
+  const trace = openTrace(bytesSource(bad));
+  const s = trace.stats();
+  assert.deepEqual(s.lanes.map((l) => l.damagedUnknown), [1, 0, 0]);
+});
