@@ -15,6 +15,7 @@
 import { PAGE_HEADER_BYTES, PG_BASE_TIME, PG_CUM_READY, PG_RECORDS_BEFORE, L_TAIL_POS8, laneOffset, pos8Offset, pos8Page, slotOffset } from "./layout.js";
 import { PageWalk, fence, laneHeadPage, pageHolds, pageState, walkHeldPage } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
+import { crc32 } from "./tracefile/crc32.js";
 import { LaneChunkNumbers, concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
 import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
 import { metadataChunk, ringHeaderChunk } from "./tracefile/ring-chunks.js";
@@ -125,7 +126,7 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
     }
     gap = false;
     if (end > from || from === PAGE_HEADER_BYTES) {
-      parts.push(pageChunk(lane, page, from, bytes, numbers.next(lane)));
+      parts.push(pageChunk(lane, page, from, bytes, numbers.next(lane), g.pageSize));
       counts.pages++;
     }
     counts.records += walk.records;
@@ -133,10 +134,14 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
   }
 }
 
-/** A PAGE chunk: the page header copy, then page bytes from `from` on (a fragment when `from` > 48); unchecked like the pipe's. */
-function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array, number: number): Uint8Array {
+/**
+ * A PAGE chunk: the page header copy, then page bytes from `from` on. A whole page is unchecked like
+ * the pipe's; a fragment (from the tail, or up to the last record) carries a checksum (FORMAT.md 13.3).
+ */
+function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array, number: number, pageSize: number): Uint8Array {
   const out = new Uint8Array(CHUNK_HEADER_BYTES + padded(bytes.length));
-  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: from, value: page, number }, bytes.length, undefined);
+  const whole = from === PAGE_HEADER_BYTES && bytes.length === pageSize;
+  writeChunkHeader(new DataView(out.buffer), 0, { kind: CHUNK_PAGE, lane, offset: from, value: page, number }, bytes.length, whole ? undefined : crc32(bytes));
   out.set(bytes, CHUNK_HEADER_BYTES);
   return out;
 }

@@ -87,3 +87,11 @@ test('a BUSY record in a snapshot is skipped by its length, counted as uncommitt
   assert.equal(trace.stats().uncommitted, 2);
   assert.deepEqual(trace.warnings, []);
 });
+
+test('a snapshot checksums its page fragments (FORMAT.md 13.3: MUST), not its whole pages', () => {
+  const full = image();
+  const dv = new DataView(full.buffer);
+  const pages = chunkList(full).filter((c) => c.kind === CHUNK_PAGE);
+  assert.ok(pages.some((c) => c.length === 256) && pages.some((c) => c.length < 256));
+  for (const c of pages) assert.equal(dv.getUint16(c.at + CH_FLAGS, true) & 1, c.length === 256 ? 0 : 1, `page chunk at ${c.at} (${c.length} bytes)`);
+});

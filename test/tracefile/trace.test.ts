@@ -148,9 +148,14 @@ test('a damaged record header ends its chunk with a warning naming the byte; oth
   const image = ring.snapshot();
   const pages = chunkStarts(image).filter((c) => c.kind === CHUNK_PAGE);
   const first = pages[0]!;
-  // The third record of lane 0's page: header at chunk + 32 + 48 + 2 * 16. State bits 0 with a length: invalid.
+  // The third record of lane 0's page: header at chunk + 40 + 48 + 2 * 16. State bits 0 with a length: invalid.
   const at = first.at + CHUNK_HEADER_BYTES + 48 + 2 * 16;
-  new DataView(image.buffer).setUint32(at, 0x00ff0001, true);
+  const dv = new DataView(image.buffer);
+  dv.setUint32(at, 0x00ff0001, true);
+  // The page is a fragment (up to its last record), which carries a checksum that would cost the
+  // whole chunk: re-seal it, as a writer that copied a damaged page would have, to reach the record check.
+  dv.setUint32(first.at + CH_CRC, crc32(image, first.at + CHUNK_HEADER_BYTES, first.at + CHUNK_HEADER_BYTES + first.length), true);
+  dv.setUint32(first.at + CH_HEADER_CRC, crc32(image, first.at, first.at + CH_HEADER_CRC), true);
   const { rows, warnings } = traceRows(image);
   assert.equal(rows.filter((r) => r.startsWith('data|0|')).length, 2);
   assert.equal(rows.filter((r) => r.startsWith('data|1|')).length, 5);
