@@ -145,7 +145,7 @@ export function exportChrome(trace: TimelineSource, out: TextSink, options: Chro
   };
   for (const p of summary.processes) {
     meta("process_name", pidOf(p), 0, `{"name":${JSON.stringify(p.name)}}`);
-    meta("process_sort_index", pidOf(p), 0, `{"sort_index":${p.index}}`);
+    meta("process_sort_index", pidOf(p), 0, `{"sort_index":${pidOf(p)}}`);
   }
   for (const t of summary.threads) {
     meta("thread_name", pidOf(t.process), tidOf(t), `{"name":${JSON.stringify(t.name)}}`);

@@ -147,7 +147,8 @@ export class ThreadTable {
   /** The thread of record `r` (made on first sight). */
   of(r: RingRecord): ThreadState {
     const last = this.#last;
-    if (r.pid === 0) {
+    // Not `=== 0`: a record object of an older reader has no pid at all.
+    if (!(r.pid > 0)) {
       const t = this.#byLane[r.lane] ?? this.#laneThread(r.lane);
       this.#last = t;
       return t;

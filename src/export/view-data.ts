@@ -304,14 +304,14 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
   );
 
   const o = origin === origin ? origin : 0;
-  // Rows in order: by process, its threads (main first), each followed by its async rows.
+  // Rows in order: by pid (the lanes' stand-in first), its threads (main first), each followed by its async rows.
   const byThread = new Map<TimelineThread, RowAcc[]>();
   for (const a of asyncRows.values()) {
     let list = byThread.get(a.thread);
     if (list === undefined) byThread.set(a.thread, (list = []));
     list.push(a);
   }
-  const threads = [...threadRows.keys()].sort((x, y) => x.process.index - y.process.index || threadSortIndex(x) - threadSortIndex(y) || x.index - y.index);
+  const threads = [...threadRows.keys()].sort((x, y) => x.process.pid - y.process.pid || threadSortIndex(x) - threadSortIndex(y) || x.index - y.index);
   const processes: ViewProcess[] = [];
   const processIndex = new Map<number, number>();
   const ordered: RowAcc[] = [];
