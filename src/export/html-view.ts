@@ -43,10 +43,10 @@ canvas { display: block; width: 100%; cursor: grab; }
 .toolbar .found { color: #555; }
 #details { margin: 8px 16px 0; padding: 8px 10px; background: #fff; border: 1px solid #ddd; border-radius: 4px; min-height: 20px; color: #555; }
 #details .title { font-weight: 600; color: #222; margin-bottom: 4px; overflow-wrap: anywhere; }
-#details table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-#details th { text-align: left; font-weight: 500; color: #666; padding: 1px 12px 1px 0; vertical-align: top; white-space: nowrap; }
+#details table { border-collapse: collapse; font-variant-numeric: tabular-nums; table-layout: fixed; width: 100%; }
+#details th { text-align: left; font-weight: 500; color: #666; padding: 1px 12px 1px 0; vertical-align: top; width: 160px; overflow-wrap: anywhere; }
 #details td { color: #222; padding: 1px 0; overflow-wrap: anywhere; font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; }
-#tooltip { position: absolute; background: #222; color: #fff; padding: 3px 6px; border-radius: 3px; font-size: 12px; pointer-events: none; white-space: nowrap; }
+#tooltip { position: absolute; background: #222; color: #fff; padding: 3px 6px; border-radius: 3px; font-size: 12px; pointer-events: none; white-space: nowrap; max-width: 60vw; overflow: hidden; text-overflow: ellipsis; }
 footer { color: #777; padding: 8px 16px 16px; font-size: 12px; }
 `;
 

@@ -69,6 +69,8 @@ interface ViewApi {
   locate(label: string): { x: number; y: number } | undefined;
   /** Each type's colour, by type index. */
   readonly colours: string[];
+  /** The timeline's layout (CSS px in the canvas): the names column's width, and each band (a process header or a row). */
+  readonly layout: { gutter: number; bands: { y: number; h: number; kind: "process" | "thread" | "async"; name: string }[] };
 }
 
 const GUTTER = 200;
@@ -85,7 +87,7 @@ const LABEL_FONT = "11px system-ui, sans-serif";
 const CHAR_PX = 6.2;
 
 /** Distinct colours for the first event types (no red: red marks losses), then hues by the golden angle. */
-const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#17becf", "#8c564b", "#bcbd22", "#1f3f8f"];
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#a05195", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#17becf", "#8c564b", "#bcbd22", "#1f3f8f"];
 
 function color(i: number): string {
   if (i < PALETTE.length) return PALETTE[i] as string;
@@ -257,6 +259,10 @@ function start(data: ViewData): void {
       return undefined;
     },
     colours,
+    layout: {
+      gutter: GUTTER,
+      bands: bands.map((b) => ({ y: b.y, h: b.h, kind: b.row?.kind ?? "process", name: b.row?.name ?? data.processes[b.process]?.name ?? "?" })),
+    },
   };
   (window as unknown as { urbView: ViewApi }).urbView = api;
 
@@ -320,7 +326,7 @@ function start(data: ViewData): void {
         ctx.fillStyle = "#1d2a3a";
         ctx.font = "600 12px system-ui, sans-serif";
         ctx.textBaseline = "middle";
-        ctx.fillText(p === undefined ? "?" : `${p.name}  (pid ${p.pid})`, 6, band.y + band.h / 2);
+        ctx.fillText(p === undefined ? "?" : p.name === `pid ${p.pid}` ? p.name : `${p.name}  (pid ${p.pid})`, 6, band.y + band.h / 2);
         return;
       }
       ctx.fillStyle = n % 2 === 0 ? "rgba(0,0,0,0.03)" : "rgba(0,0,0,0.0)";
@@ -621,10 +627,11 @@ function start(data: ViewData): void {
     const type = data.types[row.k[p.i] as number];
     const a = row.t[p.i] as number;
     const d = row.d[p.i] as number;
-    tooltip.textContent = `${labelOf(row, p.i)} · ${type?.name ?? "?"} · ${row.name} · at ${formatTime(a, Math.max(d, 1e6))}${d > 0 ? ` · lasted ${formatTime(d, d)}` : ""}`;
-    tooltip.style.left = `${e.pageX + 12}px`;
-    tooltip.style.top = `${e.pageY + 12}px`;
+    tooltip.textContent = `${labelOf(row, p.i)} · ${type?.name ?? "?"} · ${row.name} · at ${formatTime(a, view.to - view.from)}${d > 0 ? ` · lasted ${formatTime(d, d)}` : ""}`;
     tooltip.hidden = false;
+    // Kept inside the page: a tooltip past its right edge would widen it.
+    tooltip.style.left = `${Math.max(0, Math.min(e.pageX + 12, document.documentElement.clientWidth + window.scrollX - tooltip.offsetWidth - 8))}px`;
+    tooltip.style.top = `${e.pageY + 12}px`;
   });
   timeline.addEventListener("mouseleave", () => {
     tooltip.hidden = true;
