@@ -87,7 +87,7 @@ const LABEL_FONT = "11px system-ui, sans-serif";
 const CHAR_PX = 6.2;
 
 /** Distinct colours for the first event types (no red: red marks losses), then hues by the golden angle. */
-const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#a05195", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#17becf", "#8c564b", "#bcbd22", "#1f3f8f"];
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#a05195", "#76b7b2", "#edc948", "#9c755f", "#ff9da7", "#17becf", "#6b6ecf", "#bcbd22", "#1f3f8f"];
 
 function color(i: number): string {
   if (i < PALETTE.length) return PALETTE[i] as string;
