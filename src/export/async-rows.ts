@@ -22,6 +22,8 @@ export interface AsyncRow {
   readonly kind: string;
   /** Its place among the rows of the same thread and kind: 0, 1, 2... */
   readonly n: number;
+  /** The first row of the same thread and kind (undefined for the first itself). */
+  readonly head: AsyncRow | undefined;
   /** Earliest start and latest end of its intervals. */
   first: number;
   last: number;
@@ -62,7 +64,7 @@ export class AsyncRows {
         return out;
       }
     }
-    const row: AsyncRow = { id: this.rows.length, thread, kind, n: pool.length, first: start, last: end };
+    const row: AsyncRow = { id: this.rows.length, thread, kind, n: pool.length, head: pool[0], first: start, last: end };
     pool.push(row);
     this.rows.push(row);
     out.row = row;

@@ -6,9 +6,11 @@
  *
  * Tracks (described as their first event goes out): a process track per process (pid, name), a
  * thread track per thread under it (pid, tid, name: the same ids as the Chrome export), an async
- * track per async row under its thread (async-rows.ts: the intervals of one track never overlap),
- * and a counter track per (process, counter event) under the process. Synchronous `_start`/`_end`
- * slices and instants go on the thread track, intervals on their async track.
+ * track per async row (async-rows.ts: the intervals of one track never overlap) named
+ * `kind (thread)`, the first of a (thread, kind) under the process and the others under that first
+ * one, as Perfetto's docs model overlapping work (its UI draws them as one track), and a counter
+ * track per (process, counter event) under the process. Synchronous `_start`/`_end` slices and
+ * instants go on the thread track, intervals on their async track.
  *
  * Field numbers are those of perfetto's protos (protos/perfetto/trace/trace_packet.proto,
  * track_event/track_event.proto, track_descriptor.proto, process_descriptor.proto,
@@ -21,7 +23,7 @@
 import type { EventView } from "../schema/codec.js";
 import type { EventSchema } from "../schema/types.js";
 import { hex } from "./fields.js";
-import { AsyncRows, asyncRowName, type AsyncRow } from "./async-rows.js";
+import { AsyncRows, type AsyncRow } from "./async-rows.js";
 import { pidOf, tidOf } from "./chrome.js";
 import { ProtoWriter } from "./protobuf.js";
 import type { ByteSink } from "./sink.js";
@@ -153,8 +155,11 @@ export function exportPerfetto(trace: TimelineSource, out: ByteSink, options: Pe
     const placed = rows.place(t, kind, start, end);
     const row = placed.row;
     if (placed.fresh) {
-      const parent = threadTrack(t);
-      describe(asyncUuid(row), parent, () => w.string(PF.TD_NAME, asyncRowName(row)));
+      // As Perfetto's docs model overlapping work: the first row of a (thread, kind) under the
+      // process, the others under the first with the same name (the UI shows them as one track).
+      threadTrack(t);
+      const parent = row.head === undefined ? processTrack(t.process) : asyncUuid(row.head);
+      describe(asyncUuid(row), parent, () => w.string(PF.TD_NAME, `${row.kind} (${t.name})`));
     }
     return asyncUuid(row);
   };

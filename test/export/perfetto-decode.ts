@@ -7,7 +7,8 @@
  *   flagged SEQ_INCREMENTAL_STATE_CLEARED;
  * - tracks described once and before use, a parent described before its child; a process track
  *   has a pid and a name; a thread track a pid, tid and name, under the process track of its pid;
- *   an async track a name, under a thread or process track; a counter track under a process;
+ *   an async track a name, under a process track or another async track (Perfetto's model of
+ *   overlapping work); a counter track under a process;
  * - counter values on counter tracks, slices and instants on thread or async tracks;
  * - per track, in time order (the trace processor sorts by timestamp, keeping packet order at equal
  *   times), each SLICE_END closes an open SLICE_BEGIN and nothing stays open.
@@ -87,7 +88,7 @@ export function decodeTrace(bytes: Uint8Array): Decoded {
         if (up?.process === undefined) bad(`counter track ${uuid} is not under a process track`);
       } else {
         if (!track.name) bad(`async track ${uuid} without a name`);
-        if (up?.thread === undefined && up?.process === undefined) bad(`async track ${uuid} is not under a thread or process track`);
+        if (up === undefined || (up.process === undefined && (up.thread !== undefined || up.counter))) bad(`async track ${uuid} is not under a process track or another async track`);
       }
       out.tracks.set(uuid, track);
       continue;

@@ -61,7 +61,8 @@ test('threads: begin/end pairs match their producer on a shared lane (a lane pai
 
 test('threads: an interval starts at its startNs exactly (GC written late, spans, requests), on async tracks, named by its content', () => {
   const { p, starts } = serviceMoment();
-  for (const source of [p.traces().threads, p.traces().lanes]) {
+  const { threads, lanes } = p.traces();
+  for (const source of [threads, lanes] as TimelineSource[]) {
     const v = validateExports(source);
     assert.deepEqual(exportViolations(v), []);
     const begins = v.chrome.traceEvents.filter((e) => e.ph === 'b');
@@ -86,10 +87,16 @@ test('threads: an interval starts at its startNs exactly (GC written late, spans
       assert.equal(begin.ts, ns);
       const track = v.perfetto.tracks.get(begin.track)!;
       assert.equal(track.thread, undefined, 'not the thread track');
-      assert.ok(v.perfetto.tracks.get(track.parent!)!.thread !== undefined, 'under a thread track');
+      let up = v.perfetto.tracks.get(track.parent!)!;
+      while (up.process === undefined) up = v.perfetto.tracks.get(up.parent!)!;
+      assert.equal(get(up.process, PF.PROCESS_PID)?.varint, source === lanes ? 1n : 4100n, 'under its process');
     }
-    const asyncNames = [...v.perfetto.tracks.values()].filter((x) => !x.thread && !x.process && !x.counter).map((x) => x.name);
-    assert.ok(asyncNames.includes('node.http.server') && asyncNames.includes('node.http.server 2'), asyncNames.join(', '));
+    // The two requests overlap: two tracks of the same name, the second under the first.
+    const pid = source === lanes ? 1n : 4100n;
+    const named = tracks.filter((x) => /^node\.http\.server \((main|lane 0)\)$/.test(x.name ?? ''));
+    const first = named.filter((x) => get(v.perfetto.tracks.get(x.parent!)?.process ?? [], PF.PROCESS_PID)?.varint === pid);
+    assert.equal(first.length, 1);
+    assert.deepEqual(named.filter((x) => x.parent === first[0]!.uuid).length, 1, 'the track of the second request is under the first');
   }
 });
 
