@@ -93,6 +93,7 @@ test('threads: an interval starts at its startNs exactly (GC written late, spans
     }
     // The two requests overlap: two tracks of the same name, the second under the first.
     const pid = source === lanes ? 1n : 4100n;
+    const tracks = [...v.perfetto.tracks.values()];
     const named = tracks.filter((x) => /^node\.http\.server \((main|lane 0)\)$/.test(x.name ?? ''));
     const first = named.filter((x) => get(v.perfetto.tracks.get(x.parent!)?.process ?? [], PF.PROCESS_PID)?.varint === pid);
     assert.equal(first.length, 1);
