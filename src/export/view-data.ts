@@ -27,7 +27,7 @@ export const MAX_VIEW_EVENTS = 200_000;
 export const MAX_VIEW_LOST = 20_000;
 export const VIEW_BINS = 1000;
 /** Characters of labels and details the page embeds; past that, events show their type and times only. */
-export const MAX_VIEW_TEXT = 24_000_000;
+export const MAX_VIEW_TEXT = 16_000_000;
 const FIRST_BIN_NS = 1;
 
 /** The data embedded in the page (JSON). */
