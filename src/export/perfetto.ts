@@ -122,18 +122,20 @@ export function exportPerfetto(trace: TimelineSource, out: ByteSink, options: Pe
   };
 
   // Tracks are described as their first event goes out: empty lanes and threads make no tracks.
-  const processes = new Set<TimelineProcess>();
-  const processTrack = (p: TimelineProcess): number => {
-    const uuid = processUuid(p);
-    if (processes.has(p)) return uuid;
-    processes.add(p);
-    describe(uuid, undefined, () => {
+  /** The processes described, with the name they were described with. */
+  const processes = new Map<TimelineProcess, string>();
+  const describeProcess = (p: TimelineProcess): void => {
+    processes.set(p, p.name);
+    describe(processUuid(p), undefined, () => {
       w.begin(PF.TD_PROCESS);
       w.int(PF.PROCESS_PID, pidOf(p));
       w.string(PF.PROCESS_NAME, p.name);
       w.end();
     });
-    return uuid;
+  };
+  const processTrack = (p: TimelineProcess): number => {
+    if (!processes.has(p)) describeProcess(p);
+    return processUuid(p);
   };
   const threads = new Set<TimelineThread>();
   const threadTrack = (t: TimelineThread): number => {
@@ -208,7 +210,7 @@ export function exportPerfetto(trace: TimelineSource, out: ByteSink, options: Pe
     w.end();
   };
 
-  return walkTimeline(
+  const summary = walkTimeline(
     trace,
     {
       slice(thread, startNs, durationNs, name, ev) {
@@ -257,6 +259,10 @@ export function exportPerfetto(trace: TimelineSource, out: ByteSink, options: Pe
     },
     options,
   );
+  // A process named after its first event (convention 6) is described again with its name: the
+  // trace processor takes the latest descriptor of a track.
+  for (const [p, name] of processes) if (p.name !== name) describeProcess(p);
+  return summary;
 }
 
 /** The fields of a bound event as debug annotations (64-bit integers exact, bytes as hex). */

@@ -5,7 +5,8 @@
  *
  * - only packets at the top, each a track descriptor or a track event, all on sequence 1, the first
  *   flagged SEQ_INCREMENTAL_STATE_CLEARED;
- * - tracks described once and before use, a parent described before its child; a process track
+ * - tracks described once (a process track may be described again, same pid, to rename it) and
+ *   before use, a parent described before its child; a process track
  *   has a pid and a name; a thread track a pid, tid and name, under the process track of its pid;
  *   an async track a name, under a process track or another async track (Perfetto's model of
  *   overlapping work); a counter track under a process;
@@ -67,7 +68,10 @@ export function decodeTrace(bytes: Uint8Array): Decoded {
         bad(`packet ${at}: a track without a uuid`);
         continue;
       }
-      if (out.tracks.has(uuid)) bad(`packet ${at}: track ${uuid} described twice`);
+      const before = out.tracks.get(uuid);
+      // A process track may be described again (a name learned later), as the same process.
+      const renamed = before?.process !== undefined && get(d, PF.TD_PROCESS) !== undefined && int(get(before.process, PF.PROCESS_PID)) === int(get(decodeMessage(get(d, PF.TD_PROCESS)!.bytes), PF.PROCESS_PID));
+      if (before !== undefined && !renamed) bad(`packet ${at}: track ${uuid} described twice`);
       const parent = int(get(d, PF.TD_PARENT_UUID));
       const track: Track = { uuid, parent, counter: get(d, PF.TD_COUNTER) !== undefined };
       const thread = get(d, PF.TD_THREAD);

@@ -184,3 +184,17 @@ test('exports of random producers, intervals and pairs need no repair in either 
     { numRuns: 60 },
   );
 });
+
+test('threads: a process named by a later process_name event has that name in both formats', () => {
+  const p = new ProducerRing(1);
+  const who: Producer = { pid: 77, threadId: 0, threadName: 'main', lane: 0 };
+  defineEvent(p.ring, 'note', { msg: t.string(16) }).write(p.as(who), { msg: 'first' });
+  defineEvent(p.ring, 'process_name', { name: t.string(32) }).write(p.as(who), { name: 'late name' });
+  const v = validateExports(p.traces().threads);
+  assert.deepEqual(exportViolations(v), []);
+  assert.deepEqual(Object.fromEntries(named(v.chrome.traceEvents, 'process_name')), { '77/0': 'late name' });
+  const processes = [...v.perfetto.tracks.values()].filter((x) => x.process);
+  assert.deepEqual(processes.map((x) => text(get(x.process!, PF.PROCESS_NAME))), ['late name']);
+  // It was described first as "pid 77", then again with its name.
+  assert.equal(v.perfetto.packets.filter((q) => get(q, PF.PACKET_TRACK_DESCRIPTOR) !== undefined).length, 3, 'process, thread, process again');
+});
