@@ -93,6 +93,11 @@ export interface TimelineOptions extends TraceReadOptions {
   onProgress?: (records: number) => void;
   /** The name of the process standing for lanes (records without a producer). Default "urb trace". */
   processName?: string;
+  /**
+   * Name intervals and instants by their labels (shapes.ts convention 5). Default true; false
+   * passes the event's name, for a visitor that makes the labels it keeps itself ({@link ShapeCache.label}).
+   */
+  labels?: boolean;
 }
 
 export const PROGRESS_EVERY = 1 << 16;
@@ -212,6 +217,7 @@ export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, op
   const onProgress = options.onProgress;
   const types = options.types;
   const withLost = options.lost !== false;
+  const labels = options.labels !== false;
   const readOptions: TraceReadOptions = {};
   if (options.lanes !== undefined) readOptions.lanes = options.lanes;
   if (options.from !== undefined) readOptions.from = options.from;
@@ -250,7 +256,7 @@ export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, op
         const d = Math.max(0, v.number(shape.field));
         const start = shape.start >= 0 ? v.number(shape.start) : Number.NaN;
         // A start that is not a finite time (or a non-finite duration) falls back to [t - d, t].
-        visitor.slice(thread, Number.isFinite(start) ? start : t - d, Number.isFinite(d) ? d : 0, shapes.label(s, v), bound);
+        visitor.slice(thread, Number.isFinite(start) ? start : t - d, Number.isFinite(d) ? d : 0, labels ? shapes.label(s, v) : s.name, bound);
         return;
       }
       case "begin": {
@@ -284,7 +290,7 @@ export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, op
         }
         break;
     }
-    visitor.instant(thread, t, note.unpaired ? s.name : shapes.label(s, v), bound, note);
+    visitor.instant(thread, t, note.unpaired || !labels ? s.name : shapes.label(s, v), bound, note);
   };
   trace.read(visit, readOptions);
 

@@ -21,6 +21,7 @@
 import { type AsyncRow, AsyncRows, asyncRowName } from "./async-rows.js";
 import { pidOf, threadSortIndex, tidOf } from "./chrome.js";
 import { fieldsJson } from "./fields.js";
+import { ShapeCache } from "./shapes.js";
 import { type BoundEvent, type TimelineOptions, type TimelineSource, type TimelineThread, walkTimeline } from "./timeline.js";
 
 export const MAX_VIEW_EVENTS = 200_000;
@@ -145,7 +146,7 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
   const asyncRows = new Map<AsyncRow, RowAcc>();
   const placer = new AsyncRows();
   const types: ViewType[] = [];
-  const typeIndex = new Map<string, number>();
+  const typeIndex = new Map<ViewType["shape"], Map<string, number>>();
   const typeBins: number[][] = [];
   const lost: { row: RowAcc; t: number; n: number }[] = [];
   const strings: string[] = [];
@@ -171,8 +172,9 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
     return r;
   };
   const allRows = (): RowAcc[] => [...threadRows.values(), ...asyncRows.values()];
-  const text = (s: string): number => {
-    let i = stringIndex.get(s);
+  /** A string's index in the table; labels (`shared`: they repeat) once each, details (mostly unique) as they come. */
+  const text = (s: string, shared: boolean): number => {
+    let i = shared ? stringIndex.get(s) : undefined;
     if (i !== undefined) return i;
     if (textChars + s.length > maxText) {
       textCut = true;
@@ -180,17 +182,18 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
     }
     i = strings.length;
     strings.push(s);
-    stringIndex.set(s, i);
+    if (shared) stringIndex.set(s, i);
     textChars += s.length;
     return i;
   };
   const details = (ev: BoundEvent | undefined): string => (ev === undefined ? "{}" : fieldsJson(ev.view, ev.schema));
   const typeOf = (name: string, shape: ViewType["shape"]): number => {
-    const key = `${shape}:${name}`;
-    let i = typeIndex.get(key);
+    let byName = typeIndex.get(shape);
+    if (byName === undefined) typeIndex.set(shape, (byName = new Map()));
+    let i = byName.get(name);
     if (i === undefined) {
       i = types.length;
-      typeIndex.set(key, i);
+      byName.set(name, i);
       types.push({ name, shape, count: 0 });
       typeBins.push(new Array<number>(VIEW_BINS).fill(0));
     }
@@ -230,6 +233,34 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
       a.s.length = a.t.length = a.d.length = a.k.length = a.l.length = a.a.length = j;
       kept += j;
     }
+    compactText();
+  };
+  /** Keep only the strings that kept events use (after thinning), so the text budget counts those. */
+  const compactText = (): void => {
+    const old = strings.splice(0);
+    const shared = new Set(stringIndex.values());
+    stringIndex.clear();
+    textChars = 0;
+    const moved = new Map<number, number>();
+    const move = (i: number): number => {
+      if (i < 0) return -1;
+      let j = moved.get(i);
+      if (j === undefined) {
+        j = strings.length;
+        const str = old[i] as string;
+        strings.push(str);
+        if (shared.has(i)) stringIndex.set(str, j);
+        textChars += str.length;
+        moved.set(i, j);
+      }
+      return j;
+    };
+    for (const a of allRows()) {
+      for (let i = 0; i < a.l.length; i++) {
+        a.l[i] = move(a.l[i] as number);
+        a.a[i] = move(a.a[i] as number);
+      }
+    }
   };
   /** Count a record of row `a` at time `at`; returns its bin. */
   const count = (a: RowAcc, at: number): number => {
@@ -241,9 +272,10 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
   };
   /**
    * Count the record of an event at time `at` (none for a slice closed at the end of the trace:
-   * `at` undefined), and keep the event (start, duration, label, details) if the sample takes it.
+   * `at` undefined), and take the event (start, duration, type) if the sample keeps it: then the
+   * caller gives its label and details to {@link keep} (made only for the events kept).
    */
-  const add = (a: RowAcc, at: number | undefined, start: number, dur: number, k: number, label: string, about: () => string): void => {
+  const take = (a: RowAcc, at: number | undefined, start: number, dur: number, k: number): boolean => {
     if (at !== undefined) {
       const b = count(a, at);
       const tb = typeBins[k] as number[];
@@ -251,44 +283,55 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
       (types[k] as ViewType).count++;
     }
     const seq = a.seq++;
-    if (seq % stride !== 0) return;
+    if (seq % stride !== 0) return false;
     a.s.push(seq);
     a.t.push(start);
     a.d.push(dur);
     a.k.push(k);
-    a.l.push(text(label));
-    a.a.push(textCut ? -1 : text(about()));
+    return true;
+  };
+  const keep = (a: RowAcc, label: string, about: string): void => {
+    a.l.push(text(label, true));
+    a.a.push(textCut ? -1 : text(about, false));
     if (++kept > maxEvents) thin();
   };
 
+  const shapes = new ShapeCache();
   walkTimeline(
     trace,
     {
-      slice: (thread, start, dur, label, ev) => {
+      slice: (thread, start, dur, _name, ev) => {
         rowOf(thread); // the thread's row comes before its async rows
         const row = placer.place(thread, ev.schema.name, start, start + dur).row;
         let a = asyncRows.get(row);
         if (a === undefined) asyncRows.set(row, (a = newRow(thread, row)));
-        add(a, start + dur, start, dur, typeOf(ev.schema.name, "interval"), label, () => details(ev));
+        if (take(a, start + dur, start, dur, typeOf(ev.schema.name, "interval"))) keep(a, shapes.label(ev.schema, ev.view), details(ev));
       },
       begin: (thread, t, _name, ev) => {
         count(rowOf(thread), t); // drawn when it ends, as a slice
         let open = openDetails.get(thread);
         if (open === undefined) openDetails.set(thread, (open = []));
-        open.push(textCut ? "{}" : details(ev));
+        // Its fields are shown with its end's; once events are sampled, only the end's (which
+        // slices are kept is known at their end: computing every start's would cost every record).
+        open.push(textCut || stride > 1 ? "" : details(ev));
       },
       end: (thread, t, name, beginNs, ev) => {
-        const started = openDetails.get(thread)?.pop() ?? "{}";
-        add(rowOf(thread), ev === undefined ? undefined : t, beginNs, t - beginNs, typeOf(name, "slice"), name, () => `{"start":${started},"end":${ev === undefined ? `{"unfinished":true}` : details(ev)}}`);
+        const started = openDetails.get(thread)?.pop() || `"not kept (sampled)"`;
+        const a = rowOf(thread);
+        if (take(a, ev === undefined ? undefined : t, beginNs, t - beginNs, typeOf(name, "slice"))) keep(a, name, `{"start":${started},"end":${ev === undefined ? `{"unfinished":true}` : details(ev)}}`);
       },
-      counter: (thread, t, name, field, value) => add(rowOf(thread), t, t, 0, typeOf(name, "counter"), name, () => JSON.stringify({ [field]: value })),
-      instant: (thread, t, label, ev, note) => {
-        const k = typeOf(ev === undefined ? label : ev.schema.name, note.raw !== undefined ? "raw" : "instant");
-        add(rowOf(thread), t, t, 0, k, label, () => {
-          if (note.raw !== undefined) return JSON.stringify({ type: note.raw.type, bytes: note.raw.length, warning: note.raw.warning });
+      counter: (thread, t, name, field, value) => {
+        const a = rowOf(thread);
+        if (take(a, t, t, 0, typeOf(name, "counter"))) keep(a, name, JSON.stringify({ [field]: value }));
+      },
+      instant: (thread, t, name, ev, note) => {
+        const a = rowOf(thread);
+        if (!take(a, t, t, 0, typeOf(ev === undefined ? name : ev.schema.name, note.raw !== undefined ? "raw" : "instant"))) return;
+        if (ev === undefined) keep(a, name, JSON.stringify(note.raw === undefined ? {} : { type: note.raw.type, bytes: note.raw.length, warning: note.raw.warning }));
+        else if (note.unpaired) {
           const fields = details(ev);
-          return note.unpaired ? `{"unpaired":true${fields === "{}" ? "" : `,${fields.slice(1)}`}` : fields;
-        });
+          keep(a, name, `{"unpaired":true${fields === "{}" ? "" : `,${fields.slice(1)}`}`);
+        } else keep(a, shapes.label(ev.schema, ev.view), details(ev));
       },
       lost: (thread, t, lostCount) => {
         const a = rowOf(thread);
@@ -300,7 +343,7 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
         if (lost.length < MAX_VIEW_LOST) lost.push({ row: a, t, n });
       },
     },
-    options,
+    { ...options, labels: false },
   );
 
   const o = origin === origin ? origin : 0;

@@ -115,3 +115,18 @@ test('view data: records lost before hand-off are markers with their counts, and
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('view data: labels and details of the kept events only, within the text budget (then cut, and said so)', () => {
+  const ops = Array.from({ length: 400 }, (_, i) => ({ kind: i % 2 ? 'note' : 'req', lane: i % 3, duration: 10 }) as const);
+  const { trace } = traceOf(ops);
+  const thinned = buildViewData(trace, { maxEvents: 50 });
+  assert.ok(thinned.stride > 1);
+  const used = new Set(thinned.rows.flatMap((r) => [...r.l, ...r.a]).filter((i) => i >= 0));
+  assert.equal(used.size, thinned.strings.length, 'no string is left that no kept event uses');
+  for (const r of thinned.rows) for (const i of r.a) assert.ok(i >= 0 && typeof JSON.parse(thinned.strings[i]!) === 'object');
+  assert.equal(thinned.textCut, false);
+  const cut = buildViewData(trace, { maxText: 600 });
+  assert.equal(cut.textCut, true);
+  assert.ok(cut.strings.reduce((n, s) => n + s.length, 0) <= 600);
+  assert.ok(cut.rows.some((r) => r.a.includes(-1)), 'past the budget, events have no details');
+});
