@@ -21,6 +21,7 @@ import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../t
 import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE } from "../tracefile/file-layout.js";
 import { metadataChunk, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
 import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of {@link pipeToFile}. */
 export interface PipeOptions {
@@ -106,6 +107,7 @@ export class TracePipe {
 
   /** @param target a path (created, mode 0600), an open file descriptor, or a {@link PageSink}. */
   constructor(ring: RingBuffer, target: string | number | PageSink, options: PipeOptions = {}) {
+    checkOptions("Cannot create trace pipe", options, PIPE_OPTIONS_KEYS);
     const batch = options.batchPages ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 512) {
       throw new RangeError(`Cannot pipe: batchPages must be an integer from 1 to 512, received ${String(options.batchPages)}`);
@@ -237,6 +239,7 @@ export class TracePipe {
    * paying only while it sleeps); then flush and close.
    */
   async run(options: PipeRunOptions = {}): Promise<PipeStats> {
+    checkOptions("Cannot run trace pipe", options, PIPE_RUN_OPTIONS_KEYS);
     const flushMs = options.flushMs ?? 1000;
     const wake = options.wakeRecords ?? 64;
     const signal = options.signal;
@@ -398,3 +401,6 @@ function remainder(parts: readonly Uint8Array[], skip: number): Uint8Array[] {
   }
   return rest;
 }
+
+const PIPE_OPTIONS_KEYS = optionKeys<PipeOptions>({ lanes: true, batchPages: true, checksumPages: true });
+const PIPE_RUN_OPTIONS_KEYS = optionKeys<PipeRunOptions>({ signal: true, flushMs: true, wakeRecords: true });
