@@ -240,7 +240,8 @@ function attachWithChannel(buffer: SharedArrayBuffer, options: AttachOptions, pa
   return ring;
 }
 
-function fileKind(st: import("node:fs").Stats): string {
+/** What a file that is not a regular file is, for messages ("a FIFO"). */
+export function fileKind(st: import("node:fs").Stats): string {
   if (st.isDirectory()) return "a directory";
   if (st.isFIFO()) return "a FIFO";
   if (st.isCharacterDevice()) return "a character device";

@@ -12,7 +12,8 @@
  *   during the copy. A page lost that way becomes a LOST chunk with its exact record count: never a
  *   torn page in the file.
  */
-import { closeSync, openSync, writevSync } from "node:fs";
+import { closeSync, writevSync } from "node:fs";
+import { openOutputFile } from "./output-file.js";
 import { PAGE_HEADER_BYTES } from "../layout.js";
 import type { LaneHandoff, RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
@@ -128,7 +129,7 @@ export class TracePipe {
     try {
       this.#ownsFd = typeof target === "string";
       this.#sink = typeof target === "function" ? target : undefined;
-      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : typeof target === "number" ? target : -1;
+      this.#fd = typeof target === "string" ? openOutputFile(target) : typeof target === "number" ? target : -1;
     } catch (e) {
       this.#reader.close();
       throw e;
