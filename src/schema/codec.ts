@@ -93,7 +93,25 @@ function copyAscii(s: string, bytes: Uint8Array): number {
  */
 function encodeNative(s: string, bytes: Uint8Array): number {
   const r = textEncoder.encodeInto(s, bytes);
-  return r.read < s.length ? r.written | M.VAR_TRUNCATED : r.written;
+  if (r.read < s.length) return r.written < bytes.length ? encodeRest(s, bytes, r.read, r.written) : r.written | M.VAR_TRUNCATED;
+  return r.written;
+}
+
+/**
+ * A string that did not fit whole, with room left: go on encoding from where the encoder stopped,
+ * until the next code point does not fit. Node 26.12's `encodeInto` stops short of a full buffer
+ * (35 of 37 bytes for 35 ASCII characters, "ü" and "/"; Node 20 to 24 write 37), which would cut
+ * strings earlier than the format's rule (as many whole code points as fit). Only truncated strings
+ * come here; they may allocate.
+ */
+function encodeRest(s: string, bytes: Uint8Array, read: number, written: number): number {
+  while (read < s.length && written < bytes.length) {
+    const r = textEncoder.encodeInto(s.slice(read), bytes.subarray(written));
+    if (r.read === 0) break;
+    read += r.read;
+    written += r.written;
+  }
+  return read < s.length ? written | M.VAR_TRUNCATED : written;
 }
 
 /**
