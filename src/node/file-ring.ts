@@ -74,14 +74,17 @@ const descriptors = new FinalizationRegistry<number>((fd) => {
 /**
  * Create a ring in a new file at `path` and map it. Prefer a path in `/dev/shm` (memory, fastest);
  * any path works and then also keeps the ring after the processes are gone. Other processes
- * attach with {@link openFileRing}. Throws NativeAddonError if the addon is not built, an `EEXIST`
- * error if the file exists (unless `replace`), RangeError/TypeError for bad ring options.
+ * attach with {@link openFileRing}. Throws NativeAddonError if the addon is not built,
+ * {@link FileRingExistsError} (code "EEXIST") if a file or a link is at `path` (unless `replace`,
+ * which replaces it, a link itself and not its target), RangeError/TypeError for bad ring options
+ * or unknown option keys. The file is 0600 (`fileMode`), and its writers carry this process's pid
+ * unless given a tag.
  *
  * @example
  * ```ts
  * import { createFileRing } from "unified-ring-buffer/node";
  * const ring = createFileRing("/dev/shm/myapp.urb", { lanes: 4, mode: "overwrite" });
- * const w = ring.writer({ tag: process.pid }); // tag writers with their pid: recovery finds dead ones
+ * const w = ring.writer(); // tagged with this process's pid: recovery finds dead writers
  * w.write(1, new TextEncoder().encode("hello"));
  * ```
  */

@@ -86,10 +86,16 @@ export function traceReadable(ring: RingBuffer, options: TraceReadableOptions = 
       at += part.length;
     }
     readable.push(out);
-  }, options);
+  }, pipeOptions(options));
   // An abort while nobody reads still ends the stream (a read in progress ends it itself).
   signal?.addEventListener("abort", () => busy || finish(), { once: true });
   return readable;
 }
 
 const TRACE_READABLE_OPTIONS_KEYS = optionKeys<TraceReadableOptions>({ signal: true, flushMs: true, highWaterMark: true, lanes: true, batchPages: true, checksumPages: true });
+
+/** The options of the TracePipe under the stream (the stream's own ones are not the pipe's). */
+function pipeOptions(options: TraceReadableOptions): PipeOptions {
+  const { signal: _signal, flushMs: _flushMs, highWaterMark: _highWaterMark, ...pipe } = options;
+  return pipe;
+}
