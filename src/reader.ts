@@ -432,6 +432,7 @@ class LaneCursor {
       this.#bPos = start;
       this.#bEnd = end;
       if (nextPage) {
+        if (c.pageSwitchCheck !== undefined) c.pageSwitchCheck(); // a file ring's file still holds the next page
         this.#pageNo = pageNo + 1;
         this.#off = PAGE_HEADER_BYTES;
       } else {

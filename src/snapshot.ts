@@ -18,6 +18,7 @@ import type { RingBuffer } from "./ring.js";
 import { concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
 import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
 import { metadataChunk, ringHeaderChunk } from "./tracefile/ring-chunks.js";
+import { checkOptions, optionKeys } from "./options.js";
 
 /** Options of {@link snapshotRing}. */
 export interface SnapshotOptions {
@@ -48,6 +49,7 @@ export interface SnapshotInfo {
  * ```
  */
 export function snapshotRing(ring: RingBuffer, info?: SnapshotInfo, options: SnapshotOptions = {}): Uint8Array {
+  checkOptions("Cannot snapshot ring", options, SNAPSHOT_OPTIONS_KEYS);
   const flags = FILE_FLAG_SNAPSHOT | (options.recovered === true ? FILE_FLAG_RECOVERED : 0);
   const parts: Uint8Array[] = [encodeFileHeader(flags, Date.now()), ringHeaderChunk(ring)];
   const meta = metadataChunk(ring);
@@ -139,3 +141,5 @@ function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array):
   out.set(bytes, CHUNK_HEADER_BYTES);
   return out;
 }
+
+const SNAPSHOT_OPTIONS_KEYS = optionKeys<SnapshotOptions>({ recovered: true });

@@ -15,7 +15,7 @@
  * the record, counts it, and reports the count in-band (an INTERNAL_LOST record) with its next
  * successful write.
  */
-import { RecordStateError } from "./errors.js";
+import { RecordStateError, showValue } from "./errors.js";
 import {
   BUSY_TO_COMMITTED,
   BUSY_TO_DISCARDED,
@@ -90,8 +90,19 @@ export interface RingWriter {
   commit(at: number): void;
   /** Abandon a reserved record: readers skip it, it is not counted as lost. */
   discard(at: number): void;
-  /** Reserve, copy `payload`, commit. Returns false when the record was dropped. */
-  write(type: number, payload: Uint8Array): boolean;
+  /**
+   * Reserve, copy `payload`, commit. Returns false when the record was dropped. `payload` is a
+   * Uint8Array (a Buffer is one); another ArrayBuffer view (a typed array, a DataView) is written as
+   * its bytes. Anything else, an ArrayBuffer included (wrap it: `new Uint8Array(buffer)`), is a
+   * TypeError: the check is one `instanceof` on the fast path.
+   *
+   * @example
+   * ```ts
+   * w.write(3, new TextEncoder().encode("hello"));
+   * w.write(3, new Float64Array([1.5])); // its 8 bytes
+   * ```
+   */
+  write(type: number, payload: Uint8Array | ArrayBufferView): boolean;
   /** Records this writer dropped so far. */
   readonly dropped: number;
   /** Release the lane and producer slot. Open reservations stay BUSY until reclaimed. */
@@ -100,11 +111,20 @@ export interface RingWriter {
 
 function checkArgs(type: number, size: number, max: number): void {
   if (!(type >= 0 && type <= MAX_TYPE && (type | 0) === type)) {
-    throw new RangeError(`Cannot reserve record: type must be an integer from 0 to ${MAX_TYPE}, received ${type}`);
+    const E = typeof type === "number" ? RangeError : TypeError;
+    throw new E(`Cannot reserve record: type must be an integer from 0 to ${MAX_TYPE}, received ${showValue(type)}`);
   }
   if (!(size >= 0 && size <= max && (size | 0) === size)) {
-    throw new RangeError(`Cannot reserve record: size must be an integer from 0 to ${max} bytes (one page less headers), received ${size}`);
+    const E = typeof size === "number" ? RangeError : TypeError;
+    throw new E(`Cannot reserve record: size must be an integer from 0 to ${max} bytes (one page less headers), received ${showValue(size)}`);
   }
+}
+
+/** The bytes of a payload that is not a Uint8Array (write()'s slow path), or a TypeError naming what it got. */
+function payloadBytes(payload: unknown): Uint8Array {
+  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  const hint = payload instanceof ArrayBuffer || payload instanceof SharedArrayBuffer ? " (wrap a buffer as new Uint8Array(buffer))" : "";
+  throw new TypeError(`Cannot write record: payload must be a Uint8Array or another ArrayBuffer view${hint}, received ${showValue(payload)}`);
 }
 
 abstract class WriterBase {
@@ -169,10 +189,11 @@ abstract class WriterBase {
     this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
   }
 
-  write(type: number, payload: Uint8Array): boolean {
-    const at = this.reserve(type, payload.length);
+  write(type: number, payload: Uint8Array | ArrayBufferView): boolean {
+    const bytes = payload instanceof Uint8Array ? payload : payloadBytes(payload);
+    const at = this.reserve(type, bytes.length);
     if (at < 0) return false;
-    this.bytes.set(payload, at);
+    this.bytes.set(bytes, at);
     this.commit(at);
     return true;
   }

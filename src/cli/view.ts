@@ -2,7 +2,8 @@
  * `urb view FILE -o view.html`: one self-contained HTML file with a zoomable timeline of the trace
  * (src/export/view-data.ts says how big traces are sampled).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, readFileSync, writeFileSync } from "node:fs";
+import { openOutputFile } from "../node/output-file.js";
 import { basename } from "node:path";
 import { clientScriptForPage, renderViewHtml } from "../export/html-view.js";
 import { buildViewData } from "../export/view-data.js";
@@ -65,7 +66,12 @@ Example:
         bar.done();
       }
       try {
-        writeFileSync(output, html);
+        const fd = openOutputFile(output);
+        try {
+          writeFileSync(fd, html);
+        } finally {
+          closeSync(fd);
+        }
       } catch (e) {
         throw new InputError(`cannot write ${output}: ${describeFsError(e)}`);
       }

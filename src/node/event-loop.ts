@@ -16,6 +16,7 @@ import { createHistogram } from "node:perf_hooks";
 import { defineEvent } from "../schema/index.js";
 import { EVENT_LOOP_FIELDS, NODE_EVENTS } from "./events.js";
 import type { Sink } from "./sink.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of the event-loop delay sampler. */
 export interface EventLoopOptions {
@@ -27,6 +28,7 @@ export interface EventLoopOptions {
 
 /** Start sampling; returns the function that stops (after writing the last interval). */
 export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => void {
+  checkOptions("Cannot sample the event loop", options, EVENT_LOOP_OPTIONS_KEYS);
   const intervalMs = options.intervalMs ?? 1000;
   const resolutionMs = options.resolutionMs ?? 10;
   if (!(intervalMs >= 1 && intervalMs <= 2 ** 31 - 1)) {
@@ -63,3 +65,5 @@ export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => vo
     flush();
   };
 }
+
+const EVENT_LOOP_OPTIONS_KEYS = optionKeys<EventLoopOptions>({ intervalMs: true, resolutionMs: true });

@@ -13,14 +13,14 @@ import { recordStream, type StreamOptions } from "../stream.js";
 import type { RingReader } from "../reader.js";
 
 export { createFileRing, openFileRing, attachFileRing } from "./file-ring.js";
-export type { FileRingOptions } from "./file-ring.js";
+export type { FileRingOptions, OpenFileRingOptions } from "./file-ring.js";
 export { recoverFileRing } from "./recover.js";
 export type { RecoverOptions, RecoveryReport, ReclaimedProducer } from "./recover.js";
 export { followFileRing } from "./follow.js";
 export type { FollowOptions, FollowSummary } from "./follow.js";
 export type { LiveProducer } from "./producers.js";
 export { nativeAddonAvailable } from "./native.js";
-export { NativeAddonError } from "../errors.js";
+export { NativeAddonError, FileRingExistsError, FileRingOwnerError } from "../errors.js";
 export { instrument } from "./instrument.js";
 export type { InstrumentOptions, Instrumentation } from "./instrument.js";
 export type { EventLoopOptions } from "./event-loop.js";

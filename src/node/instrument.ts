@@ -13,6 +13,7 @@ import { subscribeNet } from "./net.js";
 import { subscribeWorkers } from "./workers.js";
 import { observeGc } from "./gc.js";
 import { type EventLoopOptions, sampleEventLoop } from "./event-loop.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** What to record. Name none of the subsystems to record all of them; name some to record only those set to true. */
 export interface InstrumentOptions {
@@ -71,6 +72,7 @@ const activeByBuffer = new WeakMap<SharedArrayBuffer, { subsystems: Set<string>;
  * ```
  */
 export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): Instrumentation {
+  checkOptions("Cannot instrument", options, INSTRUMENT_OPTIONS_KEYS);
   const named = SUBSYSTEMS.filter((k) => options[k] !== undefined);
   // A subsystem this thread already records into this ring (e.g. `urb record`'s default
   // instrumentation, then the program's own call) is not subscribed twice: its events would double.
@@ -124,3 +126,5 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
     },
   };
 }
+
+const INSTRUMENT_OPTIONS_KEYS = optionKeys<InstrumentOptions>({ http: true, fetch: true, net: true, dns: true, workers: true, gc: true, eventLoop: true, writer: true });

@@ -21,6 +21,7 @@ import { FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT } from "./file-layout.js";
 import { TraceLaneCursor } from "./lane-cursor.js";
 import { type TraceIndex, scanTrace } from "./scan.js";
 import type { ByteSource } from "./source.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of {@link TraceFile.read} and {@link TraceFile.records}. */
 export interface TraceReadOptions {
@@ -155,6 +156,7 @@ export class TraceFile {
    * the way is appended to {@link warnings}; reading goes on with the next intact chunk.
    */
   read(visitor: (record: RingRecord) => void, options: TraceReadOptions = {}): number {
+    checkOptions("Cannot read trace", options, TRACE_READ_OPTIONS_KEYS);
     const cursors = this.#cursors(options.lanes);
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
@@ -184,6 +186,7 @@ export class TraceFile {
    * ```
    */
   *records(options: TraceReadOptions = {}): IterableIterator<RingRecord> {
+    checkOptions("Cannot read trace", options, TRACE_READ_OPTIONS_KEYS);
     const cursors = this.#cursors(options.lanes);
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
@@ -261,3 +264,5 @@ export class TraceFile {
     });
   }
 }
+
+const TRACE_READ_OPTIONS_KEYS = optionKeys<TraceReadOptions>({ lanes: true, from: true, to: true });
