@@ -1,0 +1,154 @@
+/**
+ * The merge by time of several lanes' records, shared by the ring's readers and the trace-file
+ * reader. It hands out runs, not records: once a lane is chosen, its records go out one after the
+ * other for as long as each is not later than the earliest head of the other lanes (the bound),
+ * with one comparison per record and without looking at the other lanes again. Only when the run
+ * ends does the lane go back into a binary heap of the lanes' heads and the next run start: the
+ * cost per record does not depend on the number of lanes, and a run costs O(log lanes).
+ *
+ * The order is exactly that of picking, record by record, the head with the smallest timestamp,
+ * equal timestamps going to the lane listed first: (timestamp, source index) is a total order of
+ * the heads, and a run is the longest stretch of one lane that the record-by-record pick would
+ * also hand out in a row. A timestamp that is not a number (NaN: damaged memory or file) counts as
+ * earlier than every other, so such a record goes out as soon as it reaches its lane's head.
+ *
+ * Sources are polled once when a merge (re)starts and again only when every polled source has run
+ * dry: a lane empty at the start of a read joins after the lanes that had records, which keeps a
+ * read of many idle lanes from asking each of them for a record after every record.
+ */
+import type { RingRecord } from "./reader.js";
+
+/** One lane as the merge sees it: a head record loaded on demand and taken by clearing `hasHead`. */
+export interface MergeSource {
+  /** Load the next record (or loss marker) into `record` if none is loaded; false when there is none now. */
+  head(): boolean;
+  /** A record is loaded and not taken yet. The merge's caller clears it to take the record. */
+  hasHead: boolean;
+  readonly record: RingRecord;
+}
+
+/** The merge key of a timestamp: NaN sorts first (see the file comment). */
+function key(t: number): number {
+  return t === t ? t : -Infinity;
+}
+
+/**
+ * A k-way merge of {@link MergeSource}s by (timestamp, index in `sources`).
+ *
+ * @example
+ * ```ts
+ * const merge = new LaneMerge(cursors);
+ * for (let src = merge.next(); src !== undefined; src = merge.next()) {
+ *   src.hasHead = false; // take it
+ *   visit(src.record);
+ * }
+ * ```
+ */
+export class LaneMerge<S extends MergeSource> {
+  readonly #sources: readonly S[];
+  /** The heap of the sources with a head, other than the current one: their indices and keys. */
+  readonly #heapIdx: Int32Array;
+  readonly #heapKey: Float64Array;
+  #size = 0;
+  /** The source whose run is going out, or -1. */
+  #cur = -1;
+  /** The run's bound: the heap's top (key, index); +Infinity when the heap is empty. */
+  #boundKey = Infinity;
+  #boundIdx = 0;
+  constructor(sources: readonly S[]) {
+    this.#sources = sources;
+    this.#heapIdx = new Int32Array(sources.length);
+    this.#heapKey = new Float64Array(sources.length);
+  }
+
+  /** Start over: every source is polled again by the next {@link LaneMerge.next} (heads already loaded stay loaded). */
+  reset(): void {
+    this.#size = 0;
+    this.#cur = -1;
+  }
+
+  /**
+   * The source whose head goes out next, or undefined when no source has a record now. The caller
+   * takes the record by clearing the source's `hasHead` (or leaves it, to be handed out again).
+   */
+  next(): S | undefined {
+    const cur = this.#cur;
+    if (cur >= 0) {
+      const src = this.#sources[cur] as S;
+      if (src.head()) {
+        const k = key(src.record.timestamp);
+        if (k < this.#boundKey || (k === this.#boundKey && cur < this.#boundIdx)) return src;
+        this.#push(cur, k);
+      }
+      this.#cur = -1;
+    }
+    if (this.#size === 0) {
+      // Every source polled so far ran dry (or none was polled since reset()): poll them all.
+      this.#poll();
+      if (this.#size === 0) return undefined;
+    }
+    const top = this.#pop();
+    this.#cur = top;
+    if (this.#size > 0) {
+      this.#boundKey = this.#heapKey[0] as number;
+      this.#boundIdx = this.#heapIdx[0] as number;
+    } else {
+      this.#boundKey = Infinity;
+      this.#boundIdx = 0;
+    }
+    return this.#sources[top] as S;
+  }
+
+  /** Put every source with a head into the heap. */
+  #poll(): void {
+    const sources = this.#sources;
+    for (let i = 0; i < sources.length; i++) {
+      const src = sources[i] as S;
+      if (src.head()) this.#push(i, key(src.record.timestamp));
+    }
+  }
+
+  #before(ka: number, ia: number, kb: number, ib: number): boolean {
+    return ka < kb || (ka === kb && ia < ib);
+  }
+
+  #push(idx: number, k: number): void {
+    const hi = this.#heapIdx;
+    const hk = this.#heapKey;
+    let at = this.#size++;
+    while (at > 0) {
+      const parent = (at - 1) >> 1;
+      const pk = hk[parent] as number;
+      const pi = hi[parent] as number;
+      if (!this.#before(k, idx, pk, pi)) break;
+      hk[at] = pk;
+      hi[at] = pi;
+      at = parent;
+    }
+    hk[at] = k;
+    hi[at] = idx;
+  }
+
+  #pop(): number {
+    const hi = this.#heapIdx;
+    const hk = this.#heapKey;
+    const top = hi[0] as number;
+    const n = --this.#size;
+    if (n === 0) return top;
+    const k = hk[n] as number;
+    const idx = hi[n] as number;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.#before(hk[child + 1] as number, hi[child + 1] as number, hk[child] as number, hi[child] as number)) child++;
+      if (!this.#before(hk[child] as number, hi[child] as number, k, idx)) break;
+      hk[at] = hk[child] as number;
+      hi[at] = hi[child] as number;
+      at = child;
+    }
+    hk[at] = k;
+    hi[at] = idx;
+    return top;
+  }
+}
