@@ -27,6 +27,9 @@ export interface MergeSource {
   readonly record: RingRecord;
 }
 
+/** The bound's index when no other source has a head: after every source. */
+const NO_BOUND = 0x7fffffff;
+
 /** The merge key of a timestamp: NaN sorts first (see the file comment). */
 function key(t: number): number {
   return t === t ? t : -Infinity;
@@ -54,7 +57,7 @@ export class LaneMerge<S extends MergeSource> {
   #cur = -1;
   /** The run's bound: the heap's top (key, index); +Infinity when the heap is empty. */
   #boundKey = Infinity;
-  #boundIdx = 0;
+  #boundIdx = NO_BOUND;
   constructor(sources: readonly S[]) {
     this.#sources = sources;
     this.#heapIdx = new Int32Array(sources.length);
@@ -73,30 +76,40 @@ export class LaneMerge<S extends MergeSource> {
    */
   next(): S | undefined {
     const cur = this.#cur;
-    if (cur >= 0) {
+    let top: number;
+    if (cur >= 0 && (this.#sources[cur] as S).head()) {
       const src = this.#sources[cur] as S;
-      if (src.head()) {
-        const k = key(src.record.timestamp);
-        if (k < this.#boundKey || (k === this.#boundKey && cur < this.#boundIdx)) return src;
-        this.#push(cur, k);
+      if (this.stays(src)) return src;
+      // The heap's top goes next and this source takes its place: one sift instead of a push and a pop.
+      top = this.#replaceTop(cur, key(src.record.timestamp));
+    } else {
+      if (this.#size === 0) {
+        // Every source polled so far ran dry (or none was polled since reset()): poll them all.
+        this.#cur = -1;
+        this.#poll();
+        if (this.#size === 0) return undefined;
       }
-      this.#cur = -1;
+      top = this.#pop();
     }
-    if (this.#size === 0) {
-      // Every source polled so far ran dry (or none was polled since reset()): poll them all.
-      this.#poll();
-      if (this.#size === 0) return undefined;
-    }
-    const top = this.#pop();
     this.#cur = top;
     if (this.#size > 0) {
       this.#boundKey = this.#heapKey[0] as number;
       this.#boundIdx = this.#heapIdx[0] as number;
     } else {
       this.#boundKey = Infinity;
-      this.#boundIdx = 0;
+      this.#boundIdx = NO_BOUND; // even a head timed +Infinity stays first
     }
     return this.#sources[top] as S;
+  }
+
+  /**
+   * Whether the current run goes on: the head just loaded in `src` (the source {@link LaneMerge.next}
+   * returned last) still comes before every other source's head. What a caller handing out a whole
+   * run checks per record instead of calling next().
+   */
+  stays(src: S): boolean {
+    const k = key(src.record.timestamp);
+    return k < this.#boundKey || (k === this.#boundKey && this.#cur < this.#boundIdx);
   }
 
   /** Put every source with a head into the heap. */
@@ -129,14 +142,25 @@ export class LaneMerge<S extends MergeSource> {
     hi[at] = idx;
   }
 
+  /** Take the heap's top out. */
   #pop(): number {
+    const n = --this.#size;
+    const top = this.#heapIdx[0] as number;
+    if (n > 0) this.#siftDown(this.#heapIdx[n] as number, this.#heapKey[n] as number, n);
+    return top;
+  }
+
+  /** Take the heap's top out and put (idx, k) in (the heap has at least one entry). */
+  #replaceTop(idx: number, k: number): number {
+    const top = this.#heapIdx[0] as number;
+    this.#siftDown(idx, k, this.#size);
+    return top;
+  }
+
+  /** Place (idx, k) from the root down, in a heap of n entries whose root is free. */
+  #siftDown(idx: number, k: number, n: number): void {
     const hi = this.#heapIdx;
     const hk = this.#heapKey;
-    const top = hi[0] as number;
-    const n = --this.#size;
-    if (n === 0) return top;
-    const k = hk[n] as number;
-    const idx = hi[n] as number;
     let at = 0;
     for (;;) {
       let child = 2 * at + 1;
@@ -149,6 +173,5 @@ export class LaneMerge<S extends MergeSource> {
     }
     hk[at] = k;
     hi[at] = idx;
-    return top;
   }
 }

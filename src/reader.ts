@@ -877,12 +877,31 @@ export class RingReader {
       return n;
     }
     this.#startCall();
+    const merge = this.#merge;
     while (n < max) {
       const cur = this.#next();
       if (cur === undefined) break;
+      const rec = cur.record;
       cur.hasHead = false;
-      visitor(cur.record);
+      visitor(rec);
       n++;
+      // The rest of the run without asking #next() per record: the lane's records while they stay first.
+      if (this.#byLane) {
+        let left = this.#laneQuota - this.#laneTaken;
+        while (n < max && left > 0 && cur.head()) {
+          cur.hasHead = false;
+          visitor(rec);
+          n++;
+          left--;
+        }
+        this.#laneTaken = this.#laneQuota - left;
+      } else {
+        while (n < max && cur.head() && merge.stays(cur)) {
+          cur.hasHead = false;
+          visitor(rec);
+          n++;
+        }
+      }
     }
     return n;
   }
