@@ -1,0 +1,176 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Worker } from "node:worker_threads";
+import { createRing, RecordStateError, type RecordBatch, type RingWriter } from "../src/index.js";
+
+const opts = { lanes: 2, sharedLanes: 1, pageSize: 1024, pagesPerLane: 4, maxProducers: 8, metadataBytes: 0 } as const;
+
+function fillBatch(w: RingWriter, n: number, first: number): void {
+  for (let k = 0; k < n; k++) w.i32[(w.batchAt + k * w.batchStride) >> 2] = first + k;
+}
+
+function readAll(batches: (cb: (b: RecordBatch) => void) => number): { values: number[]; times: number[]; lost: number } {
+  const values: number[] = [];
+  const times: number[] = [];
+  let lost = 0;
+  batches((b) => {
+    if (b.kind === "lost") {
+      lost += b.lost;
+      return;
+    }
+    const i32 = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
+    for (let k = 0; k < b.count; k++) {
+      values.push(i32[(b.offsets[k] as number) >> 2] as number);
+      times.push(b.timestamps[k] as number);
+    }
+  });
+  return { values, times, lost };
+}
+
+test("reserveBatch() reserves what fits in the page, commitBatch() publishes all of it at once with one time", () => {
+  let now = 1000;
+  const ring = createRing({ ...opts, clock: () => now, mode: "discard" });
+  const w = ring.writer();
+  const reader = ring.consumer({ lanes: [0] });
+  const n = w.reserveBatch(5, 16, 10);
+  assert.equal(n, 10);
+  assert.equal(w.batchStride, 24);
+  fillBatch(w, n, 100);
+  now = 1005; // the rest of the batch was stamped when it was reserved
+  assert.equal(reader.read(() => {}), 0, "nothing of an open batch is visible");
+  w.commitBatch();
+  const got = readAll((cb) => reader.readBatches(cb));
+  assert.deepEqual(got.values, [100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
+  assert.ok(got.times.every((t) => t === 1000));
+  // A page of 1024 bytes holds (1024 - 48) / 24 = 40 records: a big batch stops at the page end.
+  const m = w.reserveBatch(5, 16, 1000);
+  assert.equal(m, 40 - 10);
+  fillBatch(w, m, 0);
+  w.commitBatch();
+  assert.equal(w.reserveBatch(5, 16, 1000), 40, "the next batch starts on the next page");
+  w.commitBatch();
+  assert.equal(readAll((cb) => reader.readBatches(cb)).values.length, 70);
+  assert.equal(ring.stats().total.written, 80);
+});
+
+test("reserveBatch() checks its count and refuses a second open batch; commitBatch() needs an open one", () => {
+  const ring = createRing({ ...opts });
+  const w = ring.writer();
+  assert.throws(() => w.reserveBatch(1, 8, 0), /count must be an integer from 1/);
+  assert.throws(() => w.reserveBatch(1, 8, 1.5), /count must be an integer from 1/);
+  assert.throws(() => w.commitBatch(), RecordStateError);
+  assert.equal(w.reserveBatch(1, 8, 3), 3);
+  assert.throws(() => w.reserveBatch(1, 8, 3), /a batch is open on lane 0/);
+  w.commitBatch();
+  assert.throws(() => w.commitBatch(), /no batch is open/);
+});
+
+test("a shared lane's batch is one record (no batch path there), read back like any other", () => {
+  const ring = createRing({ ...opts, mode: "discard" });
+  const w = ring.writer({ lane: "shared" });
+  let v = 0;
+  for (let i = 0; i < 5; i++) {
+    const n = w.reserveBatch(2, 12, 8);
+    assert.equal(n, 1);
+    fillBatch(w, n, v);
+    v += n;
+    w.commitBatch();
+  }
+  assert.deepEqual(readAll((cb) => ring.consumer().readBatches(cb)).values, [0, 1, 2, 3, 4]);
+});
+
+test("a full lane in discard mode: reserveBatch() returns 0, the drop is counted and reported before the next batch", () => {
+  const ring = createRing({ ...opts, mode: "discard" });
+  const w = ring.writer();
+  let written = 0;
+  let dropped = 0;
+  for (let i = 0; i < 20; i++) {
+    const n = w.reserveBatch(1, 16, 30);
+    if (n === 0) {
+      dropped++;
+      continue;
+    }
+    fillBatch(w, n, written);
+    written += n;
+    w.commitBatch();
+  }
+  assert.ok(dropped > 0);
+  const reader = ring.consumer();
+  const first = readAll((cb) => reader.readBatches(cb));
+  assert.equal(first.values.length, written);
+  const n = w.reserveBatch(1, 16, 2);
+  assert.ok(n > 0);
+  fillBatch(w, n, written);
+  w.commitBatch();
+  const next = readAll((cb) => reader.readBatches(cb));
+  assert.equal(next.lost, dropped, "the drops are reported in-band, exactly");
+  assert.equal(w.dropped, dropped);
+});
+
+test("readBatches() max bounds the records handed out, and a batch never spans lanes", () => {
+  let now = 0;
+  const ring = createRing({ ...opts, clock: () => now, mode: "discard" });
+  const [a, b] = [ring.writer(), ring.writer()] as [RingWriter, RingWriter];
+  for (let i = 0; i < 10; i++) {
+    now = i;
+    a.write(1, new Uint8Array(4));
+    b.write(1, new Uint8Array(4));
+  }
+  const reader = ring.consumer();
+  const lanes: number[] = [];
+  assert.equal(reader.readBatches((batch) => lanes.push(batch.lane, batch.count), 7), 7);
+  // Equal times go to lane 0 first, then lane 1: runs of one record each alternate lanes here.
+  assert.deepEqual(lanes, [0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1]);
+  assert.equal(reader.readBatches(() => {}), 13);
+});
+
+test("a writer thread with batches and a batch reader on this thread: every record once, in order, loss exact", { timeout: 30_000 }, async () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 4, metadataBytes: 0, mode: "discard" });
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL("./fixtures/batch-writer.js", import.meta.url), { workerData: { buffer: ring.buffer, stop, lane: 0 } });
+  type Done = { type: "done"; seq: number; committed: number; dropped: number; batches: number };
+  const done = new Promise<Done>((resolve, reject) => {
+    worker.on("message", (m: { type: string }) => m.type === "done" && resolve(m as Done));
+    worker.once("error", reject);
+  });
+  await new Promise<void>((resolve) => worker.once("message", () => resolve()));
+  const reader = ring.consumer();
+  let expect = 0;
+  let read = 0;
+  let lost = 0;
+  let bad = "";
+  const visit = (b: RecordBatch): void => {
+    if (b.kind === "lost") {
+      lost += b.lost;
+      expect += b.lost;
+      return;
+    }
+    const i32 = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
+    for (let k = 0; k < b.count; k++) {
+      const i = (b.offsets[k] as number) >> 2;
+      const seq = i32[i] as number;
+      if (bad === "" && (seq !== expect || i32[i + 1] !== ~seq || b.lengths[k] !== 16 || b.types[k] !== 3)) bad = `record ${read}: seq ${seq}, expected ${expect}`;
+      expect = seq + 1;
+      read++;
+    }
+  };
+  const until = Date.now() + 1500;
+  try {
+    while (Date.now() < until) {
+      if (reader.readBatches(visit) === 0) await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    Atomics.store(new Int32Array(stop), 0, 1); // publish the stop request; pairs with the worker's Atomics.load
+  }
+  const d = await done;
+  await worker.terminate();
+  while (reader.readBatches(visit) > 0);
+  // Drops after the writer's last batch are counted but reported with its next write (there is none).
+  const unreported = ring.stats().total.dropped - lost;
+  assert.equal(bad, "");
+  assert.equal(read, d.committed, "every committed record read once");
+  assert.equal(ring.stats().total.dropped, d.dropped, "every drop counted");
+  assert.ok(unreported >= 0, `more loss reported (${lost}) than dropped`);
+  assert.equal(expect + unreported, d.seq, "sequence and loss markers add up to what the writer attempted");
+  assert.ok(d.batches > 100 && d.committed > d.batches, `batches ${d.batches}, records ${d.committed}`);
+});
