@@ -3,7 +3,7 @@
  * Int32 words at the start of each record (bench/peers/layout.ts#expectedChecksum()) and counts
  * records and loss markers. Shared by every scenario that moves records through our reader.
  */
-import type { RingRecord } from '../src/index.js';
+import type { RecordBatch, RingRecord } from '../src/index.js';
 
 export class RecordTally {
   sum = 0;
@@ -32,5 +32,27 @@ export class RecordTally {
     const i = r.offset >> 2;
     this.sum = (this.sum + (w[i] ?? 0) + (w[i + 1] ?? 0) + (w[i + 2] ?? 0) + (w[i + 3] ?? 0)) | 0;
     this.count++;
+  };
+
+  /** The same for the batch path: pass it to `reader.readBatches()`. */
+  readonly visitBatch = (b: RecordBatch): void => {
+    if (b.kind !== 'data') {
+      this.lost += b.lost;
+      return;
+    }
+    if (b.bytes !== this.#bytes) {
+      this.#bytes = b.bytes;
+      this.#words = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
+    }
+    const w = this.#words;
+    const offsets = b.offsets;
+    const n = b.count;
+    let sum = this.sum;
+    for (let k = 0; k < n; k++) {
+      const i = (offsets[k] ?? 0) >> 2;
+      sum = (sum + (w[i] ?? 0) + (w[i + 1] ?? 0) + (w[i + 2] ?? 0) + (w[i + 3] ?? 0)) | 0;
+    }
+    this.sum = sum;
+    this.count += n;
   };
 }

@@ -16,6 +16,7 @@
  * dry: a lane empty at the start of a read joins after the lanes that had records, which keeps a
  * read of many idle lanes from asking each of them for a record after every record.
  */
+import type { RecordBatch } from "./batch.js";
 import type { RingRecord } from "./reader.js";
 
 /** One lane as the merge sees it: a head record loaded on demand and taken by clearing `hasHead`. */
@@ -25,6 +26,11 @@ export interface MergeSource {
   /** A record is loaded and not taken yet. The merge's caller clears it to take the record. */
   hasHead: boolean;
   readonly record: RingRecord;
+}
+
+/** A source that can decode a run straight into a {@link RecordBatch} (a ring's lane cursor). */
+export interface BatchSource {
+  decodeInto(b: RecordBatch, k: number, most: number, boundKey: number, boundIdx: number, selfIdx: number): number;
 }
 
 /** The bound's index when no other source has a head: after every source. */
@@ -110,6 +116,14 @@ export class LaneMerge<S extends MergeSource> {
   stays(src: S): boolean {
     const k = key(src.record.timestamp);
     return k < this.#boundKey || (k === this.#boundKey && this.#cur < this.#boundIdx);
+  }
+
+  /**
+   * The batch path: let `src` (the source {@link LaneMerge.next} returned last) decode the rest of
+   * its run into `b` from index `k` up to `most`, bounded by the other sources' earliest head.
+   */
+  decodeRun(src: S & BatchSource, b: RecordBatch, k: number, most: number): number {
+    return src.decodeInto(b, k, most, this.#boundKey, this.#boundIdx, this.#cur);
   }
 
   /** Put every source with a head into the heap. */

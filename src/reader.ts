@@ -524,11 +524,8 @@ class LaneCursor {
     return true;
   }
 
-  /**
-   * Load the next record or loss marker into the head fields. With `fill` false, only from the run
-   * already copied (no look at the ring): what a batch of {@link RingReader.readBatches} may span.
-   */
-  head(fill = true): boolean {
+  /** Load the next record or loss marker into the head fields. */
+  head(): boolean {
     if (this.hasHead) return true;
     if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     for (;;) {
@@ -565,9 +562,55 @@ class LaneCursor {
         this.hasHead = true;
         return true;
       }
-      if (!fill || !this.#fill()) return false;
+      if (!this.#fill()) return false;
       if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     }
+  }
+
+  /**
+   * The batch path's decode (see {@link RingReader.readBatches}): the data records of the run in
+   * hand (no look at the ring), from the cursor on, into `b`'s arrays from index `k` up to `most`,
+   * as long as each one's merge key stays before (`boundKey`, `boundIdx`) for this cursor at
+   * `selfIdx`. Stops before a loss marker or a record that does not go first, which head() then
+   * loads as usual. The same decoding as head(), without the record object. Returns the new count.
+   */
+  decodeInto(b: RecordBatch, k: number, most: number, boundKey: number, boundIdx: number, selfIdx: number): number {
+    if (this.hasHead || this.#lostPending !== 0) return k;
+    const i32 = this.#i32;
+    const offsets = b.offsets;
+    const lengths = b.lengths;
+    const types = b.types;
+    const times = b.timestamps;
+    const end = this.#bEnd;
+    const base = this.#base;
+    let at = this.#bPos;
+    let next = this.#nextTime;
+    while (k < most && at < end) {
+      const h = i32[at >> 2] ?? 0; // private copy: plain
+      const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
+      const size = (RECORD_HEADER_BYTES + len + 7) & ~7;
+      if (h >>> STATE_SHIFT !== STATE_COMMITTED) {
+        next = NO_TIME; // as in head(): a TIME record belongs to the record right after it
+      } else if ((h & INTERNAL_BIT) !== 0) {
+        const kind = h & TYPE_MASK;
+        if (kind === INTERNAL_LOST && len >= 8) break; // a loss marker: head() hands it out
+        if (kind === INTERNAL_TIME && len >= 8) next = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+      } else {
+        const t = next === next ? next : base + ((i32[(at >> 2) + 1] ?? 0) >>> 0);
+        const key = t === t ? t : -Infinity;
+        if (!(key < boundKey || (key === boundKey && selfIdx < boundIdx))) break; // not first: stays for head()
+        next = NO_TIME;
+        offsets[k] = at + RECORD_HEADER_BYTES;
+        lengths[k] = len;
+        types[k] = h & TYPE_MASK;
+        times[k] = t;
+        k++;
+      }
+      at += size;
+    }
+    this.#bPos = at;
+    this.#nextTime = next;
+    return k;
   }
 
   #headLost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
@@ -960,17 +1003,20 @@ export class RingReader {
       b.bytes = cur.bytes;
       b.lost = 0;
       b.cause = "";
-      let k = 0;
-      // The run goes on while the next record is in the same private copy (head(false)), is data,
-      // and is still the one the merge (or the lane's turn) would hand out next.
-      do {
-        offsets[k] = rec.offset;
-        lengths[k] = rec.length;
-        types[k] = rec.type;
-        times[k] = rec.timestamp;
-        k++;
-        cur.hasHead = false;
-      } while (k < most && n + k < max && cur.head(false) && rec.kind === "data" && (single || this.#next() === cur));
+      offsets[0] = rec.offset;
+      lengths[0] = rec.length;
+      types[0] = rec.type;
+      times[0] = rec.timestamp;
+      cur.hasHead = false;
+      // The rest of the run: what stays in the same private copy and still goes first.
+      let until = Math.min(most, max - n);
+      let k = 1;
+      if (single) k = cur.decodeInto(b, 1, until, Infinity, 0, 0);
+      else if (this.#byLane) {
+        until = Math.min(until, 1 + this.#laneQuota - this.#laneTaken);
+        k = cur.decodeInto(b, 1, until, Infinity, 0, 0);
+        this.#laneTaken += k - 1;
+      } else k = this.#merge.decodeRun(cur, b, 1, until);
       b.count = k;
       n += k;
       visitor(b);

@@ -113,6 +113,11 @@ export interface RingWriter {
    * ```
    */
   reserveBatch(type: number, size: number, count: number): number;
+  /**
+   * Like {@link RingWriter.reserveBatch}, but a full lane is not a drop: returns 0 without counting
+   * or reporting anything, so the caller can wait and retry (as {@link RingWriter.tryReserve}).
+   */
+  tryReserveBatch(type: number, size: number, count: number): number;
   /** Publish the batch of the last {@link RingWriter.reserveBatch}. Throws {@link RecordStateError} when none is open. */
   commitBatch(): void;
   /** Payload offset of the open batch's first record. */
@@ -188,6 +193,15 @@ abstract class WriterBase {
       throw new RangeError(`Cannot reserve batch: count must be an integer from 1 to 2147483647, received ${count}`);
     }
     if (this.batchAt >= 0) throw new RecordStateError(`Cannot reserve batch: a batch is open on lane ${this.lane} (commitBatch() it first)`);
+  }
+
+  tryReserveBatch(type: number, size: number, count: number): number {
+    this.noDrop = true;
+    try {
+      return this.reserveBatch(type, size, count);
+    } finally {
+      this.noDrop = false;
+    }
   }
 
   /** Without a batch path (a shared lane): a batch of one record. */
