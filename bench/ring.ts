@@ -114,13 +114,16 @@ export async function openOurs(clock: 'none' | 'mono', batch = 0): Promise<Throu
 /**
  * Worker writer -> main-thread `for await (const r of reader)` consumer (each record its own object
  * copy; the iteration sleeps in waitAsync when it catches up). Checksum-verified like openOurs().
+ * With `batches`, `for await (const b of reader.batches())`: one promise per batch, the records
+ * summed from the batch's arrays (RecordTally.visitBatch).
  */
-export async function openForAwait(): Promise<ThroughputSession> {
+export async function openForAwait(batches = false): Promise<ThroughputSession> {
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock: 'none', metadataBytes: 0 });
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);
   const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
   const reader = ring.consumer();
+  const tally = new RecordTally();
   let runId = 0;
   let readSoFar = 0;
   return {
@@ -138,7 +141,14 @@ export async function openForAwait(): Promise<ThroughputSession> {
       const t0 = performance.now();
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), durationMs);
-      for await (const r of reader.records({ signal: ac.signal })) if (r.kind === 'data') add(r.payload);
+      if (batches) {
+        tally.reset();
+        for await (const b of reader.batches({ signal: ac.signal })) tally.visitBatch(b);
+        sum = tally.sum;
+        count = tally.count;
+      } else {
+        for await (const r of reader.records({ signal: ac.signal })) if (r.kind === 'data') add(r.payload);
+      }
       clearTimeout(timer);
       requestStop(ctrl);
       // Drain what the writer published before it stopped.
@@ -146,7 +156,7 @@ export async function openForAwait(): Promise<ThroughputSession> {
       for (const r of reader.drain()) if (r.kind === 'data') add(r.payload);
       const elapsed = performance.now() - t0;
       const expected = expectedChecksum(readSoFar | 0, count);
-      if (sum !== expected) throw new Error(`for await: checksum ${sum} != ${expected} over ${count} records`);
+      if (sum !== expected || tally.lost !== 0) throw new Error(`for await: checksum ${sum} != ${expected} over ${count} records, or ${tally.lost} lost`);
       readSoFar += count;
       return count / (elapsed / 1e3);
     },
@@ -162,12 +172,20 @@ export const forAwaitScenario: Scenario = {
   async run(opts) {
     const plan = planFor(opts);
     const fa = await openForAwait();
+    const fab = await openForAwait(true);
     const poll = await openOurs('none');
     try {
-      const r = await alternateMedians({ fa: () => fa.runOnce(plan.durationMs), poll: () => poll.runOnce(plan.durationMs) }, plan.reps);
-      return [metric('for_await_rps', r.fa, 'records/s', { name: 'busy_poll_rps', value: r.poll })];
+      const r = await alternateMedians(
+        { fa: () => fa.runOnce(plan.durationMs), fab: () => fab.runOnce(plan.durationMs), poll: () => poll.runOnce(plan.durationMs) },
+        plan.reps,
+      );
+      return [
+        metric('for_await_rps', r.fa, 'records/s', { name: 'busy_poll_rps', value: r.poll }),
+        metric('for_await_batches_rps', r.fab, 'records/s', { name: 'busy_poll_rps', value: r.poll }),
+      ];
     } finally {
       await fa.close();
+      await fab.close();
       await poll.close();
     }
   },

@@ -174,3 +174,68 @@ test("a writer thread with batches and a batch reader on this thread: every reco
   assert.equal(expect + unreported, d.seq, "sequence and loss markers add up to what the writer attempted");
   assert.ok(d.batches > 100 && d.committed > d.batches, `batches ${d.batches}, records ${d.committed}`);
 });
+
+test("batches(): for await hands out whole runs, ends on close() and on abort, and leaves nothing behind", async () => {
+  const ring = createRing({ ...opts, mode: "discard" });
+  const w = ring.writer();
+  for (let i = 0; i < 100; i++) w.write(1, new Uint8Array([i, 0, 0, 0]));
+  const reader = ring.consumer();
+  const seen: number[] = [];
+  let steps = 0;
+  for await (const b of reader.batches()) {
+    steps++;
+    for (let k = 0; k < b.count; k++) seen.push(b.bytes[b.offsets[k] as number] as number);
+    if (seen.length === 100) reader.close();
+  }
+  assert.deepEqual(seen, Array.from({ length: 100 }, (_, i) => i));
+  assert.ok(steps <= 4, `a batch per page run, not per record: ${steps} steps for 100 records`);
+  const again = ring.consumer();
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  let after = 0;
+  for await (const b of again.batches({ signal: ac.signal })) after += b.count;
+  assert.equal(after, 0, "ends on abort while waiting for records");
+});
+
+test("batches() against a writer thread writing batches: every record once, in order, drops reported", { timeout: 30_000 }, async () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 4, metadataBytes: 0, mode: "discard" });
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL("./fixtures/batch-writer.js", import.meta.url), { workerData: { buffer: ring.buffer, stop, lane: 0 } });
+  type Done = { type: "done"; seq: number; committed: number; dropped: number };
+  const done = new Promise<Done>((resolve, reject) => {
+    worker.on("message", (m: { type: string }) => m.type === "done" && resolve(m as Done));
+    worker.once("error", reject);
+  });
+  await new Promise<void>((resolve) => worker.once("message", () => resolve()));
+  const reader = ring.consumer();
+  let expect = 0;
+  let read = 0;
+  let lost = 0;
+  let bad = "";
+  const visit = (b: RecordBatch): void => {
+    if (b.kind === "lost") {
+      lost += b.lost;
+      expect += b.lost;
+      return;
+    }
+    const i32 = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
+    for (let k = 0; k < b.count; k++) {
+      const seq = i32[(b.offsets[k] as number) >> 2] as number;
+      if (bad === "" && seq !== expect) bad = `record ${read}: seq ${seq}, expected ${expect}`;
+      expect = seq + 1;
+      read++;
+    }
+  };
+  try {
+    for await (const b of reader.batches({ signal: AbortSignal.timeout(1000) })) visit(b);
+  } finally {
+    Atomics.store(new Int32Array(stop), 0, 1); // publish the stop request; pairs with the worker's Atomics.load
+  }
+  const d = await done;
+  await worker.terminate();
+  reader.readBatches(visit);
+  while (reader.readBatches(visit) > 0);
+  assert.equal(bad, "");
+  assert.equal(read, d.committed);
+  assert.ok(lost <= d.dropped && expect + (d.dropped - lost) === d.seq, `lost ${lost} of ${d.dropped} dropped; seq ${expect} of ${d.seq}`);
+});
