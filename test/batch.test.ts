@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
-import { createRing, RecordStateError, type RecordBatch, type RingWriter } from "../src/index.js";
+import { createRing, RecordStateError, type RecordBatch, type RingBuffer, type RingWriter } from "../src/index.js";
 
 const opts = { lanes: 2, sharedLanes: 1, pageSize: 1024, pagesPerLane: 4, maxProducers: 8, metadataBytes: 0 } as const;
 
@@ -124,55 +124,81 @@ test("readBatches() max bounds the records handed out, and a batch never spans l
   assert.equal(reader.readBatches(() => {}), 13);
 });
 
-test("a writer thread with batches and a batch reader on this thread: every record once, in order, loss exact", { timeout: 30_000 }, async () => {
+type WriterDone = { type: "done"; seq: number; committed: number; dropped: number; batches: number };
+
+/** A worker writing batches (fixtures/batch-writer.ts) into a small discard-mode ring, and the batch visitor checking its records. */
+async function startBatchWriter(): Promise<{ ring: RingBuffer; check: SeqCheck; stop: () => Promise<WriterDone> }> {
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 4, metadataBytes: 0, mode: "discard" });
-  const stop = new SharedArrayBuffer(4);
-  const worker = new Worker(new URL("./fixtures/batch-writer.js", import.meta.url), { workerData: { buffer: ring.buffer, stop, lane: 0 } });
-  type Done = { type: "done"; seq: number; committed: number; dropped: number; batches: number };
-  const done = new Promise<Done>((resolve, reject) => {
-    worker.on("message", (m: { type: string }) => m.type === "done" && resolve(m as Done));
+  const stopFlag = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL("./fixtures/batch-writer.js", import.meta.url), { workerData: { buffer: ring.buffer, stop: stopFlag, lane: 0 } });
+  const done = new Promise<WriterDone>((resolve, reject) => {
+    worker.on("message", (m: { type: string }) => m.type === "done" && resolve(m as WriterDone));
     worker.once("error", reject);
   });
   await new Promise<void>((resolve) => worker.once("message", () => resolve()));
-  const reader = ring.consumer();
-  let expect = 0;
-  let read = 0;
-  let lost = 0;
-  let bad = "";
-  const visit = (b: RecordBatch): void => {
+  return {
+    ring,
+    check: new SeqCheck(),
+    async stop() {
+      Atomics.store(new Int32Array(stopFlag), 0, 1); // publish the stop request; pairs with the worker's Atomics.load
+      const d = await done;
+      await worker.terminate();
+      return d;
+    },
+  };
+}
+
+/** Checks the batch writer's records: seq in order, loss markers standing for the gaps. */
+class SeqCheck {
+  expect = 0;
+  read = 0;
+  lost = 0;
+  bad = "";
+  readonly visit = (b: RecordBatch): void => {
     if (b.kind === "lost") {
-      lost += b.lost;
-      expect += b.lost;
+      this.lost += b.lost;
+      this.expect += b.lost;
       return;
     }
     const i32 = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
     for (let k = 0; k < b.count; k++) {
       const i = (b.offsets[k] as number) >> 2;
       const seq = i32[i] as number;
-      if (bad === "" && (seq !== expect || i32[i + 1] !== ~seq || b.lengths[k] !== 16 || b.types[k] !== 3)) bad = `record ${read}: seq ${seq}, expected ${expect}`;
-      expect = seq + 1;
-      read++;
+      if (this.bad === "" && (seq !== this.expect || i32[i + 1] !== ~seq || b.lengths[k] !== 16 || b.types[k] !== 3)) {
+        this.bad = `record ${this.read}: seq ${seq}, expected ${this.expect}`;
+      }
+      this.expect = seq + 1;
+      this.read++;
     }
   };
+
+  /** After the writer stopped and the reader drained: every record once, in order, every drop counted. */
+  verify(ring: RingBuffer, d: WriterDone): void {
+    assert.equal(this.bad, "");
+    assert.equal(this.read, d.committed, "every committed record read once");
+    assert.equal(ring.stats().total.dropped, d.dropped, "every drop counted");
+    // Drops after the writer's last batch are counted but reported with its next write (there is none).
+    const unreported = d.dropped - this.lost;
+    assert.ok(unreported >= 0, `more loss reported (${this.lost}) than dropped`);
+    assert.equal(this.expect + unreported, d.seq, "sequence and loss markers add up to what the writer attempted");
+    assert.ok(d.batches > 100 && d.committed > d.batches, `batches ${d.batches}, records ${d.committed}`);
+  }
+}
+
+test("a writer thread with batches and a batch reader on this thread: every record once, in order, loss exact", { timeout: 30_000 }, async () => {
+  const { ring, check, stop } = await startBatchWriter();
+  const reader = ring.consumer();
   const until = Date.now() + 1500;
+  let d: WriterDone;
   try {
     while (Date.now() < until) {
-      if (reader.readBatches(visit) === 0) await new Promise((r) => setImmediate(r));
+      if (reader.readBatches(check.visit) === 0) await new Promise((r) => setImmediate(r));
     }
   } finally {
-    Atomics.store(new Int32Array(stop), 0, 1); // publish the stop request; pairs with the worker's Atomics.load
+    d = await stop();
   }
-  const d = await done;
-  await worker.terminate();
-  while (reader.readBatches(visit) > 0);
-  // Drops after the writer's last batch are counted but reported with its next write (there is none).
-  const unreported = ring.stats().total.dropped - lost;
-  assert.equal(bad, "");
-  assert.equal(read, d.committed, "every committed record read once");
-  assert.equal(ring.stats().total.dropped, d.dropped, "every drop counted");
-  assert.ok(unreported >= 0, `more loss reported (${lost}) than dropped`);
-  assert.equal(expect + unreported, d.seq, "sequence and loss markers add up to what the writer attempted");
-  assert.ok(d.batches > 100 && d.committed > d.batches, `batches ${d.batches}, records ${d.committed}`);
+  while (reader.readBatches(check.visit) > 0);
+  check.verify(ring, d);
 });
 
 test("batches(): for await hands out whole runs, ends on close() and on abort, and leaves nothing behind", async () => {
@@ -198,44 +224,14 @@ test("batches(): for await hands out whole runs, ends on close() and on abort, a
 });
 
 test("batches() against a writer thread writing batches: every record once, in order, drops reported", { timeout: 30_000 }, async () => {
-  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 4, metadataBytes: 0, mode: "discard" });
-  const stop = new SharedArrayBuffer(4);
-  const worker = new Worker(new URL("./fixtures/batch-writer.js", import.meta.url), { workerData: { buffer: ring.buffer, stop, lane: 0 } });
-  type Done = { type: "done"; seq: number; committed: number; dropped: number };
-  const done = new Promise<Done>((resolve, reject) => {
-    worker.on("message", (m: { type: string }) => m.type === "done" && resolve(m as Done));
-    worker.once("error", reject);
-  });
-  await new Promise<void>((resolve) => worker.once("message", () => resolve()));
+  const { ring, check, stop } = await startBatchWriter();
   const reader = ring.consumer();
-  let expect = 0;
-  let read = 0;
-  let lost = 0;
-  let bad = "";
-  const visit = (b: RecordBatch): void => {
-    if (b.kind === "lost") {
-      lost += b.lost;
-      expect += b.lost;
-      return;
-    }
-    const i32 = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
-    for (let k = 0; k < b.count; k++) {
-      const seq = i32[(b.offsets[k] as number) >> 2] as number;
-      if (bad === "" && seq !== expect) bad = `record ${read}: seq ${seq}, expected ${expect}`;
-      expect = seq + 1;
-      read++;
-    }
-  };
+  let d: WriterDone;
   try {
-    for await (const b of reader.batches({ signal: AbortSignal.timeout(1000) })) visit(b);
+    for await (const b of reader.batches({ signal: AbortSignal.timeout(1000) })) check.visit(b);
   } finally {
-    Atomics.store(new Int32Array(stop), 0, 1); // publish the stop request; pairs with the worker's Atomics.load
+    d = await stop();
   }
-  const d = await done;
-  await worker.terminate();
-  reader.readBatches(visit);
-  while (reader.readBatches(visit) > 0);
-  assert.equal(bad, "");
-  assert.equal(read, d.committed);
-  assert.ok(lost <= d.dropped && expect + (d.dropped - lost) === d.seq, `lost ${lost} of ${d.dropped} dropped; seq ${expect} of ${d.seq}`);
+  while (reader.readBatches(check.visit) > 0);
+  check.verify(ring, d);
 });
