@@ -235,3 +235,19 @@ test("batches() against a writer thread writing batches: every record once, in o
   while (reader.readBatches(check.visit) > 0);
   check.verify(ring, d);
 });
+
+test("a writer that dies with a batch open: reclaim discards the batch whole (one abandoned reservation), readers skip it", () => {
+  const ring = createRing({ ...opts, mode: "discard" });
+  const dead = ring.writer({ lane: 0 });
+  dead.write(1, new Uint8Array(4));
+  assert.equal(dead.reserveBatch(2, 16, 5), 5);
+  fillBatch(dead, 5, 0);
+  assert.equal(ring.reclaimProducer(dead.producerId), 1);
+  const next = ring.writer({ lane: 0 });
+  assert.ok(next.write(3, new Uint8Array(4)));
+  const got = ring.consumer().drain();
+  assert.deepEqual(got.map((r) => [r.kind, r.type]), [["data", 1], ["data", 3]]);
+  const s = ring.stats().total;
+  assert.equal(s.abandoned, 1);
+  assert.equal(s.written, 2, "the discarded batch is not counted as written");
+});
