@@ -9,8 +9,14 @@
  * | merged_read_8_lanes_interleaved_ns  | 8     | mono  | lanes take turns, 1 a turn  | merged_read_1_lane_ns        |
  * | merged_read_8_lanes_none_ns         | 8     | none  | lanes take turns, 64 a turn | merged_read_1_lane_none_ns   |
  *
+ * | merged_read_8_lanes_vs_bytes_ns     | 8     | mono  | as merged_read_8_lanes_ns   | merged_read_1_lane_240k_ns   |
+ * | merged_read_8_lanes_none_vs_bytes_ns| 8     | none  | as merged_read_8_lanes_none | merged_read_1_lane_none_240k_ns |
+ *
  * Turns of 64 records stand for threads that each write a burst (a time slice, a request's spans);
  * turns of 1 are the worst case of a merge of runs: with distinct timestamps every run is one record.
+ * 8 lanes of 30,000 records are 5.8 MB, more than this machine's 2 MB L2, where 1 lane's 0.7 MB fits:
+ * the `_vs_bytes` figures compare with 1 lane holding the same 240,000 records, which separates
+ * what the merge costs from what reading 8 times the bytes costs.
  */
 import { createRing, type RingBuffer, type RingRecord, type RingWriter } from '../src/index.js';
 import { alternateMedians, metric, planFor, type Scenario } from './harness.js';
@@ -22,19 +28,22 @@ interface MergedReadSetup {
   ring: RingBuffer;
   writers: RingWriter[];
   burst: number;
+  /** Records per lane. */
+  records: number;
 }
 
-function setup(lanes: number, clock: 'mono' | 'none', burst: number): MergedReadSetup {
+function setup(lanes: number, clock: 'mono' | 'none', burst: number, records = RECORDS_PER_LANE): MergedReadSetup {
   // 30,000 records of 24 bytes (header + 16) in 16 KiB pages: 45 pages; 64 leave room to spare.
-  const ring = createRing({ lanes, sharedLanes: 0, pageSize: 16384, pagesPerLane: 64, mode: 'discard', clock, metadataBytes: 0 });
+  const pagesPerLane = records <= RECORDS_PER_LANE ? 64 : 512;
+  const ring = createRing({ lanes, sharedLanes: 0, pageSize: 16384, pagesPerLane, mode: 'discard', clock, metadataBytes: 0 });
   const writers = Array.from({ length: lanes }, () => ring.writer());
-  return { ring, writers, burst };
+  return { ring, writers, burst, records };
 }
 
 function fill(s: MergedReadSetup): void {
   const lanes = s.writers.length;
-  for (let done = 0; done < RECORDS_PER_LANE; done += s.burst) {
-    const n = Math.min(s.burst, RECORDS_PER_LANE - done);
+  for (let done = 0; done < s.records; done += s.burst) {
+    const n = Math.min(s.burst, s.records - done);
     for (let l = 0; l < lanes; l++) {
       const w = s.writers[l] as RingWriter;
       const i32 = w.i32;
@@ -61,7 +70,7 @@ function readOnce(s: MergedReadSetup): number {
   for (let got = reader.read(visit); got > 0; got = reader.read(visit)) n += got;
   const ns = ((performance.now() - t0) * 1e6) / n;
   reader.close();
-  const want = RECORDS_PER_LANE * s.writers.length;
+  const want = s.records * s.writers.length;
   if (n !== want || sum !== want * PAYLOAD_BYTES) throw new Error(`merged read bench: read ${n} records (${sum} bytes), wrote ${want}`);
   return ns;
 }
@@ -75,6 +84,8 @@ export const mergedReadScenario: Scenario = {
     const eightInterleaved = setup(8, 'mono', 1);
     const oneNone = setup(1, 'none', 64);
     const eightNone = setup(8, 'none', 64);
+    const oneBytes = setup(1, 'mono', 64, 8 * RECORDS_PER_LANE);
+    const oneNoneBytes = setup(1, 'none', 64, 8 * RECORDS_PER_LANE);
     const r = await alternateMedians(
       {
         one: () => readOnce(one),
@@ -82,6 +93,8 @@ export const mergedReadScenario: Scenario = {
         eightInterleaved: () => readOnce(eightInterleaved),
         oneNone: () => readOnce(oneNone),
         eightNone: () => readOnce(eightNone),
+        oneBytes: () => readOnce(oneBytes),
+        oneNoneBytes: () => readOnce(oneNoneBytes),
       },
       reps,
     );
@@ -89,6 +102,8 @@ export const mergedReadScenario: Scenario = {
       metric('merged_read_8_lanes_ns', r.eight, 'ns/op', { name: 'merged_read_1_lane_ns', value: r.one }),
       metric('merged_read_8_lanes_interleaved_ns', r.eightInterleaved, 'ns/op', { name: 'merged_read_1_lane_ns', value: r.one }),
       metric('merged_read_8_lanes_none_ns', r.eightNone, 'ns/op', { name: 'merged_read_1_lane_none_ns', value: r.oneNone }),
+      metric('merged_read_8_lanes_vs_bytes_ns', r.eight, 'ns/op', { name: 'merged_read_1_lane_240k_ns', value: r.oneBytes }),
+      metric('merged_read_8_lanes_none_vs_bytes_ns', r.eightNone, 'ns/op', { name: 'merged_read_1_lane_none_240k_ns', value: r.oneNoneBytes }),
     ];
   },
 };
