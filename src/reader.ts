@@ -901,7 +901,8 @@ export class RingReader {
   }
 
   /**
-   * Hand the records available now to `visitor`, oldest first (merged across lanes by timestamp),
+   * Hand the records available now to `visitor`, oldest first (merged across lanes by timestamp,
+   * equal timestamps in lane order; lane by lane with the `order: "lane"` option or clock `none`),
    * at most `max` of them. Loss shows up as records of kind `lost` at the place it happened.
    * Returns how many were handed out. The record object is reused: copy what you keep.
    */
