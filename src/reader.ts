@@ -598,10 +598,16 @@ class LaneCursor {
         if (kind === INTERNAL_LOST && len >= 8) break; // a loss marker: head() hands it out
         if (kind === INTERNAL_TIME && len >= 8) next = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
       } else {
-        const t = next === next ? next : base + ((i32[(at >> 2) + 1] ?? 0) >>> 0);
-        const key = t === t ? t : -Infinity;
-        if (!(key < boundKey || (key === boundKey && selfIdx < boundIdx))) break; // not first: stays for head()
-        next = NO_TIME;
+        let t: number;
+        if (next === next) {
+          t = next;
+          // NaN (damage) sorts first, as in the merge
+          if (!(t < boundKey || t !== t || (t === boundKey && selfIdx < boundIdx))) break; // not first: stays for head()
+          next = NO_TIME;
+        } else {
+          t = base + ((i32[(at >> 2) + 1] ?? 0) >>> 0);
+          if (!(t < boundKey || (t === boundKey && selfIdx < boundIdx))) break; // not first: stays for head()
+        }
         offsets[k] = at + RECORD_HEADER_BYTES;
         lengths[k] = len;
         types[k] = h & TYPE_MASK;
