@@ -18,17 +18,22 @@ export class RecordTally {
     this.count = 0;
   }
 
+  /** Int32 words over a reader's buffer (each lane cursor keeps its own for life: made once per buffer seen last). */
+  #wordsOf(bytes: Uint8Array): Int32Array {
+    if (bytes !== this.#bytes) {
+      this.#bytes = bytes;
+      this.#words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+    }
+    return this.#words;
+  }
+
   /** The visitor: pass it to `reader.read()`. */
   readonly visit = (r: RingRecord): void => {
     if (r.kind !== 'data') {
       this.lost += r.lost;
       return;
     }
-    if (r.bytes !== this.#bytes) {
-      this.#bytes = r.bytes;
-      this.#words = new Int32Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength >> 2);
-    }
-    const w = this.#words;
+    const w = this.#wordsOf(r.bytes);
     const i = r.offset >> 2;
     this.sum = (this.sum + (w[i] ?? 0) + (w[i + 1] ?? 0) + (w[i + 2] ?? 0) + (w[i + 3] ?? 0)) | 0;
     this.count++;
@@ -40,11 +45,7 @@ export class RecordTally {
       this.lost += b.lost;
       return;
     }
-    if (b.bytes !== this.#bytes) {
-      this.#bytes = b.bytes;
-      this.#words = new Int32Array(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength >> 2);
-    }
-    const w = this.#words;
+    const w = this.#wordsOf(b.bytes);
     const offsets = b.offsets;
     const n = b.count;
     let sum = this.sum;
