@@ -82,12 +82,23 @@ export class LaneMerge<S extends MergeSource> {
    */
   next(): S | undefined {
     const cur = this.#cur;
+    if (cur < 0) return this.endRun(false);
+    const src = this.#sources[cur] as S;
+    const loaded = src.head();
+    return loaded && this.stays(src) ? src : this.endRun(loaded);
+  }
+
+  /**
+   * End the current run and start the next: what {@link LaneMerge.next} does once the current
+   * source's head was found not to stay first (`loaded`) or missing, for a caller that checked it
+   * already with head() and {@link LaneMerge.stays}.
+   */
+  endRun(loaded: boolean): S | undefined {
+    const cur = this.#cur;
     let top: number;
-    if (cur >= 0 && (this.#sources[cur] as S).head()) {
-      const src = this.#sources[cur] as S;
-      if (this.stays(src)) return src;
+    if (loaded && cur >= 0) {
       // The heap's top goes next and this source takes its place: one sift instead of a push and a pop.
-      top = this.#replaceTop(cur, key(src.record.timestamp));
+      top = this.#replaceTop(cur, key((this.#sources[cur] as S).record.timestamp));
     } else {
       if (this.#size === 0) {
         // Every source polled so far ran dry (or none was polled since reset()): poll them all.

@@ -929,7 +929,22 @@ export class RingReader {
       return n;
     }
     this.#startCall();
-    const merge = this.#merge;
+    if (!this.#byLane) {
+      // A run at a time: the lane's records while they stay first, then the merge's next run.
+      const merge = this.#merge;
+      for (let cur = merge.next(); cur !== undefined; ) {
+        const rec = cur.record;
+        let loaded = false;
+        do {
+          cur.hasHead = false;
+          visitor(rec);
+          n++;
+        } while (n < max && (loaded = cur.head()) && merge.stays(cur));
+        if (n >= max) break;
+        cur = merge.endRun(loaded);
+      }
+      return n;
+    }
     while (n < max) {
       const cur = this.#next();
       if (cur === undefined) break;
@@ -937,23 +952,15 @@ export class RingReader {
       cur.hasHead = false;
       visitor(rec);
       n++;
-      // The rest of the run without asking #next() per record: the lane's records while they stay first.
-      if (this.#byLane) {
-        let left = this.#laneQuota - this.#laneTaken;
-        while (n < max && left > 0 && cur.head()) {
-          cur.hasHead = false;
-          visitor(rec);
-          n++;
-          left--;
-        }
-        this.#laneTaken = this.#laneQuota - left;
-      } else {
-        while (n < max && cur.head() && merge.stays(cur)) {
-          cur.hasHead = false;
-          visitor(rec);
-          n++;
-        }
+      // The rest of the lane's turn without asking #next() per record.
+      let left = this.#laneQuota - this.#laneTaken;
+      while (n < max && left > 0 && cur.head()) {
+        cur.hasHead = false;
+        visitor(rec);
+        n++;
+        left--;
       }
+      this.#laneTaken = this.#laneQuota - left;
     }
     return n;
   }
