@@ -14,6 +14,7 @@ import { curveScenarios } from './curves.js';
 import { exportScenario } from './export.js';
 import { groupScenario } from './group.js';
 import { latencyScenario } from './latency.js';
+import { mergedReadScenario } from './merged-read.js';
 import { pipeScenario } from './pipe.js';
 import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
@@ -25,6 +26,7 @@ export type { Scenario } from './harness.js';
 
 export const scenarios: readonly Scenario[] = [
   ...ringScenarios,
+  mergedReadScenario,
   xprocessScenario,
   typedScenario,
   typedHeapScenario,

@@ -124,9 +124,30 @@ const WRITER_OPTION_KEYS = optionKeys<WriterOptions>({ lane: true, tag: true });
 export interface ReaderOptions {
   /** Lanes to read. Default: all. */
   lanes?: readonly number[];
+  /**
+   * How records of different lanes are ordered. `"time"` (the default): merged by timestamp, equal
+   * timestamps in the order of `lanes`. `"lane"`: lane by lane with no merge (each lane's records
+   * in order, the lanes taking turns), the cheapest read when order across lanes does not matter.
+   * A ring with clock `none` has no order across lanes and is always read lane by lane.
+   *
+   * @example
+   * ```ts
+   * const reader = ring.consumer({ order: "lane" }); // per-lane order only, no merge
+   * ```
+   */
+  order?: "time" | "lane";
 }
 
-const READER_OPTION_KEYS = optionKeys<ReaderOptions>({ lanes: true });
+/** The `order` of {@link ReaderOptions}, checked. */
+function readOrder(options: ReaderOptions): "time" | "lane" {
+  const order = options.order ?? "time";
+  if (order !== "time" && order !== "lane") {
+    throw new RangeError(`Cannot create reader: order must be "time" or "lane", received ${JSON.stringify(order)}`);
+  }
+  return order;
+}
+
+const READER_OPTION_KEYS = optionKeys<ReaderOptions>({ lanes: true, order: true });
 
 /**
  * A ring buffer living in one SharedArrayBuffer. Obtain one with {@link createRing} or
@@ -256,7 +277,7 @@ export class RingBuffer {
 
   /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
   consumer(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), "consumer");
+    return new RingReader(this, this.#lanesOf(options), "consumer", readOrder(options));
   }
 
   /**
@@ -274,12 +295,12 @@ export class RingBuffer {
    * ```
    */
   groupConsumer(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), "group");
+    return new RingReader(this, this.#lanesOf(options), "group", readOrder(options));
   }
 
   /** A non-consuming iterator: walks what is in the ring without removing it, from the oldest record not consumed (or cleared) yet. */
   iterator(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), "iterator");
+    return new RingReader(this, this.#lanesOf(options), "iterator", readOrder(options));
   }
 
   /**

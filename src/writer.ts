@@ -103,6 +103,38 @@ export interface RingWriter {
    * ```
    */
   write(type: number, payload: Uint8Array | ArrayBufferView): boolean;
+  /**
+   * The batch path: reserve up to `count` records of type `type` with `size` payload bytes each,
+   * one after the other, published together by one {@link RingWriter.commitBatch} (one atomic store
+   * for the batch instead of one per record; they share one time stamp). Returns how many were
+   * reserved: at most what fits in the lane's current page (call again for the rest), 1 on a
+   * shared lane (which has no batch path: a claim per record), 0 when dropped as
+   * {@link RingWriter.reserve} drops. Record k's payload is at `batchAt + k * batchStride`.
+   * A batch is not nested with other reservations of the writer and cannot be discarded.
+   *
+   * @example
+   * ```ts
+   * for (let left = items.length; left > 0; ) {
+   *   const n = w.reserveBatch(1, 16, left);
+   *   if (n === 0) break; // dropped (discard mode, full)
+   *   for (let k = 0; k < n; k++) w.i32[(w.batchAt + k * w.batchStride) >> 2] = items[items.length - left + k];
+   *   w.commitBatch();
+   *   left -= n;
+   * }
+   * ```
+   */
+  reserveBatch(type: number, size: number, count: number): number;
+  /**
+   * Like {@link RingWriter.reserveBatch}, but a full lane is not a drop: returns 0 without counting
+   * or reporting anything, so the caller can wait and retry (as {@link RingWriter.tryReserve}).
+   */
+  tryReserveBatch(type: number, size: number, count: number): number;
+  /** Publish the batch of the last {@link RingWriter.reserveBatch}. Throws {@link RecordStateError} when none is open. */
+  commitBatch(): void;
+  /** Payload offset of the open batch's first record. */
+  readonly batchAt: number;
+  /** Bytes from one record's payload to the next in the open batch. */
+  readonly batchStride: number;
   /** Records this writer dropped so far. */
   readonly dropped: number;
   /** Release the lane and producer slot. Open reservations stay BUSY until reclaimed. */
@@ -171,6 +203,43 @@ abstract class WriterBase {
 
   /** Set while tryReserve() runs: a full lane is then not a drop. */
   protected noDrop = false;
+  /** The open batch (reserveBatch()): its first payload offset and stride; batchAt is -1 when none is open. */
+  batchAt = -1;
+  batchStride = 0;
+
+  /** Check reserveBatch()'s count and that no batch is open. */
+  protected checkBatch(count: number): void {
+    if (!(count >= 1 && count <= 0x7fffffff && count === Math.floor(count))) {
+      throw new RangeError(`Cannot reserve batch: count must be an integer from 1 to 2147483647, received ${count}`);
+    }
+    if (this.batchAt >= 0) throw new RecordStateError(`Cannot reserve batch: a batch is open on lane ${this.lane} (commitBatch() it first)`);
+  }
+
+  tryReserveBatch(type: number, size: number, count: number): number {
+    this.noDrop = true;
+    try {
+      return this.reserveBatch(type, size, count);
+    } finally {
+      this.noDrop = false;
+    }
+  }
+
+  /** Without a batch path (a shared lane): a batch of one record. */
+  reserveBatch(type: number, size: number, count: number): number {
+    this.checkBatch(count);
+    const at = this.reserve(type, size);
+    if (at < 0) return 0;
+    this.batchAt = at;
+    this.batchStride = (size + RECORD_HEADER_BYTES + 7) & ~7;
+    return 1;
+  }
+
+  commitBatch(): void {
+    const at = this.batchAt;
+    if (at < 0) throw new RecordStateError(`Cannot commit batch: no batch is open on lane ${this.lane}`);
+    this.batchAt = -1;
+    this.commit(at);
+  }
 
   tryReserve(type: number, size: number): number {
     this.noDrop = true;
@@ -262,6 +331,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
   private pageBytes = 0;
   /** Clock `none`: skip the clock call on the fast path. */
   private readonly noClock: boolean;
+  /** The open batch's first header word index, and the header it is published with. */
+  private batchHeader = -1;
+  private batchWord = 0;
 
   constructor(ring: RingBuffer, lane: number, producerId: number) {
     super(ring, lane, producerId);
@@ -420,6 +492,64 @@ export class LaneWriter extends WriterBase implements RingWriter {
     if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
     // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter()'s
     // Atomics.add, which comes before the reader's last look for data (no lost wakeup).
+    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
+  }
+
+  /**
+   * The batch path of a per-thread lane (see {@link RingWriter.reserveBatch}). The first record is
+   * reserved as by reserve() (page switch, pending loss report, time record); the others follow it
+   * in the page, their headers already COMMITTED, and the first record's BUSY header spans them
+   * all: readers stop at it, and a reclaim of a dead writer discards the whole span (one
+   * abandoned reservation). commitBatch() then stores the first record's own header: one
+   * publication for the batch.
+   */
+  override reserveBatch(type: number, size: number, count: number): number {
+    this.checkBatch(count);
+    const at = this.reserve(type, size);
+    if (at < 0) return 0;
+    const i32 = this.i32;
+    const stride = (size + RECORD_HEADER_BYTES + 7) & ~7;
+    const first = (at - RECORD_HEADER_BYTES) >> 2;
+    let n = 1;
+    if (count > 1) {
+      // The others' time: one clock read for them all, as a delta from the page base.
+      const base = this.base;
+      const d = (this.noClock ? 0 : this.clock.read(base)) - base;
+      const room = Math.floor((this.limit - this.frontier) / stride);
+      if (d >= 0 && d <= MAX_TIME_DELTA && room > 0) {
+        n = Math.min(count, 1 + room);
+        const word = recordWord(STATE_COMMITTED, size, type);
+        const step = stride >> 2;
+        let h = this.frontier >> 2;
+        for (let k = 1; k < n; k++, h += step) {
+          // Plain: hidden behind the first record's BUSY span until commitBatch() publishes it.
+          i32[h] = word;
+          i32[h + 1] = d;
+        }
+        this.frontier += (n - 1) * stride;
+        this.pageRecords += n - 1;
+        this.pageBytes += (n - 1) * size;
+        // Plain, like reserve()'s: still BUSY, now covering the whole batch.
+        i32[first] = recordWord(STATE_BUSY, n * stride - RECORD_HEADER_BYTES, type);
+      }
+    }
+    this.batchHeader = first;
+    this.batchWord = recordWord(STATE_COMMITTED, size, type);
+    this.batchAt = at;
+    this.batchStride = stride;
+    return n;
+  }
+
+  override commitBatch(): void {
+    const i = this.batchHeader;
+    if (i < 0) throw new RecordStateError(`Cannot commit batch: no batch is open on lane ${this.lane}`);
+    this.batchHeader = -1;
+    this.batchAt = -1;
+    const i32 = this.i32;
+    // Publish the batch (payloads and the later records' headers written before); pairs with readers' Atomics.load of word0.
+    Atomics.store(i32, i, this.batchWord);
+    if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
+    // Anyone about to sleep? Ordered after the store: pairs with wakeup.ts#registerWaiter() (see commit()).
     if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
   }
 

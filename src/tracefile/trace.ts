@@ -15,6 +15,7 @@ import {
   H_FLAGS,
   type RingGeometry,
 } from "../layout.js";
+import { LaneMerge } from "../merge.js";
 import type { RingRecord } from "../reader.js";
 import { EventRegistry } from "../schema/registry.js";
 import { FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT } from "./file-layout.js";
@@ -151,21 +152,19 @@ export class TraceFile {
   }
 
   /**
-   * Call `visitor` for each record (and loss marker) in time order across lanes. The record object
+   * Call `visitor` for each record (and loss marker) in time order across lanes (equal times in
+   * lane order; the merge of src/merge.ts, as a ring's reader). The record object
    * is reused (copy what you keep; `payload()` copies). Returns the number visited. Damage met on
    * the way is appended to {@link warnings}; reading goes on with the next intact chunk.
    */
   read(visitor: (record: RingRecord) => void, options: TraceReadOptions = {}): number {
     checkOptions("Cannot read trace", options, TRACE_READ_OPTIONS_KEYS);
-    const cursors = this.#cursors(options.lanes);
+    const merge = new LaneMerge(this.#cursors(options.lanes));
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
     let n = 0;
     for (;;) {
-      let best: TraceLaneCursor | undefined;
-      for (const c of cursors) {
-        if (c.head() && (best === undefined || c.record.timestamp < best.record.timestamp)) best = c;
-      }
+      const best = merge.next();
       if (best === undefined) return n;
       const r = best.record;
       if (r.timestamp > to) return n;
@@ -187,14 +186,11 @@ export class TraceFile {
    */
   *records(options: TraceReadOptions = {}): IterableIterator<RingRecord> {
     checkOptions("Cannot read trace", options, TRACE_READ_OPTIONS_KEYS);
-    const cursors = this.#cursors(options.lanes);
+    const merge = new LaneMerge(this.#cursors(options.lanes));
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
     for (;;) {
-      let best: TraceLaneCursor | undefined;
-      for (const c of cursors) {
-        if (c.head() && (best === undefined || c.record.timestamp < best.record.timestamp)) best = c;
-      }
+      const best = merge.next();
       if (best === undefined) return;
       const r = best.record;
       if (r.timestamp > to) return;
