@@ -221,6 +221,17 @@ export const LOST_PAYLOAD_BYTES = 8;
 export const INTERNAL_TIME = 2;
 /** Size of a whole TIME record (header + f64). */
 export const TIME_RECORD_BYTES = 16;
+/**
+ * Payload: u32 pid at +0, i32 threadId at +4, then 0..IDENTITY_NAME_MAX bytes of UTF-8 thread name.
+ * Who wrote the records after it in the same page, up to the next IDENTITY record (FORMAT.md 8.3).
+ */
+export const INTERNAL_IDENTITY = 3;
+/** Bytes of an IDENTITY payload before the name. */
+export const IDENTITY_FIXED_BYTES = 8;
+/** Longest thread name an IDENTITY record carries (UTF-8 bytes; longer names are cut at a code point). */
+export const IDENTITY_NAME_MAX = 40;
+/** Largest whole IDENTITY record: align8(8 + 8 + IDENTITY_NAME_MAX). */
+export const IDENTITY_RECORD_MAX = 56;
 
 // ---------------------------------------------------------------------------------------------
 // Geometry limits.
@@ -274,7 +285,7 @@ export interface RingGeometry {
   readonly metadataOffset: number;
   readonly lanesOffset: number;
   readonly laneStride: number;
-  /** Largest payload a record can carry: page size - 88 (page header, record header, room for a LOST and a TIME record). */
+  /** Largest payload a record can carry: page size - 144 (page header, record header, room for an IDENTITY, a LOST and a TIME record). */
   readonly maxPayload: number;
 }
 
@@ -353,8 +364,9 @@ export function computeGeometry(input: GeometryInput): RingGeometry {
     metadataOffset,
     lanesOffset,
     laneStride,
-    // Room is kept for a LOST and a TIME record in front of the largest record in an empty page.
-    maxPayload: input.pageSize - PAGE_HEADER_BYTES - RECORD_HEADER_BYTES - (RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES) - TIME_RECORD_BYTES,
+    // Room is kept for an IDENTITY, a LOST and a TIME record in front of the largest record in an empty page.
+    maxPayload:
+      input.pageSize - PAGE_HEADER_BYTES - IDENTITY_RECORD_MAX - RECORD_HEADER_BYTES - (RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES) - TIME_RECORD_BYTES,
   };
 }
 

@@ -2,6 +2,7 @@
  * Creating a ring in a SharedArrayBuffer, attaching to one (in any thread), and the ring-wide
  * operations: producer slots, writers, readers, stats and recovery of dead producers.
  */
+import { type ThreadIdentity, checkIdentity, currentIdentity } from "./identity.js";
 import {
   CLOCK_MONO,
   CLOCK_USER,
@@ -109,6 +110,12 @@ export interface WriterOptions {
   lane?: number | "shared";
   /** A number recorded with the producer (e.g. a thread or process id) so it can be found and reclaimed later. */
   tag?: number;
+  /**
+   * Who writes (stamped on every record, FORMAT.md 8.3): fields given here replace those of the
+   * calling thread's identity (the installed provider's, see `setIdentityProvider`; in Node,
+   * `unified-ring-buffer/node` installs `process.pid`, `threadId` and the thread's name).
+   */
+  identity?: Partial<ThreadIdentity>;
 }
 
 /** Options of {@link RingBuffer.consumer} and {@link RingBuffer.iterator}. */
@@ -202,6 +209,7 @@ export class RingBuffer {
     if (this.clock.userMissing) {
       throw new TypeError("Cannot create writer: the ring uses a user clock; attach it with the same clock function as options.clock (readers do not need it)");
     }
+    const identity = options.identity === undefined ? currentIdentity() : checkIdentity({ ...currentIdentity(), ...options.identity }, "Cannot create writer: identity");
     const pid = this.#claimProducer(tag);
     try {
       if (lane === -1) {
@@ -233,8 +241,8 @@ export class RingBuffer {
     // Publish the producer (tag, lane, zeroed counters); pairs with loads of P_STATE in stats and producersByTag().
     Atomics.store(i32, (producerOffset(g, pid) + P_STATE) >> 2, PRODUCER_ALIVE);
     return lane < g.ownLanes
-      ? new LaneWriter(this, lane, pid)
-      : new SharedLaneWriter(this, lane, pid);
+      ? new LaneWriter(this, lane, pid, identity)
+      : new SharedLaneWriter(this, lane, pid, identity);
   }
 
   /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */

@@ -22,6 +22,7 @@ import {
   CLOCK_NONE,
   INFO_MASK,
   INTERNAL_BIT,
+  INTERNAL_IDENTITY,
   INTERNAL_LOST,
   INTERNAL_PADDING,
   INTERNAL_TIME,
@@ -56,6 +57,7 @@ import {
 import { PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
 import { wakeReaders } from "./wakeup.js";
+import { type ThreadIdentity, identityPayload } from "./identity.js";
 import type { RingBuffer } from "./ring.js";
 
 /** What both writers offer. Payload offsets index {@link RingWriter.bytes} and the other views. */
@@ -124,12 +126,20 @@ abstract class WriterBase {
   /** Int32 index of H_WAITERS (loaded after every commit). */
   protected readonly waitersIdx = H_WAITERS >> 2;
   protected readonly walk = new PageWalk();
+  /** Who writes: stamped into the ring by IDENTITY records (FORMAT.md 8.3). */
+  readonly identity: ThreadIdentity;
+  /** IDENTITY payload with the thread name, and without it (pid and threadId only). */
+  protected readonly identNamed: Uint8Array;
+  protected readonly identShort: Uint8Array;
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
   protected droppedTotal = 0;
   protected closed = false;
 
-  constructor(ring: RingBuffer, lane: number, producerId: number) {
+  constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
+    this.identity = identity;
+    this.identNamed = identityPayload(identity, true);
+    this.identShort = identityPayload(identity, false);
     this.ring = ring;
     this.core = ring.core;
     this.g = ring.geometry;
@@ -179,6 +189,13 @@ abstract class WriterBase {
 
   abstract reserve(type: number, size: number): number;
   abstract commit(at: number): void;
+
+  /** Write the IDENTITY payload `p` and word1 of the record at `at` (its word0 is stored by the caller, last). Returns the record's size. */
+  protected putIdentity(at: number, p: Uint8Array): number {
+    this.bytes.set(p, at + RECORD_HEADER_BYTES); // published by the caller's store of word0
+    this.i32[(at >> 2) + 1] = 0;
+    return (RECORD_HEADER_BYTES + p.length + 7) & ~7;
+  }
 
   close(): void {
     if (this.closed) return;
@@ -241,9 +258,16 @@ export class LaneWriter extends WriterBase implements RingWriter {
   private pageBytes = 0;
   /** Clock `none`: skip the clock call on the fast path. */
   private readonly noClock: boolean;
+  /** The next record is the first this writer puts in its page: an IDENTITY record goes first. */
+  private needIdentity = true;
+  /** Size of the IDENTITY record (with the name) and its word0. */
+  private readonly identSize: number;
+  private readonly identWord: number;
 
-  constructor(ring: RingBuffer, lane: number, producerId: number) {
-    super(ring, lane, producerId);
+  constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
+    super(ring, lane, producerId, identity);
+    this.identSize = (RECORD_HEADER_BYTES + this.identNamed.length + 7) & ~7;
+    this.identWord = recordWord(STATE_COMMITTED, this.identNamed.length, INTERNAL_BIT | INTERNAL_IDENTITY);
     const pages = ring.geometry.lanePages;
     this.slotRecords = new Float64Array(pages);
     this.slotBytes = new Float64Array(pages);
@@ -275,7 +299,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
     this.frontier = slot + PAGE_HEADER_BYTES;
     this.pageEnd = slot + this.g.pageSize;
     this.commitIdx = (slot + PG_COMMITTED) >> 2;
-    this.limit = this.pendingLost > 0 ? 0 : this.pageEnd;
+    // The first record this writer puts in a page takes the slow path, which writes the IDENTITY record.
+    this.needIdentity = true;
+    this.limit = 0;
     this.base = this.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
     this.pageRecords = 0;
     this.pageBytes = 0;
@@ -315,6 +341,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
       const d = t - this.base;
       const extended = !(d >= 0 && d <= MAX_TIME_DELTA);
       const need =
+        (this.needIdentity ? this.identSize : 0) +
         (this.pendingLost > 0 ? RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES : 0) +
         (extended ? TIME_RECORD_BYTES : 0) +
         ((size + RECORD_HEADER_BYTES + 7) & ~7);
@@ -326,6 +353,13 @@ export class LaneWriter extends WriterBase implements RingWriter {
           return -1;
         }
         continue;
+      }
+      if (this.needIdentity) {
+        const size = this.putIdentity(at, this.identNamed);
+        // Publish who writes the records after it in this page; pairs with the readers' Atomics.load of word0.
+        Atomics.store(i32, at >> 2, this.identWord);
+        at += size;
+        this.needIdentity = false;
       }
       if (this.pendingLost > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost;
@@ -475,6 +509,8 @@ const MAX_RESERVE_ATTEMPTS = 64;
 /** Bits of an open reservation's flags: the claim starts with a LOST record / a TIME record. */
 const SPAN_LOST = 1;
 const SPAN_TIME = 2;
+/** Flags bits 2..: the payload length of the claim's IDENTITY record (its first record). */
+const SPAN_IDENT_SHIFT = 2;
 const OPEN_FIELDS = 5;
 
 /**
@@ -490,9 +526,11 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
   /** Open reservations: [claim word index, header word index, type, span flags, payload size] each. */
   readonly #open = new Int32Array(MAX_OPEN_RESERVATIONS * OPEN_FIELDS);
   #openCount = 0;
+  /** The page in which this producer last wrote its IDENTITY record with the name (-1: none yet). */
+  #namedPage = -1;
 
-  constructor(ring: RingBuffer, lane: number, producerId: number) {
-    super(ring, lane, producerId);
+  constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
+    super(ring, lane, producerId, identity);
     if (!this.#sync()) this.#enter(0);
   }
 
@@ -559,7 +597,10 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       const d = t - this.#base;
       const extended = !(d >= 0 && d <= MAX_TIME_DELTA);
       const lostBytes = this.pendingLost > 0 ? RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES : 0;
-      const need = lostBytes + (extended ? TIME_RECORD_BYTES : 0) + recBytes;
+      // Every claim says who made it; the first one of this producer in a page also names the thread.
+      const ident = this.#namedPage === this.#pageNo ? this.identShort : this.identNamed;
+      const identBytes = (RECORD_HEADER_BYTES + ident.length + 7) & ~7;
+      const need = identBytes + lostBytes + (extended ? TIME_RECORD_BYTES : 0) + recBytes;
       if (off + need > pageEnd) {
         if (off < pageEnd) {
           const pad = recordWord(STATE_COMMITTED, pageEnd - off - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING);
@@ -597,8 +638,9 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
         continue;
       }
       this.#scan = off + need;
-      let at = off;
-      let flags = 0;
+      if (ident === this.identNamed) this.#namedPage = this.#pageNo;
+      let at = off + this.putIdentity(off, ident);
+      let flags = ident.length << SPAN_IDENT_SHIFT;
       if (lostBytes > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost; // published by the claim word's commit store
         this.pendingLost = 0;
@@ -670,31 +712,27 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     if (busy >>> STATE_SHIFT !== STATE_BUSY || (busy & INFO_MASK) !== (this.producerId & INFO_MASK)) {
       throw new RecordStateError(`Cannot ${what} record: the reservation at offset ${at} was abandoned (producer ${this.producerId} was reclaimed)`);
     }
-    const word = recordWord(state, length, type);
-    if (first === hdr) {
-      // Publish the record (payload and delta written before); pairs with readers' Atomics.load(word0).
-      Atomics.store(i32, hdr, word);
-    } else {
-      this.#publishSpan(first, hdr, word, flags);
-    }
+    this.#publishSpan(first, hdr, recordWord(state, length, type), flags);
     // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter().
     if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
   }
 
-  /** Publish a claim that starts with a LOST and/or TIME record: inner headers first, the claim word last. */
+  /**
+   * Publish a claim: IDENTITY record, then maybe a LOST and a TIME record, then the data record.
+   * Inner headers first, the claim word (the IDENTITY header) last: until it changes, readers and
+   * other producers see one BUSY span.
+   */
   #publishSpan(first: number, hdr: number, word: number, flags: number): void {
     const i32 = this.i32;
-    // The claim starts with a LOST and/or TIME record. Write the inner headers, then the claim word
-    // last: until it changes, readers and other producers see one BUSY span.
     i32[hdr] = word; // word1 keeps the delta stored at reserve time (ignored after a TIME record)
-    const time = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
-    if ((flags & SPAN_LOST) !== 0) {
-      if ((flags & SPAN_TIME) !== 0) i32[hdr - (TIME_RECORD_BYTES >> 2)] = time;
-      // Publish the span: LOST header last; pairs with readers' Atomics.load(word0).
-      Atomics.store(i32, first, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
-    } else {
-      // Publish the span: TIME header last; pairs with readers' Atomics.load(word0).
-      Atomics.store(i32, first, time);
+    if ((flags & SPAN_TIME) !== 0) {
+      i32[hdr - (TIME_RECORD_BYTES >> 2)] = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
     }
+    const identLength = flags >>> SPAN_IDENT_SHIFT;
+    if ((flags & SPAN_LOST) !== 0) {
+      i32[first + ((RECORD_HEADER_BYTES + identLength + 7) >> 3) * 2] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
+    }
+    // Publish the span: IDENTITY header last; pairs with readers' Atomics.load(word0).
+    Atomics.store(i32, first, recordWord(STATE_COMMITTED, identLength, INTERNAL_BIT | INTERNAL_IDENTITY));
   }
 }

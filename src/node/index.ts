@@ -12,6 +12,7 @@ import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { recordStream, type StreamOptions } from "../stream.js";
 import type { RingReader } from "../reader.js";
 
+export { setThreadName, nodeIdentity } from "./identity.js";
 export { createFileRing, openFileRing, attachFileRing } from "./file-ring.js";
 export type { FileRingOptions } from "./file-ring.js";
 export { recoverFileRing } from "./recover.js";

@@ -7,6 +7,7 @@
 import type { RingBuffer } from "../ring.js";
 import type { RingWriter } from "../writer.js";
 import { Sink } from "./sink.js";
+import "./identity.js"; // the instrumented thread's records say which process and thread wrote them
 import { subscribeHttp } from "./http.js";
 import { subscribeFetch } from "./fetch.js";
 import { subscribeNet } from "./net.js";
