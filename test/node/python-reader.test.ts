@@ -112,7 +112,7 @@ test("urb_read.py decodes a ring file written by Node as the TypeScript reader d
     writeTyped(ring, 300);
     assert.ok(ring.stats().total.overrun > 0, "pages were overwritten: the readers start at the tail");
     const n = compare(path, openFileRing(path));
-    assert.ok(n > 100, `compared ${n} records`);
+    assert.ok(n > 60, `compared ${n} records`); // fewer than a ring of 1 KiB pages held before IDENTITY records (87 now)
   } finally {
     removeFile(path);
   }
