@@ -108,7 +108,7 @@ export interface AttachOptions {
 export interface WriterOptions {
   /** A lane index, or `"shared"` for the first shared lane. Default: a free per-thread lane, else the first shared lane. */
   lane?: number | "shared";
-  /** A number recorded with the producer (e.g. a thread or process id) so it can be found and reclaimed later. */
+  /** A number recorded with the producer (e.g. a thread or process id) so it can be found and reclaimed later. Default 0; the process id on a file ring (`unified-ring-buffer/node`). */
   tag?: number;
   /**
    * Who writes (stamped on every record, FORMAT.md 8.3): fields given here replace those of the
@@ -144,6 +144,9 @@ export class RingBuffer {
   readonly core: RingCore;
   /** @internal */
   readonly clock: RingClock;
+  /** @internal the tag of writers created without one (file rings: the process id, FORMAT.md 1.2). */
+  defaultTag = 0;
+
   /** @internal the channel of {@link RingBuffer.setWakeChannel}; read only where sleepers are woken. */
   wakeChannel: WakeChannel | undefined = undefined;
 
@@ -194,7 +197,7 @@ export class RingBuffer {
   writer(options: WriterOptions = {}): RingWriter {
     const g = this.geometry;
     const i32 = this.core.i32;
-    const tag = options.tag ?? 0;
+    const tag = options.tag ?? this.defaultTag;
     let lane = -1;
     const want = options.lane;
     if (typeof want === "number") {

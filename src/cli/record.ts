@@ -5,11 +5,18 @@
  * NODE_OPTIONS, forwards SIGINT/SIGTERM/SIGHUP to it, and reports the file when it ends.
  */
 import { spawn } from "node:child_process";
-import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
-import { resolve } from "node:path";
-import { constants } from "node:os";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, lstatSync, openSync, unlinkSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { constants, tmpdir } from "node:os";
+import { NativeAddonError } from "../errors.js";
+import { drainRing, liveWriters } from "../node/drain.js";
+import { createFileRing } from "../node/file-ring.js";
+import { type TracePipe, pipeToFile } from "../node/pipe.js";
+import { descendants, processInfo } from "../node/process-tree.js";
 import { openTraceFile } from "../node/trace-file.js";
-import { ringBytes } from "../ring.js";
+import { isPackageManager } from "../record/package-managers.js";
+import { type RingBuffer, ringBytes } from "../ring.js";
 import { type RecordConfig, RECORD_ENV, ringOptions } from "../record/config.js";
 import { type CliIo, type Command, type OptionSpec, InputError, UsageError, stringOption } from "./command.js";
 import { describeFsError } from "./open-trace.js";
@@ -106,6 +113,7 @@ function recordConfig(values: Record<string, unknown>): RecordConfig {
   // Pages per lane: the size rounded up to a power of two pages, at least 4.
   const pagesPerLane = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, size / pageSize))));
   const config: RecordConfig = {
+    ring: join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), `urb-record-${process.pid}-${randomBytes(4).toString("hex")}.ring`),
     out: resolve(stringOption(values, "output") ?? DEFAULTS.out),
     lanes: lanesText === undefined ? DEFAULTS.lanes : parseCount("--lanes", lanesText, 1, 256),
     sharedLanes: 1,
@@ -149,13 +157,48 @@ export function nodeOptionsWithPreload(existing: string | undefined): string {
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
+/** How often the process tree is looked at for processes that are not recorded. */
+const TREE_CHECK_MS = 250;
+/** A Node.js process of the tree that has no writer after this long is named as not recording. */
+const ATTACH_GRACE_MS = 2000;
+
 async function runRecorded(config: RecordConfig, command: string[], io: CliIo): Promise<number> {
+  let ring: RingBuffer;
+  try {
+    ring = createFileRing(config.ring, ringOptions(config));
+  } catch (e) {
+    if (e instanceof NativeAddonError) throw new InputError(`urb record maps one ring into every process of the command and needs the native addon: ${e.message}`);
+    throw new InputError(`cannot create the ring file ${config.ring}: ${describeFsError(e)}`);
+  }
+  let pipe: TracePipe;
+  try {
+    pipe = pipeToFile(ring, config.out);
+  } catch (e) {
+    removeFile(config.ring);
+    throw new InputError(`cannot write ${config.out}: ${describeFsError(e)}`);
+  }
   const env = { ...io.env, NODE_OPTIONS: nodeOptionsWithPreload(io.env["NODE_OPTIONS"]), [RECORD_ENV]: JSON.stringify(config) };
   const [file, ...args] = command as [string, ...string[]];
+  let commandDone = false;
+  const stopDrain = new AbortController();
+  // urb drains the ring to the file while the command runs, and until every recorded process of it
+  // is gone (a cluster's workers may outlive its primary): what they committed is in the file even
+  // if they are killed.
+  const drained = drainRing(ring, pipe, {
+    signal: stopDrain.signal,
+    flushMs: config.flushMs,
+    stopWhenNoWriters: () => commandDone,
+    onReclaimed: (p) => {
+      if (p.abandoned > 0) io.error(`record: pid ${p.tag} ended with ${p.abandoned} reservation(s) never committed (skipped; everything it committed is in the file)`);
+    },
+  });
   const child = spawn(file, args, { stdio: "inherit", env });
+  const tree = child.pid !== undefined ? watchTree(child.pid, ring, config, io) : undefined;
   const forward = (signal: NodeJS.Signals): void => {
     // On a terminal Ctrl-C reaches the program too; it stops on the first and ignores a repeat.
-    child.kill(signal);
+    // Once the command is gone, a signal stops waiting for its remaining processes.
+    if (commandDone) stopDrain.abort();
+    else child.kill(signal);
   };
   for (const s of FORWARDED) process.on(s, forward);
   let outcome: { code: number | null; signal: NodeJS.Signals | null } | Error;
@@ -164,21 +207,81 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
       child.once("error", (e) => ok(e));
       child.once("exit", (code, signal) => ok({ code, signal }));
     });
+    commandDone = true;
+    if (outcome instanceof Error) stopDrain.abort();
+    const waiting = setTimeout(() => {
+      const pids = [...new Set(liveWriters(ring).map((p) => p.tag))];
+      if (pids.length > 0) io.error(`record: ${file} exited; recording until its other processes end too (pid ${pids.join(", ")}; Ctrl-C to stop now)`);
+    }, 1000);
+    try {
+      await drained;
+    } finally {
+      clearTimeout(waiting);
+    }
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
+    tree?.stop();
+    removeFile(config.ring);
   }
   if (outcome instanceof Error) {
     const code = (outcome as NodeJS.ErrnoException).code;
+    removeFile(config.out);
     throw new InputError(`cannot run ${file}: ${code === "ENOENT" ? "command not found" : describeFsError(outcome)}`);
   }
   const exitCode = outcome.code ?? 128 + (outcome.signal !== null ? (constants.signals[outcome.signal] ?? 0) : 0);
-  const report = describeRecording(config.out);
-  if (report === undefined) {
-    io.error(`record: no trace was written: ${file} started no Node.js process that recorded (is it a Node.js program?)`);
+  if (tree !== undefined && tree.recorded.size === 0 && ring.stats().total.written === 0) {
+    io.error(`record: nothing was recorded: ${file} started no Node.js process that recorded (is it a Node.js program?); ${config.out} holds an empty trace`);
     return exitCode !== 0 ? exitCode : 1;
   }
-  io.error(`record: ${report}`);
+  io.error(`record: ${describeRecording(config.out) ?? `no trace at ${config.out}`}`);
   return exitCode;
+}
+
+/**
+ * Watch the command's process tree: name on stderr, once each, the processes that are not
+ * recorded (not Node.js; or Node.js without a writer after a grace period while the default
+ * instrumentation is on, e.g. started with an environment that dropped NODE_OPTIONS, or refused by
+ * a full ring). Linux only (/proc); elsewhere it says nothing.
+ */
+function watchTree(root: number, ring: RingBuffer, config: RecordConfig, io: CliIo): { stop(): void; recorded: Set<number> } {
+  const seen = new Map<number, number>(); // pid -> first seen (ms)
+  const named = new Set<number>();
+  const recorded = new Set<number>();
+  const look = (): void => {
+    const now = performance.now();
+    for (const p of liveWriters(ring)) recorded.add(p.tag);
+    for (const p of [processInfo(root), ...descendants(root)]) {
+      if (p === undefined || named.has(p.pid) || recorded.has(p.pid)) continue;
+      const first = seen.get(p.pid) ?? now;
+      seen.set(p.pid, first);
+      const what = `pid ${p.pid} (${p.cmdline.join(" ").slice(0, 120) || p.comm})`;
+      const node = p.exe !== "" ? basename(p.exe).startsWith("node") || p.exe === process.execPath : p.comm === "node";
+      if (!node) {
+        named.add(p.pid);
+        io.error(`record: not recorded: ${what}: not a Node.js process`);
+      } else if (config.instrument && now - first >= ATTACH_GRACE_MS && !isPackageManager(p.cmdline[1])) {
+        named.add(p.pid);
+        io.error(`record: not recorded: ${what}: a Node.js process that did not attach to the ring (NODE_OPTIONS removed from its environment?)`);
+      }
+    }
+  };
+  look();
+  const timer = setInterval(look, TREE_CHECK_MS);
+  timer.unref();
+  return {
+    recorded,
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 /** One line about the recorded file, or undefined when there is none. */

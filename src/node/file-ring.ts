@@ -71,6 +71,7 @@ export function createFileRing(path: string, options: FileRingOptions = {}): Rin
     }
     published = true;
     ring.setWakeChannel(futexWakeChannel(addon, buffer));
+    ring.defaultTag = process.pid; // FORMAT.md 1.2: recovery and drains tell dead writers by it
     return ring;
   } finally {
     if (fd >= 0) closeSync(fd);
@@ -152,6 +153,7 @@ function attachWithChannel(buffer: SharedArrayBuffer, options: AttachOptions, pa
     throw e;
   }
   ring.setWakeChannel(futexWakeChannel(addon, buffer));
+  ring.defaultTag = process.pid; // FORMAT.md 1.2: recovery and drains tell dead writers by it
   return ring;
 }
 

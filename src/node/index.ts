@@ -16,6 +16,8 @@ export { setThreadName, nodeIdentity } from "./identity.js";
 export { createFileRing, openFileRing, attachFileRing } from "./file-ring.js";
 export type { FileRingOptions } from "./file-ring.js";
 export { recoverFileRing } from "./recover.js";
+export { drainRing, reclaimDeadWriters, liveWriters } from "./drain.js";
+export type { DrainTarget, DrainOptions, DrainReport } from "./drain.js";
 export type { RecoverOptions, RecoveryReport, ReclaimedProducer } from "./recover.js";
 export { followFileRing } from "./follow.js";
 export type { FollowOptions, FollowSummary } from "./follow.js";
