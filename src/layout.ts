@@ -97,6 +97,12 @@ export const P_GENERATION = 12;
 export const P_DROPPED = 16;
 /** f64: reservations of this producer abandoned by reclaim after it died (single writer: the reclaimer). */
 export const P_ABANDONED = 24;
+/**
+ * f64: records this producer dropped that no LOST record in the ring reports yet (single writer:
+ * the producer, then, once it is dead, the drain that reports them for it). Added by each drop,
+ * taken back when the LOST record carrying them is published.
+ */
+export const P_UNREPORTED = 32;
 export const PRODUCER_FREE = 0;
 export const PRODUCER_ALIVE = 1;
 /** Closed or declared dead, keeping non-zero counters (stats still sum them); never reused. */

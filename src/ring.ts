@@ -47,6 +47,7 @@ import {
   P_STATE,
   P_TAG,
   P_ABANDONED,
+  P_UNREPORTED,
   PAGE_HEADER_BYTES,
   PG_COMMITTED,
   PG_CUM_READY,
@@ -383,6 +384,7 @@ export class RingBuffer {
       if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_CLAIMING) === PRODUCER_FREE) {
         this.core.f64[(base + P_DROPPED) >> 3] = 0;
         this.core.f64[(base + P_ABANDONED) >> 3] = 0;
+        this.core.f64[(base + P_UNREPORTED) >> 3] = 0;
         Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // made visible with P_STATE below
         Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
         return id;

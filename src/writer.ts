@@ -35,6 +35,7 @@ import {
   MAX_TIME_DELTA,
   MAX_TYPE,
   P_DROPPED,
+  P_UNREPORTED,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_COMMITTED,
@@ -177,6 +178,13 @@ abstract class WriterBase {
     this.droppedTotal++;
     // Single writer (this producer); readers of stats load it after the producer state.
     this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
+    this.unreported(1);
+  }
+
+  /** Add `n` to this producer's drops not reported in-band (P_UNREPORTED): a drain reports them if it dies first. */
+  protected unreported(n: number): void {
+    const i = (producerOffset(this.g, this.producerId) + P_UNREPORTED) >> 3;
+    this.f64[i] = (this.f64[i] ?? 0) + n; // single writer while we live; advisory to others
   }
 
   write(type: number, payload: Uint8Array): boolean {
@@ -366,6 +374,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
         // Publish the lost count in-band; pairs with the readers' Atomics.load of word0.
         Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
+        this.unreported(-this.pendingLost);
         this.pendingLost = 0;
       }
       this.limit = this.pageEnd; // back on the fast path
@@ -730,7 +739,9 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     }
     const identLength = flags >>> SPAN_IDENT_SHIFT;
     if ((flags & SPAN_LOST) !== 0) {
-      i32[first + ((RECORD_HEADER_BYTES + identLength + 7) >> 3) * 2] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
+      const lost = first + ((RECORD_HEADER_BYTES + identLength + 7) >> 3) * 2;
+      i32[lost] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
+      this.unreported(-(this.f64[(lost >> 1) + 1] ?? 0)); // reported by the store below
     }
     // Publish the span: IDENTITY header last; pairs with readers' Atomics.load(word0).
     Atomics.store(i32, first, recordWord(STATE_COMMITTED, identLength, INTERNAL_BIT | INTERNAL_IDENTITY));

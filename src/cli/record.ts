@@ -230,7 +230,8 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
   }
   const exitCode = outcome.code ?? 128 + (outcome.signal !== null ? (constants.signals[outcome.signal] ?? 0) : 0);
   if (tree !== undefined && tree.recorded.size === 0 && ring.stats().total.written === 0) {
-    io.error(`record: nothing was recorded: ${file} started no Node.js process that recorded (is it a Node.js program?); ${config.out} holds an empty trace`);
+    removeFile(config.out);
+    io.error(`record: no trace was written: ${file} started no Node.js process that recorded (is it a Node.js program?)`);
     return exitCode !== 0 ? exitCode : 1;
   }
   io.error(`record: ${describeRecording(config.out) ?? `no trace at ${config.out}`}`);

@@ -11,6 +11,7 @@
  * (e.g. one feeding log transports): the loop knows nothing of what the target does with pages.
  */
 import type { RingBuffer } from "../ring.js";
+import { P_LANE, P_STATE, P_UNREPORTED, PRODUCER_ALIVE, PRODUCER_DEAD, producerOffset } from "../layout.js";
 import { finishOrphanedPreparations } from "../reclaim.js";
 import { type LiveProducer, liveProducers, processAlive } from "./producers.js";
 import type { ReclaimedProducer } from "./recover.js";
@@ -25,6 +26,8 @@ export interface DrainTarget {
   close(): void;
   /** Sleep until pages may be ready (or the timeout, or the abort). */
   waitForPages(options: { timeoutMs: number; wakeRecords?: number; signal?: AbortSignal }): Promise<void>;
+  /** Report `count` records of `lane` that a writer dropped and never reported in-band, at ring time `time`. */
+  lost(lane: number, count: number, time: number): void;
 }
 
 /** Options of {@link drainRing}. */
@@ -52,6 +55,32 @@ export interface DrainReport {
   readonly reclaimed: number;
   /** Their reservations that were never committed (discarded; nothing committed is lost). */
   readonly abandoned: number;
+  /** Records writers dropped and did not report in-band themselves, reported to the target for them. */
+  readonly unreported: number;
+}
+
+/**
+ * Take the drops that no LOST record reports from the producer table (P_UNREPORTED of every
+ * producer that is gone, or of every one with `all`), zeroing them: the caller reports them.
+ * Returns [lane, count] pairs.
+ */
+export function takeUnreportedDrops(ring: RingBuffer, all: boolean): [number, number][] {
+  const g = ring.geometry;
+  const { i32, f64 } = ring.core;
+  const out: [number, number][] = [];
+  for (let id = 0; id < g.maxProducers; id++) {
+    const base = producerOffset(g, id);
+    // Acquire the slot's state; its lane and counters were stored before it became ALIVE or DEAD.
+    const state = Atomics.load(i32, (base + P_STATE) >> 2);
+    if (state !== PRODUCER_DEAD && !(all && state === PRODUCER_ALIVE)) continue;
+    const n = f64[(base + P_UNREPORTED) >> 3] ?? 0;
+    if (!(n > 0)) continue;
+    f64[(base + P_UNREPORTED) >> 3] = 0; // the producer is gone (or stopped for good): we report them now
+    // Stored before P_STATE = ALIVE; ordered after the load above.
+    const lane = Atomics.load(i32, (base + P_LANE) >> 2);
+    if (lane >= 0 && lane < g.lanes) out.push([lane, n]);
+  }
+  return out;
 }
 
 /**
@@ -111,11 +140,22 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
   const { signal, stopWhenNoWriters, onReclaimed } = options;
   let reclaimed = 0;
   let abandoned = 0;
-  const reclaim = (): void => {
+  let unreported = 0;
+  const reclaim = (final: boolean): void => {
     for (const p of reclaimDeadWriters(ring)) {
       reclaimed++;
       abandoned += p.abandoned;
       onReclaimed?.(p);
+    }
+    // Drops of writers that are gone, which they never reported in-band: a LOST chunk says so.
+    // The pages before it were moved first, so the loss stands after what the writer committed.
+    const drops = takeUnreportedDrops(ring, final);
+    if (drops.length === 0) return;
+    target.flush();
+    const now = ring.clock.read(0);
+    for (const [lane, n] of drops) {
+      unreported += n;
+      target.lost(lane, n, now);
     }
   };
   let lastFlush = performance.now();
@@ -126,7 +166,7 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
       const now = performance.now();
       if (now - lastCheck >= checkMs) {
         lastCheck = now;
-        reclaim();
+        reclaim(false);
         // Checked after the reclaim and a pump: what the last writers committed is moved below.
         if (stopWhenNoWriters?.() === true && liveWriters(ring).length === 0) break;
       }
@@ -138,10 +178,10 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
     }
   } finally {
     try {
-      reclaim();
+      reclaim(true);
     } finally {
       target.close();
     }
   }
-  return { reclaimed, abandoned };
+  return { reclaimed, abandoned, unreported };
 }

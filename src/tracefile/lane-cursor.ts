@@ -25,7 +25,7 @@ import {
 import { RingRecord } from "../reader.js";
 import { IdentityTracker } from "../identity.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_CAUSE, LC_TIME, LOST_CAUSE_DROPPED, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -172,7 +172,7 @@ export class TraceLaneCursor {
     }
     if (kind === CHUNK_LOST) {
       this.#who.atPage(Number.NaN); // the next page, even if numbered as the last one, is read afresh
-      return this.#lost(value, this.#dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), "overrun");
+      return this.#lost(value, this.#dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), this.#dv.getUint32(CHUNK_HEADER_BYTES + LC_CAUSE, true) === LOST_CAUSE_DROPPED ? "dropped" : "overrun");
     }
     this.#chunkEnd = CHUNK_HEADER_BYTES + length;
     // A fragment or a single page has one page header; a chunk of whole pages has one per page.
