@@ -21,6 +21,7 @@ import {
   BUSY_TO_DISCARDED,
   CLOCK_NONE,
   INFO_MASK,
+  IDENTITY_FIXED_BYTES,
   INTERNAL_BIT,
   INTERNAL_IDENTITY,
   INTERNAL_LOST,
@@ -132,6 +133,8 @@ abstract class WriterBase {
   /** IDENTITY payload with the thread name, and without it (pid and threadId only). */
   protected readonly identNamed: Uint8Array;
   protected readonly identShort: Uint8Array;
+  /** The name's bytes in {@link identNamed}. */
+  private readonly identName: Uint8Array;
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
   protected droppedTotal = 0;
@@ -141,6 +144,7 @@ abstract class WriterBase {
     this.identity = identity;
     this.identNamed = identityPayload(identity, true);
     this.identShort = identityPayload(identity, false);
+    this.identName = this.identNamed.subarray(IDENTITY_FIXED_BYTES);
     this.ring = ring;
     this.core = ring.core;
     this.g = ring.geometry;
@@ -199,10 +203,17 @@ abstract class WriterBase {
   abstract commit(at: number): void;
 
   /** Write the IDENTITY payload `p` and word1 of the record at `at` (its word0 is stored by the caller, last). Returns the record's size. */
-  protected putIdentity(at: number, p: Uint8Array): number {
-    this.bytes.set(p, at + RECORD_HEADER_BYTES); // published by the caller's store of word0
-    this.i32[(at >> 2) + 1] = 0;
-    return (RECORD_HEADER_BYTES + p.length + 7) & ~7;
+  protected putIdentity(at: number, named: boolean): number {
+    const i = at >> 2;
+    const i32 = this.i32;
+    // Plain stores, published by the caller's store of word0. Word stores, not bytes.set() of the
+    // whole payload: a shared lane writes this in every claim, and set() costs tens of ns.
+    i32[i + 1] = 0;
+    i32[i + 2] = this.identity.pid | 0;
+    i32[i + 3] = this.identity.threadId;
+    if (!named) return RECORD_HEADER_BYTES + IDENTITY_FIXED_BYTES;
+    this.bytes.set(this.identName, at + RECORD_HEADER_BYTES + IDENTITY_FIXED_BYTES);
+    return (RECORD_HEADER_BYTES + this.identNamed.length + 7) & ~7;
   }
 
   close(): void {
@@ -363,7 +374,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
         continue;
       }
       if (this.needIdentity) {
-        const size = this.putIdentity(at, this.identNamed);
+        const size = this.putIdentity(at, true);
         // Publish who writes the records after it in this page; pairs with the readers' Atomics.load of word0.
         Atomics.store(i32, at >> 2, this.identWord);
         at += size;
@@ -648,7 +659,7 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       }
       this.#scan = off + need;
       if (ident === this.identNamed) this.#namedPage = this.#pageNo;
-      let at = off + this.putIdentity(off, ident);
+      let at = off + this.putIdentity(off, ident === this.identNamed);
       let flags = ident.length << SPAN_IDENT_SHIFT;
       if (lostBytes > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost; // published by the claim word's commit store
