@@ -157,8 +157,11 @@ export function nodeOptionsWithPreload(existing: string | undefined): string {
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
-/** How often the process tree is looked at for processes that are not recorded. */
-const TREE_CHECK_MS = 250;
+/**
+ * How often the process tree is looked at for processes that are not recorded (a look reads
+ * /proc/<pid>/stat of every process of the machine: a few ms, kept off the recorded program's cores).
+ */
+const TREE_CHECK_MS = 1000;
 /** A Node.js process of the tree that has no writer after this long is named as not recording. */
 const ATTACH_GRACE_MS = 2000;
 
