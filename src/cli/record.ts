@@ -1,8 +1,9 @@
 /**
- * `urb record [options] -- COMMAND [ARGS...]`: run a Node.js program with a ring set up before
- * its code starts and streamed to a `.urb` file while it runs (src/record/preload.ts does the work
- * inside the program). This side prepares the file, starts the command with the preload in
- * NODE_OPTIONS, forwards SIGINT/SIGTERM/SIGHUP to it, and reports the file when it ends.
+ * `urb record [options] -- COMMAND [ARGS...]`: record every Node.js process of a command into one
+ * file ring that they all map (src/record/preload.ts attaches each process), drained to a `.urb`
+ * file by this process (src/node/drain.ts) while they run and after they die. This side creates
+ * the ring and the file, starts the command with the preload in NODE_OPTIONS, forwards
+ * SIGINT/SIGTERM/SIGHUP to it, names the processes it cannot record, and reports the file.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -22,7 +23,7 @@ import { type CliIo, type Command, type OptionSpec, InputError, UsageError, stri
 import { describeFsError } from "./open-trace.js";
 import { formatBytes, parseCount, parseSize } from "./units.js";
 
-const DEFAULTS = { out: "trace.urb", size: 1 << 20, pageSize: 16384, lanes: 8, mode: "discard", flushMs: 1000 } as const;
+const DEFAULTS = { out: "trace.urb", size: 1 << 20, pageSize: 16384, lanes: 16, mode: "discard", flushMs: 1000 } as const;
 
 const OPTIONS: OptionSpec = {
   output: { type: "string", short: "o" },
@@ -38,31 +39,35 @@ export const recordCommand: Command = {
   name: "record",
   help: `Usage: urb record [options] -- COMMAND [ARGS...]
 
-Run COMMAND (a Node.js program, directly or through npm/npx/a shell) with a ring buffer set up
-before its code starts, and stream the ring's pages to a trace file while it runs. The program
-and its worker threads write with recordingRing() from "unified-ring-buffer/record". Ctrl-C stops
-the program and leaves a complete, readable file. The exit code is the program's.
+Run COMMAND and record every Node.js process it starts (the program, cluster workers, forked or
+spawned node processes, npm scripts, several node processes of a shell) into one ring in a file
+they all map, on one clock; urb drains it to the trace file itself, so a process that exits,
+throws or is killed (SIGKILL too) loses nothing it committed. Programs and their worker threads
+write with recordingRing() from "unified-ring-buffer/record"; every record says which process and
+thread wrote it. Processes that cannot be recorded (not Node.js, no free producer slot) are named
+on stderr. Ctrl-C stops the program and leaves a complete, readable file. The exit code is the
+program's. Needs the native addon (file rings).
 
 Options:
   -o, --output FILE   the trace file (default ${DEFAULTS.out}); replaced if it exists
   --size BYTES        ring bytes per lane, e.g. 256k, 4M (default 1M)
   --page-size BYTES   page size, a power of two from 256 to 64k (default 16k)
-  --lanes N           per-thread lanes: threads that write without contention (default ${DEFAULTS.lanes};
-                      one shared lane takes the rest)
+  --lanes N           per-thread lanes, shared by all processes: threads that write without
+                      contention (default ${DEFAULTS.lanes}; one shared lane takes the rest)
   --mode MODE         discard (default: when the file cannot keep up, new records are dropped
                       and counted) or overwrite (the oldest unsaved pages are, and counted)
   --flush-ms MS       write the committed part of unfinished pages at least this often (default ${DEFAULTS.flushMs})
   --no-instrument     do not record Node's own events (by default HTTP, fetch, net, DNS, worker
-                      threads, GC pauses and event-loop delay are recorded, docs/INTEGRATIONS.md)
+                      threads, GC pauses and event-loop delay are recorded in every process,
+                      docs/INTEGRATIONS.md)
   -h, --help          show this help
 
-One process records: the first Node.js process of COMMAND that is not a package manager. Its
-Node.js child processes run unrecorded (the ring is in that process's memory; several processes
-would share a ring in a file, createFileRing, which urb record does not use yet).
+urb keeps recording until COMMAND has exited and no recorded process of it is left.
 
 Example:
   urb record -o app.urb -- node app.js --port 8080
-  urb record -o app.urb -- npm start`,
+  urb record -o app.urb -- npm start
+  urb record -o cluster.urb -- sh -c 'node api.js & node worker.js; wait'`,
   options: OPTIONS,
   splitArgs(argv) {
     const { options, command } = splitCommand(argv);
