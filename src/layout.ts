@@ -192,8 +192,8 @@ export const PG_PAGE_RECORDS = 44;
 // length counts the bytes after the 8-byte header (the payload); the record occupies
 // align8(8 + length) bytes. word0 == 0 means "nothing here yet": pages are zeroed before reuse.
 // While BUSY on a shared lane, bits 13..0 hold the reserving producer's id instead of
-// internal/type, and the length may cover a LOST and/or TIME record written before the data record
-// in the same claim (they become visible together at commit).
+// internal/type, and the length covers the claim's IDENTITY record and maybe a LOST and/or TIME
+// record written before the data record in the same claim (they become visible together at commit).
 // A delta that does not fit (a record more than ~4.29 s after its page's base, or before it) is
 // replaced by an INTERNAL_TIME record just before the data record, carrying its absolute time.
 export const RECORD_HEADER_BYTES = 8;
