@@ -15,6 +15,7 @@ import { drainRing, liveWriters } from "../node/drain.js";
 import { createFileRing } from "../node/file-ring.js";
 import { type TracePipe, pipeToFile } from "../node/pipe.js";
 import { descendants, processInfo } from "../node/process-tree.js";
+import { processAlive } from "../node/producers.js";
 import { openTraceFile } from "../node/trace-file.js";
 import { isPackageManager } from "../record/package-managers.js";
 import { type RingBuffer, ringBytes } from "../ring.js";
@@ -23,7 +24,7 @@ import { type CliIo, type Command, type OptionSpec, InputError, UsageError, stri
 import { describeFsError } from "./open-trace.js";
 import { formatBytes, parseCount, parseSize } from "./units.js";
 
-const DEFAULTS = { out: "trace.urb", size: 1 << 20, pageSize: 16384, lanes: 16, mode: "discard", flushMs: 1000 } as const;
+const DEFAULTS = { out: "trace.urb", size: 1 << 20, pageSize: 16384, lanes: 8, mode: "discard", flushMs: 1000 } as const;
 
 const OPTIONS: OptionSpec = {
   output: { type: "string", short: "o" },
@@ -188,6 +189,7 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
   const env = { ...io.env, NODE_OPTIONS: nodeOptionsWithPreload(io.env["NODE_OPTIONS"]), [RECORD_ENV]: JSON.stringify(config) };
   const [file, ...args] = command as [string, ...string[]];
   let commandDone = false;
+  let tree: ReturnType<typeof watchTree> | undefined;
   const stopDrain = new AbortController();
   // urb drains the ring to the file while the command runs, and until every recorded process of it
   // is gone (a cluster's workers may outlive its primary): what they committed is in the file even
@@ -195,13 +197,15 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
   const drained = drainRing(ring, pipe, {
     signal: stopDrain.signal,
     flushMs: config.flushMs,
-    stopWhenNoWriters: () => commandDone,
+    // Writers that did not tag themselves with their pid cannot be told dead: also wait for every
+    // process of the tree that was seen.
+    stopWhenNoWriters: () => commandDone && tree?.anyAlive() !== true,
     onReclaimed: (p) => {
       if (p.abandoned > 0) io.error(`record: pid ${p.tag} ended with ${p.abandoned} reservation(s) never committed (skipped; everything it committed is in the file)`);
     },
   });
   const child = spawn(file, args, { stdio: "inherit", env });
-  const tree = child.pid !== undefined ? watchTree(child.pid, ring, config, io) : undefined;
+  if (child.pid !== undefined) tree = watchTree(child.pid, ring, config, io);
   const forward = (signal: NodeJS.Signals): void => {
     // On a terminal Ctrl-C reaches the program too; it stops on the first and ignores a repeat.
     // Once the command is gone, a signal stops waiting for its remaining processes.
@@ -218,7 +222,7 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
     commandDone = true;
     if (outcome instanceof Error) stopDrain.abort();
     const waiting = setTimeout(() => {
-      const pids = [...new Set(liveWriters(ring).map((p) => p.tag))];
+      const pids = [...new Set([...liveWriters(ring).map((p) => p.tag), ...(tree?.alive() ?? [])])];
       if (pids.length > 0) io.error(`record: ${file} exited; recording until its other processes end too (pid ${pids.join(", ")}; Ctrl-C to stop now)`);
     }, 1000);
     try {
@@ -252,15 +256,18 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
  * instrumentation is on, e.g. started with an environment that dropped NODE_OPTIONS, or refused by
  * a full ring). Linux only (/proc); elsewhere it says nothing.
  */
-function watchTree(root: number, ring: RingBuffer, config: RecordConfig, io: CliIo): { stop(): void; recorded: Set<number> } {
+function watchTree(root: number, ring: RingBuffer, config: RecordConfig, io: CliIo): { stop(): void; recorded: Set<number>; alive(): number[]; anyAlive(): boolean } {
   const seen = new Map<number, number>(); // pid -> first seen (ms)
+  const members = new Set<number>([root]); // every process of the tree seen so far
   const named = new Set<number>();
   const recorded = new Set<number>();
   const look = (): void => {
     const now = performance.now();
     for (const p of liveWriters(ring)) recorded.add(p.tag);
     for (const p of [processInfo(root), ...descendants(root)]) {
-      if (p === undefined || named.has(p.pid) || recorded.has(p.pid)) continue;
+      if (p === undefined) continue;
+      members.add(p.pid);
+      if (named.has(p.pid) || recorded.has(p.pid)) continue;
       const first = seen.get(p.pid) ?? now;
       seen.set(p.pid, first);
       const what = `pid ${p.pid} (${p.cmdline.join(" ").slice(0, 120) || p.comm})`;
@@ -277,8 +284,11 @@ function watchTree(root: number, ring: RingBuffer, config: RecordConfig, io: Cli
   look();
   const timer = setInterval(look, TREE_CHECK_MS);
   timer.unref();
+  const alive = (): number[] => [...members].filter((pid) => processAlive(pid));
   return {
     recorded,
+    alive,
+    anyAlive: () => alive().length > 0,
     stop() {
       clearInterval(timer);
     },

@@ -41,8 +41,8 @@ export interface DrainOptions {
   /** Sleep until this many commits ring-wide (or the next check). Default 1024. */
   wakeRecords?: number;
   /**
-   * Also stop by itself when this returns true and no writer of the ring is alive (all closed, or
-   * their processes gone): e.g. `() => programExited` to drain until the whole process tree ended.
+   * Also stop by itself when this returns true and no writer of the ring is known to be alive (see
+   * {@link liveWriters}): e.g. `() => programExited` to drain until the whole process tree ended.
    */
   stopWhenNoWriters?: () => boolean;
   /** Called for each dead writer reclaimed. */
@@ -113,9 +113,13 @@ export function reclaimDeadWriters(ring: RingBuffer): ReclaimedProducer[] {
   return out;
 }
 
-/** The writers of `ring` that are alive: open, and (when tagged with a pid) their process runs. */
+/**
+ * The writers of `ring` known to be alive: open, tagged with a pid (FORMAT.md 1.2), and that
+ * process runs. Untagged writers (tag 0: e.g. `attachRing()` of a file ring's buffer in a worker)
+ * cannot be told dead and are not listed.
+ */
 export function liveWriters(ring: RingBuffer): LiveProducer[] {
-  return liveProducers(ring).filter((p) => p.tag <= 0 || processAlive(p.tag));
+  return liveProducers(ring).filter((p) => p.tag > 0 && processAlive(p.tag));
 }
 
 /**

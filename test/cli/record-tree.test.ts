@@ -25,13 +25,15 @@ interface Tally {
   /** Jobs begun and ended on the shared lane, per "pid/threadId", in lane order. */
   begins: Map<string, number[]>;
   ends: Map<string, number[]>;
+  /** Typed events per "name pid/threadId" (pino.log, otel.span, node.http.server, ...). */
+  events: Map<string, number>;
   lost: number;
   warnings: string[];
   mismatched: number;
 }
 
 function tally(path: string): Tally {
-  const t: Tally = { counts: new Map(), names: new Map(), begins: new Map(), ends: new Map(), lost: 0, warnings: [], mismatched: 0 };
+  const t: Tally = { counts: new Map(), names: new Map(), begins: new Map(), ends: new Map(), events: new Map(), lost: 0, warnings: [], mismatched: 0 };
   const trace = openTraceFile(path);
   try {
     const sharedLane = trace.geometry.ownLanes;
@@ -41,7 +43,12 @@ function tally(path: string): Tally {
           t.lost += r.lost;
           return;
         }
-        if (r.type < 1 || r.type > 3) return; // Node's own events (instrument)
+        if (r.type < 1 || r.type > 3) {
+          const name = trace.registry?.schema(r.type)?.name ?? `type ${r.type}`;
+          const key = `${name} ${r.pid}/${r.threadId}`;
+          t.events.set(key, (t.events.get(key) ?? 0) + 1);
+          return;
+        }
         const v = new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset, r.length);
         const key = `${r.pid}/${r.threadId}`;
         // The payload says who wrote it: the ring's identity must agree.
@@ -92,7 +99,12 @@ test('urb record of an HTTP server with 3 worker threads and a cluster of 2: eve
       const jobs = Array.from({ length: 20 }, (_, i) => i);
       assert.deepEqual(t.begins.get(key), jobs, `${key}: its own begins, in order`);
       assert.deepEqual(t.ends.get(key), jobs, `${key}: its own ends, in order`);
+      assert.equal(t.events.get(`pino.log ${key}`), 20, `${key}: its pino lines`);
+      assert.equal(t.events.get(`otel.span ${key}`), 20, `${key}: its spans`);
     }
+    // Node's own events, recorded by urb record's default instrumentation in each process's main thread.
+    assert.equal(t.events.get(`node.http.server ${primary}/0`), 20);
+    assert.ok((t.events.get(`node.worker.online ${primary}/0`) ?? 0) >= 3, 'the worker threads started'); 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
