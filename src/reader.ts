@@ -105,6 +105,10 @@ export interface RecordData {
   lost: number;
   cause: "" | "overrun" | "dropped";
   payload: Uint8Array;
+  /** Who wrote it (see {@link RingRecord.pid}): 0, -1 and "" when unknown. */
+  pid: number;
+  threadId: number;
+  threadName: string;
 }
 
 const NO_TIME = Number.NaN;
@@ -863,7 +867,7 @@ export class RingReader {
   drain(max = Infinity): RecordData[] {
     const out: RecordData[] = [];
     this.read((r) => {
-      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, cause: r.cause, payload: r.payload() });
+      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, cause: r.cause, payload: r.payload(), pid: r.pid, threadId: r.threadId, threadName: r.threadName });
     }, max);
     return out;
   }

@@ -132,3 +132,17 @@ test('a reader that starts in the middle of a page finds the IDENTITY record at 
   assert.equal(rows.length, 6);
   for (const row of rows) assert.ok(row === '0:11:2:own' || row === '1:12:5:shared', row);
 });
+
+test('plain-object copies (drain(), records()) keep who wrote the record', async () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 1, clock: 'counter' });
+  ring.writer({ identity: { pid: 21, threadId: 4, name: 'copier' } }).write(1, new Uint8Array(4));
+  ring.writer({ lane: 'shared', identity: { pid: 22, threadId: 5, name: 'other' } }).write(1, new Uint8Array(4));
+  const rows = ring.iterator().drain().map((r) => `${r.pid}/${r.threadId}/${r.threadName}`);
+  assert.deepEqual(rows.sort(), ['21/4/copier', '22/5/other']);
+  const copies: string[] = [];
+  for await (const r of ring.consumer().records({ signal: AbortSignal.timeout(200) })) {
+    copies.push(`${r.pid}/${r.threadId}/${r.threadName}`);
+    if (copies.length === 2) break;
+  }
+  assert.deepEqual(copies.sort(), ['21/4/copier', '22/5/other']);
+});
