@@ -78,7 +78,7 @@ for (const mode of ['discard', 'overwrite'] as const) {
           // Writers 0 and 1 own lanes 0 and 1; writers 2 and 3 share lane 2.
           const ws: RingWriter[] = ids.map((identity, i) => ring.writer(i < 2 ? { identity } : { lane: 'shared', identity }));
           const seq = [0, 0, 0, 0];
-          const consumer = ring.consumer({ lanes: [0, 2] }); // lane 1 is left to the iterator and the snapshot
+          const consumer = ring.consumer({ lanes: [0, 2] }); // lane 1 is left to a group member, the iterator and the snapshot
           let seen = 0;
           for (const o of ops) {
             if ('read' in o) {
@@ -94,6 +94,9 @@ for (const mode of ['discard', 'overwrite'] as const) {
             w.commit(at);
           }
           seen += consumer.read((r) => r.kind === 'data' && check(r, ids, 'consumer'));
+          const group = ring.groupConsumer({ lanes: [1] });
+          group.read((r) => r.kind === 'data' && check(r, ids, 'group member'), 3);
+          group.close();
           const it = ring.iterator();
           it.read((r) => r.kind === 'data' && check(r, ids, 'iterator'));
           it.close();
