@@ -95,7 +95,7 @@ for (const mode of ['discard', 'overwrite'] as const) {
           }
           seen += consumer.read((r) => r.kind === 'data' && check(r, ids, 'consumer'));
           const group = ring.groupConsumer({ lanes: [1] });
-          group.read((r) => r.kind === 'data' && check(r, ids, 'group member'), 3);
+          seen += group.read((r) => r.kind === 'data' && check(r, ids, 'group member'), 3);
           group.close();
           const it = ring.iterator();
           it.read((r) => r.kind === 'data' && check(r, ids, 'iterator'));
