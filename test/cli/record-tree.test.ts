@@ -168,3 +168,17 @@ test('urb record: process.exit(1) in the middle of a loop of writes: exactly the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('urb record names on stderr a Node.js process of the tree that does not record (its environment dropped NODE_OPTIONS)', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'env.urb');
+    // The program starts a node child with an empty environment: no preload reaches it.
+    const script = `require('child_process').spawnSync(process.execPath, ['-e', 'setTimeout(() => {}, 3500)'], { env: {} })`;
+    const r = await urb(['record', '-o', out, '--', process.execPath, '-e', script], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /urb: record: not recorded: pid \d+ \(\S*node -e setTimeout.*\): a Node\.js process that did not attach to the ring/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
