@@ -182,3 +182,28 @@ test('urb record names on stderr a Node.js process of the tree that does not rec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('urb record -- sh -c "node a & node b; wait": both Node.js processes in one trace, the shell named as not recorded', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'sh.urb');
+    const burst = fileURLToPath(new URL('../fixtures/burst-app.js', import.meta.url));
+    const node = JSON.stringify(process.execPath);
+    const app = JSON.stringify(burst);
+    const r = await urb(['record', '-o', out, '--no-instrument', '--', '/bin/sh', '-c', `${node} ${app} 100 start & ${node} ${app} 200 start; wait`], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /not recorded: pid \d+ \(.*sh.*\): not a Node\.js process/);
+    const perPid = new Map<number, number>();
+    const trace = openTraceFile(out);
+    try {
+      trace.read((rec) => {
+        if (rec.kind === 'data' && rec.type === 1) perPid.set(rec.pid, (perPid.get(rec.pid) ?? 0) + 1);
+      });
+    } finally {
+      trace.close();
+    }
+    assert.deepEqual([...perPid.values()].sort((a, b) => a - b), [100, 200], 'one row per process, each with all its records');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
