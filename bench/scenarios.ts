@@ -21,6 +21,7 @@ import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 import { xprocessScenario } from './xprocess.js';
 import { integrationScenarios } from './integrations.js';
+import { recordTreeScenario } from './record-tree.js';
 
 export type { Scenario } from './harness.js';
 
@@ -31,6 +32,7 @@ export const scenarios: readonly Scenario[] = [
   typedScenario,
   typedHeapScenario,
   ...integrationScenarios,
+  recordTreeScenario,
   ...peerScenarios,
   pipeScenario,
   groupScenario,

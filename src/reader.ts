@@ -16,6 +16,7 @@ import { ConsumerClaimError, RingClosedError } from "./errors.js";
 import {
   CLOCK_NONE,
   INTERNAL_BIT,
+  INTERNAL_IDENTITY,
   INTERNAL_LOST,
   INTERNAL_TIME,
   CONSUMER_GROUP,
@@ -54,6 +55,7 @@ import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, rec
 import { RecordBatch } from "./batch.js";
 import { LaneMerge } from "./merge.js";
 import { RecordCopier, type RecordCopy } from "./record-batch.js";
+import { IdentityTracker } from "./identity.js";
 import type { RingBuffer } from "./ring.js";
 import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
 
@@ -106,6 +108,10 @@ export interface RecordData {
   lost: number;
   cause: "" | "overrun" | "dropped";
   payload: Uint8Array;
+  /** Who wrote it (see {@link RingRecord.pid}): 0, -1 and "" when unknown. */
+  pid: number;
+  threadId: number;
+  threadName: string;
 }
 
 const NO_TIME = Number.NaN;
@@ -162,6 +168,8 @@ class LaneCursor {
   #nextTime = NO_TIME;
   #lostPending = 0;
   #lostTime = 0;
+  /** Who wrote the records being decoded (IDENTITY records, FORMAT.md 8.3). */
+  readonly #who = new IdentityTracker();
   /** The head record (loaded, not yet handed out). */
   hasHead = false;
   /** The head record, handed to visitors as it is (no copy per record). */
@@ -411,7 +419,10 @@ class LaneCursor {
       // Copy the run (plain reads: made safe by the validation below). One memcpy-like set()
       // (about 0.25 ns a word here, against 0.9 for a word loop); the subarray is one small object per run.
       if (withHeader) this.bytes.set(c.u8.subarray(slot, slot + PAGE_HEADER_BYTES), 0); // validated with the run
-      this.bytes.set(c.u8.subarray(slot + start, slot + end), start);
+      // Starting in the middle of a page not read from its start: copy the records before the run
+      // too (validated with it), for the IDENTITY record that says who wrote the run.
+      const from = start > PAGE_HEADER_BYTES && !this.#who.isAt(pageNo) ? PAGE_HEADER_BYTES : start;
+      this.bytes.set(c.u8.subarray(slot + from, slot + end), from);
       const nextPage = end >= ps;
       if (this.#consuming) {
         const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
@@ -434,6 +445,10 @@ class LaneCursor {
       }
       this.#seq += records;
       this.#base = base;
+      if (!this.#who.isAt(pageNo)) {
+        this.#who.atPage(pageNo);
+        if (from < start) this.#who.scan(this.bytes, from, start);
+      }
       this.#bPos = start;
       this.#bEnd = end;
       if (nextPage) {
@@ -478,6 +493,7 @@ class LaneCursor {
     }
     const lost = this.#seq - before;
     this.#nextTime = NO_TIME;
+    this.#who.atPage(Number.NaN);
     this.#bPos = this.#bEnd = 0;
     if (lost !== 0) {
       this.#lostPending += lost;
@@ -545,11 +561,14 @@ class LaneCursor {
           const kind = h & TYPE_MASK;
           if (kind === INTERNAL_TIME && len >= 8) {
             this.#nextTime = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+          } else if (kind === INTERNAL_IDENTITY) {
+            this.#who.read(this.bytes, at + RECORD_HEADER_BYTES, len);
           } else if (kind === INTERNAL_LOST && len >= 8) {
             return this.#headLost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0), "dropped");
           }
           continue; // padding, or an internal kind this version does not know
         }
+        this.#who.stamp(this.record);
         this.record.kind = "data";
         this.record.cause = "";
         this.record.type = h & TYPE_MASK;
@@ -623,7 +642,15 @@ class LaneCursor {
   }
 
   #headLost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
-    if (cause === "overrun") this.#lostPending = 0;
+    if (cause === "overrun") {
+      this.#lostPending = 0;
+      // Records of any writers may be in the gap: the marker is the lane's, nobody's in particular.
+      this.record.pid = 0;
+      this.record.threadId = -1;
+      this.record.threadName = "";
+    } else {
+      this.#who.stamp(this.record); // a writer's drops are that writer's
+    }
     this.record.cause = cause;
     this.record.kind = "lost";
     this.record.lost = count;
@@ -1094,7 +1121,7 @@ export class RingReader {
   drain(max = Infinity): RecordData[] {
     const out: RecordData[] = [];
     this.read((r) => {
-      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, cause: r.cause, payload: r.payload() });
+      out.push({ kind: r.kind, lane: r.lane, type: r.type, timestamp: r.timestamp, lost: r.lost, cause: r.cause, payload: r.payload(), pid: r.pid, threadId: r.threadId, threadName: r.threadName });
     }, max);
     return out;
   }

@@ -2,6 +2,7 @@
  * Creating a ring in a SharedArrayBuffer, attaching to one (in any thread), and the ring-wide
  * operations: producer slots, writers, readers, stats and recovery of dead producers.
  */
+import { type ThreadIdentity, checkIdentity, currentIdentity } from "./identity.js";
 import {
   CLOCK_MONO,
   CLOCK_USER,
@@ -46,6 +47,7 @@ import {
   P_STATE,
   P_TAG,
   P_ABANDONED,
+  P_UNREPORTED,
   PAGE_HEADER_BYTES,
   PG_COMMITTED,
   PG_CUM_READY,
@@ -116,9 +118,15 @@ export interface WriterOptions {
    * dead writers from live ones).
    */
   tag?: number;
+  /**
+   * Who writes (stamped on every record, FORMAT.md 8.3): fields given here replace those of the
+   * calling thread's identity (the installed provider's, see `setIdentityProvider`; in Node,
+   * `unified-ring-buffer/node` installs `process.pid`, `threadId` and the thread's name).
+   */
+  identity?: Partial<ThreadIdentity>;
 }
 
-const WRITER_OPTION_KEYS = optionKeys<WriterOptions>({ lane: true, tag: true });
+const WRITER_OPTION_KEYS = optionKeys<WriterOptions>({ lane: true, tag: true, identity: true });
 
 /** Options of {@link RingBuffer.consumer} and {@link RingBuffer.iterator}. */
 export interface ReaderOptions {
@@ -240,6 +248,7 @@ export class RingBuffer {
     if (this.clock.userMissing) {
       throw new TypeError("Cannot create writer: the ring uses a user clock; attach it with the same clock function as options.clock (readers do not need it)");
     }
+    const identity = options.identity === undefined ? currentIdentity() : checkIdentity({ ...currentIdentity(), ...options.identity }, "Cannot create writer: identity");
     const pid = this.#claimProducer(tag);
     try {
       if (lane === -1) {
@@ -271,8 +280,8 @@ export class RingBuffer {
     // Publish the producer (tag, lane, zeroed counters); pairs with loads of P_STATE in stats and producersByTag().
     Atomics.store(i32, (producerOffset(g, pid) + P_STATE) >> 2, PRODUCER_ALIVE);
     return lane < g.ownLanes
-      ? new LaneWriter(this, lane, pid)
-      : new SharedLaneWriter(this, lane, pid);
+      ? new LaneWriter(this, lane, pid, identity)
+      : new SharedLaneWriter(this, lane, pid, identity);
   }
 
   /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
@@ -410,6 +419,7 @@ export class RingBuffer {
       if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_CLAIMING) === PRODUCER_FREE) {
         this.core.f64[(base + P_DROPPED) >> 3] = 0;
         this.core.f64[(base + P_ABANDONED) >> 3] = 0;
+        this.core.f64[(base + P_UNREPORTED) >> 3] = 0;
         Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // made visible with P_STATE below
         Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
         return id;

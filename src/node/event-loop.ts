@@ -38,7 +38,6 @@ export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => vo
     throw new RangeError(`Cannot instrument the event loop: resolutionMs must be an integer >= 1, received ${resolutionMs}`);
   }
   const ev = defineEvent(sink.ring, NODE_EVENTS.eventLoop, EVENT_LOOP_FIELDS);
-  const w = sink.writer;
   const h = createHistogram(); // records integers >= 1: a delay of 0 is recorded as 1 ns
   let from = sink.now();
   let prev = performance.now();
@@ -46,7 +45,7 @@ export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => vo
     const to = sink.now();
     if (h.count > 0) {
       const ns = (v: number) => (v > 1 ? v : 0);
-      ev.writeArgs(w, from, to - from, ns(h.min), ns(h.mean), ns(h.percentile(50)), ns(h.percentile(99)), ns(h.max), h.count);
+      ev.writeArgs(sink.writer, from, to - from, ns(h.min), ns(h.mean), ns(h.percentile(50)), ns(h.percentile(99)), ns(h.max), h.count);
     }
     h.reset();
     from = to;

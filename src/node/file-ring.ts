@@ -36,6 +36,7 @@ import { MAX_TOTAL_BYTES, RING_HEADER_BYTES } from "../layout.js";
 import { type AttachOptions, type RingBuffer, type RingOptions, attachRing, createRing, readGeometry, ringBytes } from "../ring.js";
 import { futexWakeChannel } from "./futex.js";
 import { nativeAddon } from "./native.js";
+import "./identity.js"; // writers of file rings (several processes) say which process they are
 
 /** Options of {@link createFileRing}: the ring's options, and how the file is made. */
 export interface FileRingOptions extends RingOptions {

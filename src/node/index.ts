@@ -12,9 +12,12 @@ import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { recordStream, type StreamOptions } from "../stream.js";
 import type { RingReader } from "../reader.js";
 
+export { setThreadName, nodeIdentity } from "./identity.js";
 export { createFileRing, openFileRing, attachFileRing } from "./file-ring.js";
 export type { FileRingOptions, OpenFileRingOptions } from "./file-ring.js";
 export { recoverFileRing } from "./recover.js";
+export { drainRing, reclaimDeadWriters, liveWriters } from "./drain.js";
+export type { DrainTarget, DrainOptions, DrainReport } from "./drain.js";
 export type { RecoverOptions, RecoveryReport, ReclaimedProducer } from "./recover.js";
 export { followFileRing } from "./follow.js";
 export type { FollowOptions, FollowSummary } from "./follow.js";

@@ -19,7 +19,7 @@ import type { LaneHandoff, RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { crc32 } from "../tracefile/crc32.js";
 import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
-import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE } from "../tracefile/file-layout.js";
+import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE, LOST_CAUSE_DROPPED } from "../tracefile/file-layout.js";
 import { metadataChunk, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
 import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
 import { checkOptions, optionKeys } from "../options.js";
@@ -258,6 +258,15 @@ export class TracePipe {
       this.close();
     }
     return this.stats;
+  }
+
+  /**
+   * Write a LOST chunk now: `count` records of `lane` that a writer dropped and never reported
+   * in-band (a drain reports them for a writer that died or stopped first). Counted in stats.lost.
+   */
+  lost(lane: number, count: number, time: number): void {
+    this.#writeAll([lostChunk(lane, count, time, LOST_CAUSE_DROPPED)]);
+    this.stats.lost += count;
   }
 
   /** Flush, write the END chunk, close the file (when the pipe opened it) and release the lanes. */

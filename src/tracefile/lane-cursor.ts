@@ -7,6 +7,7 @@
 import { TraceFileError } from "../errors.js";
 import {
   INTERNAL_BIT,
+  INTERNAL_IDENTITY,
   INTERNAL_LOST,
   INTERNAL_TIME,
   LENGTH_MASK,
@@ -22,8 +23,9 @@ import {
   TYPE_MASK,
 } from "../layout.js";
 import { RingRecord } from "../reader.js";
+import { IdentityTracker } from "../identity.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_VALUE, LC_CAUSE, LC_TIME, LOST_CAUSE_DROPPED, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -60,6 +62,8 @@ export class TraceLaneCursor {
   #bEnd = 0;
   #base = 0;
   #nextTime = Number.NaN;
+  /** Who wrote the records being decoded (IDENTITY records, FORMAT.md 8.3). */
+  readonly #who = new IdentityTracker();
 
   constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, warn: (e: TraceFileError) => void) {
     this.#src = src;
@@ -112,12 +116,15 @@ export class TraceLaneCursor {
           const kind = h & TYPE_MASK;
           if (kind === INTERNAL_TIME && len >= 8) {
             this.#nextTime = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+          } else if (kind === INTERNAL_IDENTITY) {
+            this.#who.read(this.#buf, at + RECORD_HEADER_BYTES, len);
           } else if (kind === INTERNAL_LOST && len >= 8) {
             return this.#lost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0), "dropped");
           }
           continue;
         }
         const r = this.record;
+        this.#who.stamp(r);
         r.kind = "data";
         r.cause = "";
         r.type = h & TYPE_MASK;
@@ -163,7 +170,10 @@ export class TraceLaneCursor {
       this.#warn(new TraceFileError(`Damaged chunk at byte ${pos}: checksum mismatch; its records are skipped`, pos));
       return false;
     }
-    if (kind === CHUNK_LOST) return this.#lost(value, this.#dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), "overrun");
+    if (kind === CHUNK_LOST) {
+      this.#who.atPage(Number.NaN); // the next page, even if numbered as the last one, is read afresh
+      return this.#lost(value, this.#dv.getFloat64(CHUNK_HEADER_BYTES + LC_TIME, true), this.#dv.getUint32(CHUNK_HEADER_BYTES + LC_CAUSE, true) === LOST_CAUSE_DROPPED ? "dropped" : "overrun");
+    }
     this.#chunkEnd = CHUNK_HEADER_BYTES + length;
     // A fragment or a single page has one page header; a chunk of whole pages has one per page.
     this.#pagesLeft = length > this.#pageSize ? length / this.#pageSize : 1;
@@ -192,6 +202,8 @@ export class TraceLaneCursor {
       return true; // go on with the next page of the chunk, if any
     }
     this.counts.pages++;
+    // A fragment that continues the page of the previous chunk keeps its identity; a new page starts unknown.
+    this.#who.atPage(page);
     this.#base = dv.getFloat64(at + PG_BASE_TIME, true);
     // Records sit at (page offset - CH_OFFSET + 48) after the header copy: 8-aligned, as in the ring.
     this.#bPos = at + PAGE_HEADER_BYTES;
@@ -204,6 +216,12 @@ export class TraceLaneCursor {
     r.kind = "lost";
     r.cause = cause;
     r.lost = count;
+    if (cause === "dropped") this.#who.stamp(r); // a writer's drops are that writer's
+    else {
+      r.pid = 0; // records of any writers may be in the gap
+      r.threadId = -1;
+      r.threadName = "";
+    }
     r.timestamp = time;
     r.type = 0;
     r.offset = 0;
