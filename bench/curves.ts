@@ -2,7 +2,7 @@
  * The curves of BENCHMARKS.md: throughput (records/s from N writer threads to one consumer) of
  * every series in bench/curve-sessions.ts,
  *  - against record size (16 B to 4 KiB, one writer): `curve_size_<bytes>_<series>_rps`;
- *  - against the number of writer threads (1, 2, 4; 16-byte records): `curve_writers_<n>_<series>_rps`.
+ *  - against the number of writer threads (1, 2, 4, 8; 16-byte records): `curve_writers_<n>_<series>_rps`.
  *
  * Each point (one size, or one writer count) opens every series' session, then alternates their
  * repetitions (harness.ts#alternateMedians), so noise hits all series of a point alike; the figure
@@ -25,7 +25,7 @@ export type CurveAxis = 'size' | 'writers';
 /** Record sizes of the size axis, in bytes (one writer). */
 export const RECORD_SIZES: readonly number[] = [16, 64, 256, 1024, 4096];
 /** Writer thread counts of the writers axis (16-byte records). */
-export const WRITER_COUNTS: readonly number[] = [1, 2, 4];
+export const WRITER_COUNTS: readonly number[] = [1, 2, 4, 8];
 /** Record size of the writers axis. */
 export const WRITERS_AXIS_RECORD_BYTES = 16;
 

@@ -52,7 +52,7 @@ interface HttpSession {
  * their ratio keeps what instrument() costs while a ratio of the two medians can take them from
  * different load regimes (0.62 against a median pair ratio of 0.87 in one run).
  */
-function pairedFigures(plain: readonly number[], instrumented: readonly number[]): { value: number; ref: number } {
+export function pairedFigures(plain: readonly number[], instrumented: readonly number[]): { value: number; ref: number } {
   const ref = median(plain);
   return { value: ref * median(plain.map((p, i) => (instrumented[i] as number) / p)), ref };
 }

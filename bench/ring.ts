@@ -8,6 +8,7 @@
  * | xthread_rps              | worker writer -> main-thread consumer (read API)       | ringbufjs_rps              |
  * | xthread_vs_limit_rps     | same                                                   | raw_batched_ring_rps       |
  * | xthread_mono_rps         | same with clock mono                                    | xthread_rps                |
+ * | xthread_batch_rps        | batch writer (32 a batch) -> main-thread readBatches() | raw_batched_ring_rps       |
  * | shared_lane_2w_rps       | 2 worker writers on one shared lane, no reader         | own_lanes_2w_rps           |
  * | write_heap_growth_bytes  | JS heap growth over 10 M writes (GC before and after)  | 1000000                    |
  *
@@ -21,7 +22,7 @@ import { RecordTally } from './record-tally.js';
 import { alternateMedians, heapGrowthBytes, measureNsPerOpInterleaved, metric, planFor, startWorker, type OpLoop, type Scenario } from './harness.js';
 import { CTRL_BYTES, RECORD_BYTES, beginRun, expectedChecksum, isRunFinished, requestStop } from './peers/layout.js';
 import { consumeRun } from './consume-run.js';
-import { closeWorker, makeRawClockStorePublishLoop, makeRawStorePublishLoop, openRawBatchedRing, throwIfFailed, type ThroughputSession } from './peers/raw.js';
+import { RAW_RING_BATCH, closeWorker, makeRawClockStorePublishLoop, makeRawStorePublishLoop, openRawBatchedRing, throwIfFailed, type ThroughputSession } from './peers/raw.js';
 import { openRingbufjs } from './peers/ringbufjs.js';
 
 const PAGE = 16384;
@@ -71,15 +72,24 @@ export const writeScenario: Scenario = {
   },
 };
 
-/** Worker writer -> main-thread consumer through our read API, checksum-verified. */
-export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSession> {
+/**
+ * Worker writer -> main-thread consumer through our read API, checksum-verified. With `batch` > 0,
+ * the batch path at both ends: the worker writes batches of `batch` records (ring-batch-writer.ts)
+ * and the reader takes them with readBatches().
+ */
+export async function openOurs(clock: 'none' | 'mono', batch = 0): Promise<ThroughputSession> {
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock, metadataBytes: 0 });
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);
-  const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
+  const bench =
+    batch > 0
+      ? await startWorker(new URL('./ring-batch-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, batch })
+      : await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
   const reader = ring.consumer();
   const tally = new RecordTally();
   const visit = tally.visit;
+  const visitBatch = tally.visitBatch;
+  const poll = batch > 0 ? () => reader.readBatches(visitBatch) : () => reader.read(visit);
   let runId = 0;
   let readSoFar = 0;
   return {
@@ -88,7 +98,7 @@ export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSessio
       runId += 1;
       tally.reset();
       beginRun(ctrl, runId);
-      const elapsed = consumeRun([ctrl], runId, durationMs, () => reader.read(visit), 'ring writer');
+      const elapsed = consumeRun([ctrl], runId, durationMs, poll, 'ring writer');
       const expected = expectedChecksum(readSoFar | 0, tally.count);
       if (tally.sum !== expected || tally.lost !== 0) throw new Error(`our ring: checksum ${tally.sum} != ${expected} over ${tally.count} records, or ${tally.lost} lost`);
       readSoFar += tally.count;
@@ -104,13 +114,16 @@ export async function openOurs(clock: 'none' | 'mono'): Promise<ThroughputSessio
 /**
  * Worker writer -> main-thread `for await (const r of reader)` consumer (each record its own object
  * copy; the iteration sleeps in waitAsync when it catches up). Checksum-verified like openOurs().
+ * With `batches`, `for await (const b of reader.batches())`: one promise per batch, the records
+ * summed from the batch's arrays (RecordTally.visitBatch).
  */
-export async function openForAwait(): Promise<ThroughputSession> {
+export async function openForAwait(batches = false): Promise<ThroughputSession> {
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: PAGE, pagesPerLane: 16, mode: 'discard', clock: 'none', metadataBytes: 0 });
   const ctrlSab = new SharedArrayBuffer(CTRL_BYTES);
   const ctrl = new Int32Array(ctrlSab);
   const bench = await startWorker(new URL('./ring-writer.js', import.meta.url), { ctrlSab, ringSab: ring.buffer, lane: 0, spinWhenFull: true });
   const reader = ring.consumer();
+  const tally = new RecordTally();
   let runId = 0;
   let readSoFar = 0;
   return {
@@ -128,7 +141,14 @@ export async function openForAwait(): Promise<ThroughputSession> {
       const t0 = performance.now();
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(), durationMs);
-      for await (const r of reader.records({ signal: ac.signal })) if (r.kind === 'data') add(r.payload);
+      if (batches) {
+        tally.reset();
+        for await (const b of reader.batches({ signal: ac.signal })) tally.visitBatch(b);
+        sum = tally.sum;
+        count = tally.count;
+      } else {
+        for await (const r of reader.records({ signal: ac.signal })) if (r.kind === 'data') add(r.payload);
+      }
       clearTimeout(timer);
       requestStop(ctrl);
       // Drain what the writer published before it stopped.
@@ -136,7 +156,7 @@ export async function openForAwait(): Promise<ThroughputSession> {
       for (const r of reader.drain()) if (r.kind === 'data') add(r.payload);
       const elapsed = performance.now() - t0;
       const expected = expectedChecksum(readSoFar | 0, count);
-      if (sum !== expected) throw new Error(`for await: checksum ${sum} != ${expected} over ${count} records`);
+      if (sum !== expected || tally.lost !== 0) throw new Error(`for await: checksum ${sum} != ${expected} over ${count} records, or ${tally.lost} lost`);
       readSoFar += count;
       return count / (elapsed / 1e3);
     },
@@ -152,12 +172,20 @@ export const forAwaitScenario: Scenario = {
   async run(opts) {
     const plan = planFor(opts);
     const fa = await openForAwait();
+    const fab = await openForAwait(true);
     const poll = await openOurs('none');
     try {
-      const r = await alternateMedians({ fa: () => fa.runOnce(plan.durationMs), poll: () => poll.runOnce(plan.durationMs) }, plan.reps);
-      return [metric('for_await_rps', r.fa, 'records/s', { name: 'busy_poll_rps', value: r.poll })];
+      const r = await alternateMedians(
+        { fa: () => fa.runOnce(plan.durationMs), fab: () => fab.runOnce(plan.durationMs), poll: () => poll.runOnce(plan.durationMs) },
+        plan.reps,
+      );
+      return [
+        metric('for_await_rps', r.fa, 'records/s', { name: 'busy_poll_rps', value: r.poll }),
+        metric('for_await_batches_rps', r.fab, 'records/s', { name: 'busy_poll_rps', value: r.poll }),
+      ];
     } finally {
       await fa.close();
+      await fab.close();
       await poll.close();
     }
   },
@@ -191,6 +219,30 @@ export const xthreadScenario: Scenario = {
       await ours.close();
       await oursMono.close();
       await rb.close();
+      await raw.close();
+    }
+  },
+};
+
+/**
+ * The batch path at both ends against the raw batched ring (bench/peers/raw.ts): a minimal SPSC
+ * ring on a SharedArrayBuffer, written in the bench, whose writer publishes its head once per 32
+ * records and whose reader sums each record's 4 words: the limit of a batched cross-thread ring in
+ * JS. Ours: batches of the same 32 records (reserveBatch/commitBatch), read with readBatches() and
+ * the same sum. Ours carries more per record (an 8-byte header, page switches, a copy out of the
+ * ring): the ratio is what those cost.
+ */
+export const xthreadBatchScenario: Scenario = {
+  name: 'ring_xthread_batch',
+  async run(opts) {
+    const plan = planFor(opts);
+    const ours = await openOurs('none', RAW_RING_BATCH);
+    const raw = await openRawBatchedRing();
+    try {
+      const r = await alternateMedians({ ours: () => ours.runOnce(plan.durationMs), raw: () => raw.runOnce(plan.durationMs) }, plan.reps);
+      return [metric('xthread_batch_rps', r.ours, 'records/s', { name: 'raw_batched_ring_rps', value: r.raw })];
+    } finally {
+      await ours.close();
       await raw.close();
     }
   },
@@ -264,4 +316,4 @@ export const heapScenario: Scenario = {
   },
 };
 
-export const ringScenarios: readonly Scenario[] = [writeScenario, xthreadScenario, forAwaitScenario, sharedLaneScenario, heapScenario];
+export const ringScenarios: readonly Scenario[] = [writeScenario, xthreadScenario, xthreadBatchScenario, forAwaitScenario, sharedLaneScenario, heapScenario];

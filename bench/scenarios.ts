@@ -14,21 +14,25 @@ import { curveScenarios } from './curves.js';
 import { exportScenario } from './export.js';
 import { groupScenario } from './group.js';
 import { latencyScenario } from './latency.js';
+import { mergedReadScenario } from './merged-read.js';
 import { pipeScenario } from './pipe.js';
 import { readableScenario } from './readable.js';
 import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 import { xprocessScenario } from './xprocess.js';
 import { integrationScenarios } from './integrations.js';
+import { recordTreeScenario } from './record-tree.js';
 
 export type { Scenario } from './harness.js';
 
 export const scenarios: readonly Scenario[] = [
   ...ringScenarios,
+  mergedReadScenario,
   xprocessScenario,
   typedScenario,
   typedHeapScenario,
   ...integrationScenarios,
+  recordTreeScenario,
   ...peerScenarios,
   pipeScenario,
   groupScenario,

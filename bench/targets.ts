@@ -26,6 +26,10 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   xprocess_rps: { op: '>=', bound: 0.8, source: 'issue 5' },
   export_peak_rss_bytes: { op: '<', bound: 0.25, source: 'issue 6' },
   http_instrumented_rps: { op: '>=', bound: 0.95, source: 'issue 7' },
+  merged_read_8_lanes_ns: { op: '<=', bound: 1.3, source: 'issue 15' },
+  merged_read_8_lanes_none_ns: { op: '<=', bound: 1.1, source: 'issue 15' },
+  xthread_batch_rps: { op: '>=', bound: 0.5, source: 'issue 15' },
+  record_tree_overhead_rps: { op: '>=', bound: 0.9, source: 'issue 14' },
   otel_span_ns: { op: '<', bound: 1, source: 'issue 7, an aim' },
 };
 

@@ -230,7 +230,7 @@ async function main(): Promise<void> {
 
   console.log(`served ${requests} requests (${[...statuses].map(([s, n]) => `${n} x ${s}`).join(', ')}) with ${workers} pool workers in ${ms.toFixed(0)} ms`);
   if (recording !== undefined) {
-    // The recording's pipe thread takes pages out of the ring as they fill: the file has the events.
+    // urb drains the recording's ring to its file from outside this process: the file has the events.
     console.log('recorded by urb record: see its trace file with urb stats, urb dump or urb view');
     return;
   }

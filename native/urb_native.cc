@@ -317,8 +317,7 @@ void Cleanup(void* arg) {
   delete state;
 }
 
-void SetMethod(Local<Context> context, Local<Object> exports, const char* name, v8::FunctionCallback fn, Local<Value> data) {
-  Isolate* isolate = context->GetIsolate();
+void SetMethod(Isolate* isolate, Local<Context> context, Local<Object> exports, const char* name, v8::FunctionCallback fn, Local<Value> data) {
   Local<Function> f = v8::FunctionTemplate::New(isolate, fn, data)->GetFunction(context).ToLocalChecked();
   exports->Set(context, String::NewFromUtf8(isolate, name).ToLocalChecked(), f).Check();
 }
@@ -327,17 +326,18 @@ void SetMethod(Local<Context> context, Local<Object> exports, const char* name, 
 
 // Context-aware: loadable in the main thread and in every worker (each gets its own state).
 NODE_MODULE_INIT() {
-  Isolate* isolate = context->GetIsolate();
+  // The isolate loading us (Context::GetIsolate() is gone from Node 26's V8).
+  Isolate* isolate = Isolate::GetCurrent();
   AddonState* state = new AddonState();
   state->isolate = isolate;
   state->loop = node::GetCurrentEventLoop(isolate);
   node::AddEnvironmentCleanupHook(isolate, Cleanup, state);
   Local<Value> data = v8::External::New(isolate, state);
-  SetMethod(context, exports, "mapShared", MapShared, data);
-  SetMethod(context, exports, "futexWait", FutexWait, data);
-  SetMethod(context, exports, "futexWaitAsync", FutexWaitAsync, data);
-  SetMethod(context, exports, "futexCancel", FutexCancel, data);
-  SetMethod(context, exports, "futexWake", FutexWake, data);
+  SetMethod(isolate, context, exports, "mapShared", MapShared, data);
+  SetMethod(isolate, context, exports, "futexWait", FutexWait, data);
+  SetMethod(isolate, context, exports, "futexWaitAsync", FutexWaitAsync, data);
+  SetMethod(isolate, context, exports, "futexCancel", FutexCancel, data);
+  SetMethod(isolate, context, exports, "futexWake", FutexWake, data);
 #if defined(__linux__)
   exports->Set(context, String::NewFromUtf8(isolate, "futex").ToLocalChecked(), v8::True(isolate)).Check();
 #else

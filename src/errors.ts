@@ -81,3 +81,48 @@ export class TraceFileError extends Error {
 export class NativeAddonError extends Error {
   override readonly name = "NativeAddonError";
 }
+
+/**
+ * `createFileRing` found a file (or a link) at its path and was not asked to replace it. `code` is
+ * "EEXIST", as for the fs error it stands for.
+ *
+ * @example
+ * ```ts
+ * try { createFileRing(path); } catch (e) { if (e instanceof FileRingExistsError) ring = openFileRing(path); }
+ * ```
+ */
+export class FileRingExistsError extends Error {
+  override readonly name = "FileRingExistsError";
+  readonly code = "EEXIST";
+  /** The path that exists. */
+  readonly path: string;
+  constructor(message: string, path: string) {
+    super(message);
+    this.path = path;
+  }
+}
+
+/**
+ * `openFileRing` found the ring file owned by another user (see `allowForeignOwner`). `code` is
+ * "EPERM".
+ */
+export class FileRingOwnerError extends Error {
+  override readonly name = "FileRingOwnerError";
+  readonly code = "EPERM";
+  /** The owner's user id. */
+  readonly uid: number;
+  constructor(message: string, uid: number) {
+    super(message);
+    this.uid = uid;
+  }
+}
+
+/** A value as an error message shows it (strings quoted and cut, bigints with their n, arrays by length). */
+export function showValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v);
+  if (typeof v === "bigint") return `${v}n`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.byteLength} bytes)`;
+  if (v instanceof ArrayBuffer) return `ArrayBuffer(${v.byteLength} bytes)`;
+  if (typeof v === "object" && v !== null) return Array.isArray(v) ? `an array of ${v.length}` : `an object (${Object.keys(v).slice(0, 4).join(", ") || "no keys"})`;
+  return String(v);
+}

@@ -16,6 +16,9 @@ export type { RingOptions, AttachOptions, WriterOptions, ReaderOptions } from ".
 export { LaneWriter, SharedLaneWriter, MAX_OPEN_RESERVATIONS } from "./writer.js";
 export type { RingWriter } from "./writer.js";
 export { RingReader, RingRecord } from "./reader.js";
+export { RecordBatch } from "./batch.js";
+export { setIdentityProvider, currentIdentity, UNKNOWN_IDENTITY } from "./identity.js";
+export type { ThreadIdentity } from "./identity.js";
 export { recordStream, pageStream } from "./stream.js";
 export type { StreamOptions, PageChunk } from "./stream.js";
 export type { RecordData, PageHandoff } from "./reader.js";

@@ -97,6 +97,12 @@ export const P_GENERATION = 12;
 export const P_DROPPED = 16;
 /** f64: reservations of this producer abandoned by reclaim after it died (single writer: the reclaimer). */
 export const P_ABANDONED = 24;
+/**
+ * f64: records this producer dropped that no LOST record in the ring reports yet (single writer:
+ * the producer, then, once it is dead, the drain that reports them for it). Added by each drop,
+ * taken back when the LOST record carrying them is published.
+ */
+export const P_UNREPORTED = 32;
 export const PRODUCER_FREE = 0;
 export const PRODUCER_ALIVE = 1;
 /** Closed or declared dead, keeping non-zero counters (stats still sum them); never reused. */
@@ -186,8 +192,8 @@ export const PG_PAGE_RECORDS = 44;
 // length counts the bytes after the 8-byte header (the payload); the record occupies
 // align8(8 + length) bytes. word0 == 0 means "nothing here yet": pages are zeroed before reuse.
 // While BUSY on a shared lane, bits 13..0 hold the reserving producer's id instead of
-// internal/type, and the length may cover a LOST and/or TIME record written before the data record
-// in the same claim (they become visible together at commit).
+// internal/type, and the length covers the claim's IDENTITY record and maybe a LOST and/or TIME
+// record written before the data record in the same claim (they become visible together at commit).
 // A delta that does not fit (a record more than ~4.29 s after its page's base, or before it) is
 // replaced by an INTERNAL_TIME record just before the data record, carrying its absolute time.
 export const RECORD_HEADER_BYTES = 8;
@@ -221,6 +227,17 @@ export const LOST_PAYLOAD_BYTES = 8;
 export const INTERNAL_TIME = 2;
 /** Size of a whole TIME record (header + f64). */
 export const TIME_RECORD_BYTES = 16;
+/**
+ * Payload: u32 pid at +0, i32 threadId at +4, then 0..IDENTITY_NAME_MAX bytes of UTF-8 thread name.
+ * Who wrote the records after it in the same page, up to the next IDENTITY record (FORMAT.md 8.3).
+ */
+export const INTERNAL_IDENTITY = 3;
+/** Bytes of an IDENTITY payload before the name. */
+export const IDENTITY_FIXED_BYTES = 8;
+/** Longest thread name an IDENTITY record carries (UTF-8 bytes; longer names are cut at a code point). */
+export const IDENTITY_NAME_MAX = 40;
+/** Largest whole IDENTITY record: align8(8 + 8 + IDENTITY_NAME_MAX). */
+export const IDENTITY_RECORD_MAX = 56;
 
 // ---------------------------------------------------------------------------------------------
 // Geometry limits.
@@ -274,7 +291,7 @@ export interface RingGeometry {
   readonly metadataOffset: number;
   readonly lanesOffset: number;
   readonly laneStride: number;
-  /** Largest payload a record can carry: page size - 88 (page header, record header, room for a LOST and a TIME record). */
+  /** Largest payload a record can carry: page size - 144 (page header, record header, room for an IDENTITY, a LOST and a TIME record). */
   readonly maxPayload: number;
 }
 
@@ -353,8 +370,9 @@ export function computeGeometry(input: GeometryInput): RingGeometry {
     metadataOffset,
     lanesOffset,
     laneStride,
-    // Room is kept for a LOST and a TIME record in front of the largest record in an empty page.
-    maxPayload: input.pageSize - PAGE_HEADER_BYTES - RECORD_HEADER_BYTES - (RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES) - TIME_RECORD_BYTES,
+    // Room is kept for an IDENTITY, a LOST and a TIME record in front of the largest record in an empty page.
+    maxPayload:
+      input.pageSize - PAGE_HEADER_BYTES - IDENTITY_RECORD_MAX - RECORD_HEADER_BYTES - (RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES) - TIME_RECORD_BYTES,
   };
 }
 

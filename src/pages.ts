@@ -46,6 +46,12 @@ export interface RingCore {
   readonly f64: Float64Array;
   readonly u8: Uint8Array;
   readonly overwrite: boolean;
+  /**
+   * Called when a writer prepares a page and when a reader moves to the next page, before either
+   * touches it: a file ring checks there that its file did not shrink under the mapping (an access
+   * past the file's end is a SIGBUS, which no JavaScript can catch). Undefined for memory rings.
+   */
+  pageSwitchCheck: (() => void) | undefined;
 }
 
 const TWO_32 = 4294967296;
@@ -259,6 +265,7 @@ export function preparePage(
   w: PageWalk,
   counted = false,
 ): number {
+  if (c.pageSwitchCheck !== undefined) c.pageSwitchCheck();
   const g = c.g;
   const i32 = c.i32;
   const slot = slotOffset(g, laneBase, pageNo);

@@ -33,6 +33,9 @@ export class RecordCopy implements RecordData {
     public lost: number,
     public cause: RecordData["cause"],
     public payload: Uint8Array,
+    public pid: number,
+    public threadId: number,
+    public threadName: string,
   ) {}
 }
 
@@ -52,7 +55,7 @@ export class RecordCopier {
   /** A copy of `r` that keeps its own bytes whatever is read after it. */
   copy(r: RingRecord): RecordCopy {
     const len = r.length;
-    if (len === 0) return new RecordCopy(r.kind, r.lane, r.type, r.timestamp, r.lost, r.cause, EMPTY);
+    if (len === 0) return new RecordCopy(r.kind, r.lane, r.type, r.timestamp, r.lost, r.cause, EMPTY, r.pid, r.threadId, r.threadName);
     const room = (len + 7) & ~7;
     if (this.#at + room > this.#u8.length) this.#newBuffer(room);
     const at = this.#at;
@@ -76,7 +79,7 @@ export class RecordCopier {
       this.#copyBytes(src, from, len, at);
     }
     this.#at = at + room;
-    return new RecordCopy(r.kind, r.lane, r.type, r.timestamp, r.lost, r.cause, new Uint8Array(this.#buf, at, len));
+    return new RecordCopy(r.kind, r.lane, r.type, r.timestamp, r.lost, r.cause, new Uint8Array(this.#buf, at, len), r.pid, r.threadId, r.threadName);
   }
 
   #copyBytes(src: Uint8Array, from: number, len: number, at: number): void {

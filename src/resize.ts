@@ -15,6 +15,8 @@ import {
   H_FLAGS,
 } from "./layout.js";
 import { type RingBuffer, attachRing, createRing } from "./ring.js";
+import type { RingRecord } from "./reader.js";
+import type { RingWriter } from "./writer.js";
 
 /** What {@link resizeRing} did. */
 export interface ResizeResult {
@@ -62,18 +64,34 @@ export function resizeRing(ring: RingBuffer, options: { pagesPerLane: number; cl
   let copied = 0;
   let didNotFit = 0;
   for (let lane = 0; lane < g.lanes; lane++) {
-    const w = copy.writer({ lane });
+    // Each record is copied by a writer with the identity of the one that wrote it (FORMAT.md 8.5):
+    // on a per-thread lane one writer at a time (a new one when the owner changes), on a shared
+    // lane one per writer met.
+    const writers = new Map<string, RingWriter>();
+    const writerOf = (r: RingRecord): RingWriter => {
+      const key = `${r.pid}/${r.threadId}/${r.threadName}`;
+      let w = writers.get(key);
+      if (w === undefined) {
+        if (lane < g.ownLanes) {
+          for (const old of writers.values()) old.close();
+          writers.clear();
+        }
+        w = copy.writer({ lane, identity: { pid: r.pid, threadId: r.threadId, name: r.threadName } });
+        writers.set(key, w);
+      }
+      return w;
+    };
     const it = ring.iterator({ lanes: [lane] });
     try {
       it.read((r) => {
         if (r.kind !== "data") return;
         now = r.timestamp;
-        if (w.write(r.type, r.bytes.subarray(r.offset, r.offset + r.length))) copied++;
+        if (writerOf(r).write(r.type, r.bytes.subarray(r.offset, r.offset + r.length))) copied++;
         else didNotFit++;
       });
     } finally {
       it.close();
-      w.close();
+      for (const w of writers.values()) w.close();
     }
   }
   if (g.overwrite) didNotFit = copy.stats().total.overrun;

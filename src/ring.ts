@@ -2,6 +2,7 @@
  * Creating a ring in a SharedArrayBuffer, attaching to one (in any thread), and the ring-wide
  * operations: producer slots, writers, readers, stats and recovery of dead producers.
  */
+import { type ThreadIdentity, checkIdentity, currentIdentity } from "./identity.js";
 import {
   CLOCK_MONO,
   CLOCK_USER,
@@ -46,6 +47,7 @@ import {
   P_STATE,
   P_TAG,
   P_ABANDONED,
+  P_UNREPORTED,
   PAGE_HEADER_BYTES,
   PG_COMMITTED,
   PG_CUM_READY,
@@ -67,7 +69,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { CapacityError, ConsumerClaimError, RingFormatError } from "./errors.js";
+import { CapacityError, ConsumerClaimError, RingFormatError, showValue } from "./errors.js";
 import { type ClockKind, RingClock, calibrateMonotonic, calibrateOrigin, clockCode, monotonicNowWords } from "./clock.js";
 import type { RingCore } from "./pages.js";
 import { LaneWriter, SharedLaneWriter, type RingWriter } from "./writer.js";
@@ -76,6 +78,7 @@ import { type RingStats, collectStats } from "./stats.js";
 import { reclaimProducerPages } from "./reclaim.js";
 import { type SnapshotInfo, type SnapshotOptions, snapshotRing } from "./snapshot.js";
 import type { WakeChannel } from "./wakeup.js";
+import { checkOptions, optionKeys } from "./options.js";
 
 /** Options of {@link createRing}. */
 export interface RingOptions {
@@ -103,19 +106,56 @@ export interface AttachOptions {
   clock?: () => number;
 }
 
+const ATTACH_OPTION_KEYS = optionKeys<AttachOptions>({ clock: true });
+
 /** Options of {@link RingBuffer.writer}. */
 export interface WriterOptions {
   /** A lane index, or `"shared"` for the first shared lane. Default: a free per-thread lane, else the first shared lane. */
   lane?: number | "shared";
-  /** A number recorded with the producer (e.g. a thread or process id) so it can be found and reclaimed later. */
+  /**
+   * A number recorded with the producer (e.g. a thread or process id) so it can be found and
+   * reclaimed later. Default 0; for a file ring, this process's pid (what recovery uses to tell
+   * dead writers from live ones).
+   */
   tag?: number;
+  /**
+   * Who writes (stamped on every record, FORMAT.md 8.3): fields given here replace those of the
+   * calling thread's identity (the installed provider's, see `setIdentityProvider`; in Node,
+   * `unified-ring-buffer/node` installs `process.pid`, `threadId` and the thread's name).
+   */
+  identity?: Partial<ThreadIdentity>;
 }
+
+const WRITER_OPTION_KEYS = optionKeys<WriterOptions>({ lane: true, tag: true, identity: true });
 
 /** Options of {@link RingBuffer.consumer} and {@link RingBuffer.iterator}. */
 export interface ReaderOptions {
   /** Lanes to read. Default: all. */
   lanes?: readonly number[];
+  /**
+   * How records of different lanes are ordered. `"time"` (the default): merged by timestamp, equal
+   * timestamps in the order of `lanes`. `"lane"`: lane by lane with no merge (each lane's records
+   * in order, the lanes taking turns), the cheapest read when order across lanes does not matter.
+   * A ring with clock `none` has no order across lanes and is always read lane by lane.
+   *
+   * @example
+   * ```ts
+   * const reader = ring.consumer({ order: "lane" }); // per-lane order only, no merge
+   * ```
+   */
+  order?: "time" | "lane";
 }
+
+/** The `order` of {@link ReaderOptions}, checked. */
+function readOrder(options: ReaderOptions): "time" | "lane" {
+  const order = options.order ?? "time";
+  if (order !== "time" && order !== "lane") {
+    throw new RangeError(`Cannot create reader: order must be "time" or "lane", received ${JSON.stringify(order)}`);
+  }
+  return order;
+}
+
+const READER_OPTION_KEYS = optionKeys<ReaderOptions>({ lanes: true, order: true });
 
 /**
  * A ring buffer living in one SharedArrayBuffer. Obtain one with {@link createRing} or
@@ -139,6 +179,8 @@ export class RingBuffer {
   readonly clock: RingClock;
   /** @internal the channel of {@link RingBuffer.setWakeChannel}; read only where sleepers are woken. */
   wakeChannel: WakeChannel | undefined = undefined;
+  /** @internal the tag of writers made without one (a file ring's: this process's pid, so recovery knows who is dead). */
+  defaultWriterTag = 0;
 
   /** @internal use createRing() or attachRing() */
   constructor(buffer: SharedArrayBuffer, geometry: RingGeometry, clock: RingClock, core: RingCore) {
@@ -185,9 +227,13 @@ export class RingBuffer {
    * Throws {@link CapacityError} when no lane or producer slot is free.
    */
   writer(options: WriterOptions = {}): RingWriter {
+    checkOptions("Cannot create writer", options, WRITER_OPTION_KEYS);
     const g = this.geometry;
     const i32 = this.core.i32;
-    const tag = options.tag ?? 0;
+    const tag = options.tag ?? this.defaultWriterTag;
+    if (!(Number.isInteger(tag) && tag >= -0x80000000 && tag <= 0xffffffff)) {
+      throw new RangeError(`Cannot create writer: tag must be an integer that fits 32 bits, received ${showValue(tag)}`);
+    }
     let lane = -1;
     const want = options.lane;
     if (typeof want === "number") {
@@ -202,6 +248,7 @@ export class RingBuffer {
     if (this.clock.userMissing) {
       throw new TypeError("Cannot create writer: the ring uses a user clock; attach it with the same clock function as options.clock (readers do not need it)");
     }
+    const identity = options.identity === undefined ? currentIdentity() : checkIdentity({ ...currentIdentity(), ...options.identity }, "Cannot create writer: identity");
     const pid = this.#claimProducer(tag);
     try {
       if (lane === -1) {
@@ -233,13 +280,13 @@ export class RingBuffer {
     // Publish the producer (tag, lane, zeroed counters); pairs with loads of P_STATE in stats and producersByTag().
     Atomics.store(i32, (producerOffset(g, pid) + P_STATE) >> 2, PRODUCER_ALIVE);
     return lane < g.ownLanes
-      ? new LaneWriter(this, lane, pid)
-      : new SharedLaneWriter(this, lane, pid);
+      ? new LaneWriter(this, lane, pid, identity)
+      : new SharedLaneWriter(this, lane, pid, identity);
   }
 
   /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
   consumer(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), "consumer");
+    return new RingReader(this, this.#lanesOf(options), "consumer", readOrder(options));
   }
 
   /**
@@ -257,12 +304,12 @@ export class RingBuffer {
    * ```
    */
   groupConsumer(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), "group");
+    return new RingReader(this, this.#lanesOf(options), "group", readOrder(options));
   }
 
   /** A non-consuming iterator: walks what is in the ring without removing it, from the oldest record not consumed (or cleared) yet. */
   iterator(options: ReaderOptions = {}): RingReader {
-    return new RingReader(this, this.#lanesOf(options), "iterator");
+    return new RingReader(this, this.#lanesOf(options), "iterator", readOrder(options));
   }
 
   /**
@@ -372,6 +419,7 @@ export class RingBuffer {
       if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_CLAIMING) === PRODUCER_FREE) {
         this.core.f64[(base + P_DROPPED) >> 3] = 0;
         this.core.f64[(base + P_ABANDONED) >> 3] = 0;
+        this.core.f64[(base + P_UNREPORTED) >> 3] = 0;
         Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // made visible with P_STATE below
         Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
         return id;
@@ -409,6 +457,7 @@ export class RingBuffer {
   }
 
   #lanesOf(options: ReaderOptions): number[] {
+    checkOptions("Cannot create reader", options, READER_OPTION_KEYS);
     const g = this.geometry;
     const lanes = options.lanes ?? Array.from({ length: g.lanes }, (_, i) => i);
     for (const l of lanes) {
@@ -427,6 +476,7 @@ function makeCore(buffer: SharedArrayBuffer, g: RingGeometry): RingCore {
     f64: new Float64Array(buffer, 0, g.totalBytes >> 3),
     u8: new Uint8Array(buffer, 0, g.totalBytes),
     overwrite: g.overwrite,
+    pageSwitchCheck: undefined,
   };
 }
 
@@ -442,22 +492,8 @@ function makeCore(buffer: SharedArrayBuffer, g: RingGeometry): RingCore {
  */
 export function createRing(options: RingOptions = {}, buffer?: SharedArrayBuffer): RingBuffer {
   assertLittleEndianHost();
-  const mode = options.mode ?? "overwrite";
-  if (mode !== "overwrite" && mode !== "discard") {
-    throw new RangeError(`Cannot create ring: mode must be "overwrite" or "discard", received ${JSON.stringify(mode)}`);
-  }
+  const g = geometryOf(options, "Cannot create ring");
   const clock = options.clock ?? "mono";
-  const code = clockCode(clock);
-  const g = computeGeometry({
-    overwrite: mode === "overwrite",
-    clock: code,
-    pageSize: options.pageSize ?? 4096,
-    lanePages: options.pagesPerLane ?? 16,
-    ownLanes: options.lanes ?? 4,
-    sharedLanes: options.sharedLanes ?? 1,
-    maxProducers: options.maxProducers ?? 64,
-    metadataBytes: options.metadataBytes ?? 65536,
-  });
   const sab = buffer ?? new SharedArrayBuffer(g.totalBytes);
   if (sab.byteLength < g.totalBytes) {
     throw new RangeError(`Cannot create ring: buffer must be at least ${g.totalBytes} bytes, received ${sab.byteLength}`);
@@ -470,8 +506,22 @@ export function createRing(options: RingOptions = {}, buffer?: SharedArrayBuffer
 
 /** Bytes a ring with these options needs. */
 export function ringBytes(options: RingOptions = {}): number {
+  return geometryOf(options, "Cannot size ring").totalBytes;
+}
+
+const RING_OPTION_KEYS = optionKeys<RingOptions>({
+  lanes: true, sharedLanes: true, pageSize: true, pagesPerLane: true, mode: true, clock: true, maxProducers: true, metadataBytes: true,
+});
+
+/** The geometry of a ring with these options (defaults filled in), refusing unknown keys and a bad mode. */
+function geometryOf(options: RingOptions, what: string): RingGeometry {
+  checkOptions(what, options, RING_OPTION_KEYS);
+  const mode = options.mode ?? "overwrite";
+  if (mode !== "overwrite" && mode !== "discard") {
+    throw new RangeError(`${what}: mode must be "overwrite" or "discard", received ${JSON.stringify(mode)}`);
+  }
   return computeGeometry({
-    overwrite: (options.mode ?? "overwrite") === "overwrite",
+    overwrite: mode === "overwrite",
     clock: clockCode(options.clock ?? "mono"),
     pageSize: options.pageSize ?? 4096,
     lanePages: options.pagesPerLane ?? 16,
@@ -479,7 +529,7 @@ export function ringBytes(options: RingOptions = {}): number {
     sharedLanes: options.sharedLanes ?? 1,
     maxProducers: options.maxProducers ?? 64,
     metadataBytes: options.metadataBytes ?? 65536,
-  }).totalBytes;
+  });
 }
 
 function writeHeader(c: RingCore, g: RingGeometry): void {
@@ -559,6 +609,7 @@ export function attachRing(buffer: SharedArrayBuffer, options: AttachOptions = {
   if (!(buffer instanceof SharedArrayBuffer)) {
     throw new TypeError(`Cannot attach ring: expected a SharedArrayBuffer, received ${Object.prototype.toString.call(buffer)}`);
   }
+  checkOptions("Cannot attach ring", options, ATTACH_OPTION_KEYS);
   const g = readGeometry(buffer);
   const core = makeCore(buffer, g);
   if (options.clock !== undefined && typeof options.clock !== "function") {

@@ -17,8 +17,9 @@ import { PageWalk, fence, laneHeadPage, pageHolds, pageState, walkHeldPage } fro
 import type { RingBuffer } from "./ring.js";
 import { crc32 } from "./tracefile/crc32.js";
 import { LaneChunkNumbers, concatBytes, encodeFileHeader, lostChunk, writeChunkHeader } from "./tracefile/encode.js";
-import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT, padded } from "./tracefile/file-layout.js";
+import { CHUNK_HEADER_BYTES, CHUNK_PAGE, FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT, LOST_CAUSE_OVERRUN, padded } from "./tracefile/file-layout.js";
 import { metadataChunk, ringHeaderChunk } from "./tracefile/ring-chunks.js";
+import { checkOptions, optionKeys } from "./options.js";
 
 /** Options of {@link snapshotRing}. */
 export interface SnapshotOptions {
@@ -49,6 +50,7 @@ export interface SnapshotInfo {
  * ```
  */
 export function snapshotRing(ring: RingBuffer, info?: SnapshotInfo, options: SnapshotOptions = {}): Uint8Array {
+  checkOptions("Cannot snapshot ring", options, SNAPSHOT_OPTIONS_KEYS);
   const flags = FILE_FLAG_SNAPSHOT | (options.recovered === true ? FILE_FLAG_RECOVERED : 0);
   const parts: Uint8Array[] = [encodeFileHeader(flags, Date.now()), ringHeaderChunk(ring)];
   const meta = metadataChunk(ring);
@@ -121,7 +123,7 @@ function copyLane(ring: RingBuffer, lane: number, parts: Uint8Array[], counts: S
     if (gap && prev !== null) {
       // The pages left out may have held no committed record (only discarded ones): no loss to state.
       const lost = kept.recordsBefore - (prev.recordsBefore + prev.records);
-      if (lost !== 0) parts.push(lostChunk(lane, lost, kept.baseTime, numbers.next(lane)));
+      if (lost !== 0) parts.push(lostChunk(lane, lost, kept.baseTime, LOST_CAUSE_OVERRUN, numbers.next(lane)));
       if (lost === lost) counts.lost += lost;
     }
     gap = false;
@@ -145,3 +147,5 @@ function pageChunk(lane: number, page: number, from: number, bytes: Uint8Array, 
   out.set(bytes, CHUNK_HEADER_BYTES);
   return out;
 }
+
+const SNAPSHOT_OPTIONS_KEYS = optionKeys<SnapshotOptions>({ recovered: true });

@@ -7,6 +7,7 @@
  * wakeups, so an idle stream costs no CPU.
  */
 import type { PageHandoff, RecordData, RingReader } from "./reader.js";
+import { checkOptions, optionKeys } from "./options.js";
 
 /** Options of {@link recordStream} and {@link pageStream}. */
 export interface StreamOptions {
@@ -26,6 +27,7 @@ export interface StreamOptions {
  * ```
  */
 export function recordStream(reader: RingReader, options: StreamOptions = {}): ReadableStream<RecordData> {
+  checkOptions("Cannot create record stream", options, STREAM_OPTIONS_KEYS);
   const signal = options.signal;
   const hwm = options.highWaterMark ?? 1024;
   return new ReadableStream<RecordData>(
@@ -61,6 +63,7 @@ export interface PageChunk extends PageHandoff {
  * once it is closed (full), so a lane that stops mid-page keeps its last page until more is written.
  */
 export function pageStream(reader: RingReader, pageSize: number, options: StreamOptions = {}): ReadableStream<PageChunk> {
+  checkOptions("Cannot create page stream", options, STREAM_OPTIONS_KEYS);
   const signal = options.signal;
   return new ReadableStream<PageChunk>(
     {
@@ -101,3 +104,5 @@ function closeQuietly(controller: ReadableStreamDefaultController<unknown>): voi
     // already closed or cancelled
   }
 }
+
+const STREAM_OPTIONS_KEYS = optionKeys<StreamOptions>({ signal: true, highWaterMark: true });

@@ -15,13 +15,15 @@
  * the record, counts it, and reports the count in-band (an INTERNAL_LOST record) with its next
  * successful write.
  */
-import { RecordStateError } from "./errors.js";
+import { RecordStateError, showValue } from "./errors.js";
 import {
   BUSY_TO_COMMITTED,
   BUSY_TO_DISCARDED,
   CLOCK_NONE,
   INFO_MASK,
+  IDENTITY_FIXED_BYTES,
   INTERNAL_BIT,
+  INTERNAL_IDENTITY,
   INTERNAL_LOST,
   INTERNAL_PADDING,
   INTERNAL_TIME,
@@ -34,6 +36,7 @@ import {
   MAX_TIME_DELTA,
   MAX_TYPE,
   P_DROPPED,
+  P_UNREPORTED,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_COMMITTED,
@@ -56,6 +59,7 @@ import {
 import { PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
 import { wakeReaders } from "./wakeup.js";
+import { type ThreadIdentity, identityPayload } from "./identity.js";
 import type { RingBuffer } from "./ring.js";
 
 /** What both writers offer. Payload offsets index {@link RingWriter.bytes} and the other views. */
@@ -90,8 +94,51 @@ export interface RingWriter {
   commit(at: number): void;
   /** Abandon a reserved record: readers skip it, it is not counted as lost. */
   discard(at: number): void;
-  /** Reserve, copy `payload`, commit. Returns false when the record was dropped. */
-  write(type: number, payload: Uint8Array): boolean;
+  /**
+   * Reserve, copy `payload`, commit. Returns false when the record was dropped. `payload` is a
+   * Uint8Array (a Buffer is one); another ArrayBuffer view (a typed array, a DataView) is written as
+   * its bytes. Anything else, an ArrayBuffer included (wrap it: `new Uint8Array(buffer)`), is a
+   * TypeError: the check is one `instanceof` on the fast path.
+   *
+   * @example
+   * ```ts
+   * w.write(3, new TextEncoder().encode("hello"));
+   * w.write(3, new Float64Array([1.5])); // its 8 bytes
+   * ```
+   */
+  write(type: number, payload: Uint8Array | ArrayBufferView): boolean;
+  /**
+   * The batch path: reserve up to `count` records of type `type` with `size` payload bytes each,
+   * one after the other, published together by one {@link RingWriter.commitBatch} (one atomic store
+   * for the batch instead of one per record; they share one time stamp). Returns how many were
+   * reserved: at most what fits in the lane's current page (call again for the rest), 1 on a
+   * shared lane (which has no batch path: a claim per record), 0 when dropped as
+   * {@link RingWriter.reserve} drops. Record k's payload is at `batchAt + k * batchStride`.
+   * A batch is not nested with other reservations of the writer and cannot be discarded.
+   *
+   * @example
+   * ```ts
+   * for (let left = items.length; left > 0; ) {
+   *   const n = w.reserveBatch(1, 16, left);
+   *   if (n === 0) break; // dropped (discard mode, full)
+   *   for (let k = 0; k < n; k++) w.i32[(w.batchAt + k * w.batchStride) >> 2] = items[items.length - left + k];
+   *   w.commitBatch();
+   *   left -= n;
+   * }
+   * ```
+   */
+  reserveBatch(type: number, size: number, count: number): number;
+  /**
+   * Like {@link RingWriter.reserveBatch}, but a full lane is not a drop: returns 0 without counting
+   * or reporting anything, so the caller can wait and retry (as {@link RingWriter.tryReserve}).
+   */
+  tryReserveBatch(type: number, size: number, count: number): number;
+  /** Publish the batch of the last {@link RingWriter.reserveBatch}. Throws {@link RecordStateError} when none is open. */
+  commitBatch(): void;
+  /** Payload offset of the open batch's first record. */
+  readonly batchAt: number;
+  /** Bytes from one record's payload to the next in the open batch. */
+  readonly batchStride: number;
   /** Records this writer dropped so far. */
   readonly dropped: number;
   /** Release the lane and producer slot. Open reservations stay BUSY until reclaimed. */
@@ -100,11 +147,20 @@ export interface RingWriter {
 
 function checkArgs(type: number, size: number, max: number): void {
   if (!(type >= 0 && type <= MAX_TYPE && (type | 0) === type)) {
-    throw new RangeError(`Cannot reserve record: type must be an integer from 0 to ${MAX_TYPE}, received ${type}`);
+    const E = typeof type === "number" ? RangeError : TypeError;
+    throw new E(`Cannot reserve record: type must be an integer from 0 to ${MAX_TYPE}, received ${showValue(type)}`);
   }
   if (!(size >= 0 && size <= max && (size | 0) === size)) {
-    throw new RangeError(`Cannot reserve record: size must be an integer from 0 to ${max} bytes (one page less headers), received ${size}`);
+    const E = typeof size === "number" ? RangeError : TypeError;
+    throw new E(`Cannot reserve record: size must be an integer from 0 to ${max} bytes (one page less headers), received ${showValue(size)}`);
   }
+}
+
+/** The bytes of a payload that is not a Uint8Array (write()'s slow path), or a TypeError naming what it got. */
+function payloadBytes(payload: unknown): Uint8Array {
+  if (ArrayBuffer.isView(payload)) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  const hint = payload instanceof ArrayBuffer || payload instanceof SharedArrayBuffer ? " (wrap a buffer as new Uint8Array(buffer))" : "";
+  throw new TypeError(`Cannot write record: payload must be a Uint8Array or another ArrayBuffer view${hint}, received ${showValue(payload)}`);
 }
 
 abstract class WriterBase {
@@ -124,12 +180,23 @@ abstract class WriterBase {
   /** Int32 index of H_WAITERS (loaded after every commit). */
   protected readonly waitersIdx = H_WAITERS >> 2;
   protected readonly walk = new PageWalk();
+  /** Who writes: stamped into the ring by IDENTITY records (FORMAT.md 8.3). */
+  readonly identity: ThreadIdentity;
+  /** IDENTITY payload with the thread name, and without it (pid and threadId only). */
+  protected readonly identNamed: Uint8Array;
+  protected readonly identShort: Uint8Array;
+  /** The name's bytes in {@link identNamed}. */
+  private readonly identName: Uint8Array;
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
   protected droppedTotal = 0;
   protected closed = false;
 
-  constructor(ring: RingBuffer, lane: number, producerId: number) {
+  constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
+    this.identity = identity;
+    this.identNamed = identityPayload(identity, true);
+    this.identShort = identityPayload(identity, false);
+    this.identName = this.identNamed.subarray(IDENTITY_FIXED_BYTES);
     this.ring = ring;
     this.core = ring.core;
     this.g = ring.geometry;
@@ -151,6 +218,43 @@ abstract class WriterBase {
 
   /** Set while tryReserve() runs: a full lane is then not a drop. */
   protected noDrop = false;
+  /** The open batch (reserveBatch()): its first payload offset and stride; batchAt is -1 when none is open. */
+  batchAt = -1;
+  batchStride = 0;
+
+  /** Check reserveBatch()'s count and that no batch is open. */
+  protected checkBatch(count: number): void {
+    if (!(count >= 1 && count <= 0x7fffffff && count === Math.floor(count))) {
+      throw new RangeError(`Cannot reserve batch: count must be an integer from 1 to 2147483647, received ${count}`);
+    }
+    if (this.batchAt >= 0) throw new RecordStateError(`Cannot reserve batch: a batch is open on lane ${this.lane} (commitBatch() it first)`);
+  }
+
+  tryReserveBatch(type: number, size: number, count: number): number {
+    this.noDrop = true;
+    try {
+      return this.reserveBatch(type, size, count);
+    } finally {
+      this.noDrop = false;
+    }
+  }
+
+  /** Without a batch path (a shared lane): a batch of one record. */
+  reserveBatch(type: number, size: number, count: number): number {
+    this.checkBatch(count);
+    const at = this.reserve(type, size);
+    if (at < 0) return 0;
+    this.batchAt = at;
+    this.batchStride = (size + RECORD_HEADER_BYTES + 7) & ~7;
+    return 1;
+  }
+
+  commitBatch(): void {
+    const at = this.batchAt;
+    if (at < 0) throw new RecordStateError(`Cannot commit batch: no batch is open on lane ${this.lane}`);
+    this.batchAt = -1;
+    this.commit(at);
+  }
 
   tryReserve(type: number, size: number): number {
     this.noDrop = true;
@@ -167,18 +271,40 @@ abstract class WriterBase {
     this.droppedTotal++;
     // Single writer (this producer); readers of stats load it after the producer state.
     this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
+    this.unreported(1);
   }
 
-  write(type: number, payload: Uint8Array): boolean {
-    const at = this.reserve(type, payload.length);
+  /** Add `n` to this producer's drops not reported in-band (P_UNREPORTED): a drain reports them if it dies first. */
+  protected unreported(n: number): void {
+    const i = (producerOffset(this.g, this.producerId) + P_UNREPORTED) >> 3;
+    this.f64[i] = (this.f64[i] ?? 0) + n; // single writer while we live; advisory to others
+  }
+
+  write(type: number, payload: Uint8Array | ArrayBufferView): boolean {
+    const bytes = payload instanceof Uint8Array ? payload : payloadBytes(payload);
+    const at = this.reserve(type, bytes.length);
     if (at < 0) return false;
-    this.bytes.set(payload, at);
+    this.bytes.set(bytes, at);
     this.commit(at);
     return true;
   }
 
   abstract reserve(type: number, size: number): number;
   abstract commit(at: number): void;
+
+  /** Write the IDENTITY payload `p` and word1 of the record at `at` (its word0 is stored by the caller, last). Returns the record's size. */
+  protected putIdentity(at: number, named: boolean): number {
+    const i = at >> 2;
+    const i32 = this.i32;
+    // Plain stores, published by the caller's store of word0. Word stores, not bytes.set() of the
+    // whole payload: a shared lane writes this in every claim, and set() costs tens of ns.
+    i32[i + 1] = 0;
+    i32[i + 2] = this.identity.pid | 0;
+    i32[i + 3] = this.identity.threadId;
+    if (!named) return RECORD_HEADER_BYTES + IDENTITY_FIXED_BYTES;
+    this.bytes.set(this.identName, at + RECORD_HEADER_BYTES + IDENTITY_FIXED_BYTES);
+    return (RECORD_HEADER_BYTES + this.identNamed.length + 7) & ~7;
+  }
 
   close(): void {
     if (this.closed) return;
@@ -241,9 +367,19 @@ export class LaneWriter extends WriterBase implements RingWriter {
   private pageBytes = 0;
   /** Clock `none`: skip the clock call on the fast path. */
   private readonly noClock: boolean;
+  /** The open batch's first header word index, and the header it is published with. */
+  private batchHeader = -1;
+  private batchWord = 0;
+  /** The next record is the first this writer puts in its page: an IDENTITY record goes first. */
+  private needIdentity = true;
+  /** Size of the IDENTITY record (with the name) and its word0. */
+  private readonly identSize: number;
+  private readonly identWord: number;
 
-  constructor(ring: RingBuffer, lane: number, producerId: number) {
-    super(ring, lane, producerId);
+  constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
+    super(ring, lane, producerId, identity);
+    this.identSize = (RECORD_HEADER_BYTES + this.identNamed.length + 7) & ~7;
+    this.identWord = recordWord(STATE_COMMITTED, this.identNamed.length, INTERNAL_BIT | INTERNAL_IDENTITY);
     const pages = ring.geometry.lanePages;
     this.slotRecords = new Float64Array(pages);
     this.slotBytes = new Float64Array(pages);
@@ -275,7 +411,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
     this.frontier = slot + PAGE_HEADER_BYTES;
     this.pageEnd = slot + this.g.pageSize;
     this.commitIdx = (slot + PG_COMMITTED) >> 2;
-    this.limit = this.pendingLost > 0 ? 0 : this.pageEnd;
+    // The first record this writer puts in a page takes the slow path, which writes the IDENTITY record.
+    this.needIdentity = true;
+    this.limit = 0;
     this.base = this.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
     this.pageRecords = 0;
     this.pageBytes = 0;
@@ -315,6 +453,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
       const d = t - this.base;
       const extended = !(d >= 0 && d <= MAX_TIME_DELTA);
       const need =
+        (this.needIdentity ? this.identSize : 0) +
         (this.pendingLost > 0 ? RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES : 0) +
         (extended ? TIME_RECORD_BYTES : 0) +
         ((size + RECORD_HEADER_BYTES + 7) & ~7);
@@ -327,11 +466,19 @@ export class LaneWriter extends WriterBase implements RingWriter {
         }
         continue;
       }
+      if (this.needIdentity) {
+        const size = this.putIdentity(at, true);
+        // Publish who writes the records after it in this page; pairs with the readers' Atomics.load of word0.
+        Atomics.store(i32, at >> 2, this.identWord);
+        at += size;
+        this.needIdentity = false;
+      }
       if (this.pendingLost > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost;
         // Publish the lost count in-band; pairs with the readers' Atomics.load of word0.
         Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
+        this.unreported(-this.pendingLost);
         this.pendingLost = 0;
       }
       this.limit = this.pageEnd; // back on the fast path
@@ -399,6 +546,64 @@ export class LaneWriter extends WriterBase implements RingWriter {
     if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
     // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter()'s
     // Atomics.add, which comes before the reader's last look for data (no lost wakeup).
+    if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
+  }
+
+  /**
+   * The batch path of a per-thread lane (see {@link RingWriter.reserveBatch}). The first record is
+   * reserved as by reserve() (page switch, pending loss report, time record); the others follow it
+   * in the page, their headers already COMMITTED, and the first record's BUSY header spans them
+   * all: readers stop at it, and a reclaim of a dead writer discards the whole span (one
+   * abandoned reservation). commitBatch() then stores the first record's own header: one
+   * publication for the batch.
+   */
+  override reserveBatch(type: number, size: number, count: number): number {
+    this.checkBatch(count);
+    const at = this.reserve(type, size);
+    if (at < 0) return 0;
+    const i32 = this.i32;
+    const stride = (size + RECORD_HEADER_BYTES + 7) & ~7;
+    const first = (at - RECORD_HEADER_BYTES) >> 2;
+    let n = 1;
+    if (count > 1) {
+      // The others' time: one clock read for them all, as a delta from the page base.
+      const base = this.base;
+      const d = (this.noClock ? 0 : this.clock.read(base)) - base;
+      const room = Math.floor((this.limit - this.frontier) / stride);
+      if (d >= 0 && d <= MAX_TIME_DELTA && room > 0) {
+        n = Math.min(count, 1 + room);
+        const word = recordWord(STATE_COMMITTED, size, type);
+        const step = stride >> 2;
+        let h = this.frontier >> 2;
+        for (let k = 1; k < n; k++, h += step) {
+          // Plain: hidden behind the first record's BUSY span until commitBatch() publishes it.
+          i32[h] = word;
+          i32[h + 1] = d;
+        }
+        this.frontier += (n - 1) * stride;
+        this.pageRecords += n - 1;
+        this.pageBytes += (n - 1) * size;
+        // Plain, like reserve()'s: still BUSY, now covering the whole batch.
+        i32[first] = recordWord(STATE_BUSY, n * stride - RECORD_HEADER_BYTES, type);
+      }
+    }
+    this.batchHeader = first;
+    this.batchWord = recordWord(STATE_COMMITTED, size, type);
+    this.batchAt = at;
+    this.batchStride = stride;
+    return n;
+  }
+
+  override commitBatch(): void {
+    const i = this.batchHeader;
+    if (i < 0) throw new RecordStateError(`Cannot commit batch: no batch is open on lane ${this.lane}`);
+    this.batchHeader = -1;
+    this.batchAt = -1;
+    const i32 = this.i32;
+    // Publish the batch (payloads and the later records' headers written before); pairs with readers' Atomics.load of word0.
+    Atomics.store(i32, i, this.batchWord);
+    if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
+    // Anyone about to sleep? Ordered after the store: pairs with wakeup.ts#registerWaiter() (see commit()).
     if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
   }
 
@@ -475,6 +680,8 @@ const MAX_RESERVE_ATTEMPTS = 64;
 /** Bits of an open reservation's flags: the claim starts with a LOST record / a TIME record. */
 const SPAN_LOST = 1;
 const SPAN_TIME = 2;
+/** Flags bits 2..: the payload length of the claim's IDENTITY record (its first record). */
+const SPAN_IDENT_SHIFT = 2;
 const OPEN_FIELDS = 5;
 
 /**
@@ -490,9 +697,11 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
   /** Open reservations: [claim word index, header word index, type, span flags, payload size] each. */
   readonly #open = new Int32Array(MAX_OPEN_RESERVATIONS * OPEN_FIELDS);
   #openCount = 0;
+  /** The page in which this producer last wrote its IDENTITY record with the name (-1: none yet). */
+  #namedPage = -1;
 
-  constructor(ring: RingBuffer, lane: number, producerId: number) {
-    super(ring, lane, producerId);
+  constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
+    super(ring, lane, producerId, identity);
     if (!this.#sync()) this.#enter(0);
   }
 
@@ -559,7 +768,10 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       const d = t - this.#base;
       const extended = !(d >= 0 && d <= MAX_TIME_DELTA);
       const lostBytes = this.pendingLost > 0 ? RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES : 0;
-      const need = lostBytes + (extended ? TIME_RECORD_BYTES : 0) + recBytes;
+      // Every claim says who made it; the first one of this producer in a page also names the thread.
+      const ident = this.#namedPage === this.#pageNo ? this.identShort : this.identNamed;
+      const identBytes = (RECORD_HEADER_BYTES + ident.length + 7) & ~7;
+      const need = identBytes + lostBytes + (extended ? TIME_RECORD_BYTES : 0) + recBytes;
       if (off + need > pageEnd) {
         if (off < pageEnd) {
           const pad = recordWord(STATE_COMMITTED, pageEnd - off - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_PADDING);
@@ -597,8 +809,9 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
         continue;
       }
       this.#scan = off + need;
-      let at = off;
-      let flags = 0;
+      if (ident === this.identNamed) this.#namedPage = this.#pageNo;
+      let at = off + this.putIdentity(off, ident === this.identNamed);
+      let flags = ident.length << SPAN_IDENT_SHIFT;
       if (lostBytes > 0) {
         this.f64[(at >> 3) + 1] = this.pendingLost; // published by the claim word's commit store
         this.pendingLost = 0;
@@ -670,31 +883,29 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     if (busy >>> STATE_SHIFT !== STATE_BUSY || (busy & INFO_MASK) !== (this.producerId & INFO_MASK)) {
       throw new RecordStateError(`Cannot ${what} record: the reservation at offset ${at} was abandoned (producer ${this.producerId} was reclaimed)`);
     }
-    const word = recordWord(state, length, type);
-    if (first === hdr) {
-      // Publish the record (payload and delta written before); pairs with readers' Atomics.load(word0).
-      Atomics.store(i32, hdr, word);
-    } else {
-      this.#publishSpan(first, hdr, word, flags);
-    }
+    this.#publishSpan(first, hdr, recordWord(state, length, type), flags);
     // Anyone about to sleep? Ordered after the commit store: pairs with wakeup.ts#registerWaiter().
     if (Atomics.load(i32, this.waitersIdx) !== 0) wakeReaders(i32, false, this.ring.wakeChannel);
   }
 
-  /** Publish a claim that starts with a LOST and/or TIME record: inner headers first, the claim word last. */
+  /**
+   * Publish a claim: IDENTITY record, then maybe a LOST and a TIME record, then the data record.
+   * Inner headers first, the claim word (the IDENTITY header) last: until it changes, readers and
+   * other producers see one BUSY span.
+   */
   #publishSpan(first: number, hdr: number, word: number, flags: number): void {
     const i32 = this.i32;
-    // The claim starts with a LOST and/or TIME record. Write the inner headers, then the claim word
-    // last: until it changes, readers and other producers see one BUSY span.
     i32[hdr] = word; // word1 keeps the delta stored at reserve time (ignored after a TIME record)
-    const time = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
-    if ((flags & SPAN_LOST) !== 0) {
-      if ((flags & SPAN_TIME) !== 0) i32[hdr - (TIME_RECORD_BYTES >> 2)] = time;
-      // Publish the span: LOST header last; pairs with readers' Atomics.load(word0).
-      Atomics.store(i32, first, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
-    } else {
-      // Publish the span: TIME header last; pairs with readers' Atomics.load(word0).
-      Atomics.store(i32, first, time);
+    if ((flags & SPAN_TIME) !== 0) {
+      i32[hdr - (TIME_RECORD_BYTES >> 2)] = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
     }
+    const identLength = flags >>> SPAN_IDENT_SHIFT;
+    if ((flags & SPAN_LOST) !== 0) {
+      const lost = first + ((RECORD_HEADER_BYTES + identLength + 7) >> 3) * 2;
+      i32[lost] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
+      this.unreported(-(this.f64[(lost >> 1) + 1] ?? 0)); // reported by the store below
+    }
+    // Publish the span: IDENTITY header last; pairs with readers' Atomics.load(word0).
+    Atomics.store(i32, first, recordWord(STATE_COMMITTED, identLength, INTERNAL_BIT | INTERNAL_IDENTITY));
   }
 }

@@ -37,7 +37,7 @@ test("computeGeometry() lays out header, producers, metadata and lanes in order"
   assert.equal(g.lanesOffset, g.metadataOffset + 65536);
   assert.equal(g.laneStride, LANE_HEADER_BYTES + 16 * 4096);
   assert.equal(g.totalBytes, g.lanesOffset + 5 * g.laneStride);
-  assert.equal(g.maxPayload, 4096 - 88);
+  assert.equal(g.maxPayload, 4096 - 144);
   assert.equal(g.lanes, 5);
 });
 

@@ -38,12 +38,12 @@ for (const mode of ['overwrite', 'discard'] as const) {
         let lostOverrun = 0;
         const put = (wi: number, size: number): number => {
           const w = ws[wi] as RingWriter;
-          const at = w.reserve(1 + wi, size);
+          const at = w.reserve(1 + wi, Math.min(size, w.maxPayload));
           if (at < 0) return -1;
           const s = seq[wi]!++; // numbers are taken at reservation: lane order is reservation order
           w.i32[at >> 2] = wi;
           w.i32[(at >> 2) + 1] = s;
-          for (let k = 8; k < size; k++) w.bytes[at + k] = (s + k) & 0xff;
+          for (let k = 8; k < Math.min(size, w.maxPayload); k++) w.bytes[at + k] = (s + k) & 0xff;
           return at;
         };
         const done = (wi: number, at: number, commit: boolean): void => {

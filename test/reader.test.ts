@@ -120,12 +120,12 @@ test("a corrupt record in the tail's page while it shows the preparing marker is
   // nothing; a merged reader paid that for every record of its other lanes.
   const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, mode: "overwrite", clock: "counter", metadataBytes: 0, maxProducers: 2 });
   const w = ring.writer();
-  for (let i = 0; i < 22; i++) w.write(1, new Uint8Array(40)); // 4 records a page: pages 0..5; the tail is pushed to page 2
+  for (let i = 0; i < 22; i++) w.write(1, new Uint8Array(40)); // an IDENTITY record and 4 records a page: pages 0..5; the tail is pushed to page 2
   const g = ring.geometry;
   const slot2 = g.lanesOffset + 192 + 2 * g.pageSize;
   const i32 = ring.core.i32;
   i32[(slot2 + 0) >> 2] = 3; // PG_SEQ: page 2 + 1, the preparing marker (its PG_CUM_READY is 1 already)
-  i32[(slot2 + 48 + 48) >> 2] = 1 << 14; // the page's second record header: state 0, length 1
+  i32[(slot2 + 48 + 16 + 48) >> 2] = 1 << 14; // the page's second record header (after the IDENTITY record): state 0, length 1
   const it = ring.iterator();
-  assert.throws(() => it.read(() => {}), (e: unknown) => e instanceof RingFormatError && e.byteOffset === slot2 + 96 && /Invalid record header at byte/.test(e.message));
+  assert.throws(() => it.read(() => {}), (e: unknown) => e instanceof RingFormatError && e.byteOffset === slot2 + 112 && /Invalid record header at byte/.test(e.message));
 });

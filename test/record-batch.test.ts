@@ -78,5 +78,5 @@ test("RecordCopier: a loss marker copies its fields and has an empty payload", (
   rec.offset = 0;
   rec.length = 0;
   const c = new RecordCopier().copy(rec);
-  assert.deepEqual({ ...c, payload: [...c.payload] }, { kind: "lost", lane: 3, type: 0, timestamp: 99, lost: 12, cause: "dropped", payload: [] });
+  assert.deepEqual({ ...c, payload: [...c.payload] }, { kind: "lost", lane: 3, type: 0, timestamp: 99, lost: 12, cause: "dropped", payload: [], pid: 0, threadId: -1, threadName: "" });
 });

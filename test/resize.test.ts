@@ -66,3 +66,26 @@ test('resizeRing of a discard ring copies only what is not consumed yet', () => 
   assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => 40 - got.length + i));
   assert.ok(got.length <= 15);
 });
+
+test('resizeRing keeps who wrote each record (an owner change on a per-thread lane, writers interleaved on the shared lane)', () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 1, pageSize: 1024, pagesPerLane: 4, clock: 'counter' });
+  const a = ring.writer({ lane: 0, identity: { pid: 10, threadId: 0, name: 'main' } });
+  for (let i = 0; i < 5; i++) a.write(1, new Uint8Array([10]));
+  a.close();
+  const b = ring.writer({ lane: 0, identity: { pid: 11, threadId: 2, name: 'worker 2' } });
+  for (let i = 0; i < 5; i++) b.write(1, new Uint8Array([11]));
+  const s1 = ring.writer({ lane: 'shared', identity: { pid: 12, threadId: 1, name: 'one' } });
+  const s2 = ring.writer({ lane: 'shared', identity: { pid: 13, threadId: 3, name: 'three' } });
+  for (let i = 0; i < 5; i++) {
+    s1.write(1, new Uint8Array([12]));
+    s2.write(1, new Uint8Array([13]));
+  }
+  const { ring: bigger } = resizeRing(ring, { pagesPerLane: 16 });
+  const names: Record<number, string> = { 10: '10/0/main', 11: '11/2/worker 2', 12: '12/1/one', 13: '13/3/three' };
+  let n = 0;
+  bigger.iterator().read((r) => {
+    assert.equal(`${r.pid}/${r.threadId}/${r.threadName}`, names[r.bytes[r.offset] as number]);
+    n++;
+  });
+  assert.equal(n, 20);
+});

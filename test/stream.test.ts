@@ -60,7 +60,7 @@ test('toNodeReadable() is an object-mode Node Readable of records', async () => 
 
 test('pageStream() hands off whole pages as they fill, bytes as in the ring', async () => {
   const ring = createRing(opts);
-  const w = ring.writer();
+  const w = ring.writer({ identity: { pid: 1, threadId: 0, name: '' } }); // its IDENTITY record: 16 bytes a page
   for (let i = 0; i < 60; i++) w.write(1, new Uint8Array(24)); // 32 bytes a record: 14 a page
   const pages = pageStream(ring.consumer({ lanes: [0] }), 512).getReader();
   for (let p = 0; p < 4; p++) {

@@ -27,7 +27,7 @@ Example:
   urb attach /dev/shm/myapp.ring`,
   options: { "from-start": { type: "boolean" }, json: { type: "boolean" } },
   async run(values, positionals, io) {
-    const file = oneFile(positionals);
+    const file = oneFile(positionals, "RING");
     const json = values["json"] === true;
     const ac = new AbortController();
     const stop = () => ac.abort();

@@ -25,7 +25,7 @@ Example:
   urb clear /dev/shm/myapp.ring && urb recover --reclaim none /dev/shm/myapp.ring -o after.urb`,
   options: { lane: { type: "string", multiple: true } },
   async run(values, positionals, io) {
-    const file = oneFile(positionals);
+    const file = oneFile(positionals, "RING");
     const ring = openFileRing(file);
     const lanes = listOption(values, "lane").map((s) => {
       const n = Number(s);
@@ -34,15 +34,21 @@ Example:
       }
       return n;
     });
-    let cleared: number;
+    const chosen = lanes.length > 0 ? [...new Set(lanes)] : Array.from({ length: ring.geometry.lanes }, (_, i) => i);
+    let cleared = 0;
+    let lanesWithRecords = 0;
     try {
-      cleared = ring.clear(lanes.length > 0 ? { lanes } : {});
+      for (const lane of chosen) {
+        const n = ring.clear({ lanes: [lane] });
+        cleared += n;
+        if (n > 0) lanesWithRecords++;
+      }
     } catch (e) {
       if (e instanceof ConsumerClaimError) throw new InputError(`${file}: ${e.message}`);
       throw e;
     }
-    const n = lanes.length > 0 ? lanes.length : ring.geometry.lanes;
-    io.stdout.text(`${file}: ${cleared} record${cleared === 1 ? "" : "s"} cleared from ${n} lane${n === 1 ? "" : "s"}\n`);
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    io.stdout.text(`${file}: ${plural(cleared, "record")} cleared from ${plural(lanesWithRecords, "lane")} (${plural(chosen.length, "lane")} cleared)\n`);
     return 0;
   },
 };

@@ -54,7 +54,7 @@ export interface Command {
  */
 export function parseCommand(cmd: Command, argv: readonly string[]): { values: OptionValues; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: cmd.options, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: joinNegativeValues(cmd.options, argv), options: cmd.options, strict: true, allowPositionals: true });
     return { values, positionals };
   } catch (e) {
     const code = (e as { code?: string }).code ?? "";
@@ -67,10 +67,41 @@ export function parseCommand(cmd: Command, argv: readonly string[]): { values: O
       // "Option '-o, --output <value>' argument missing" / "Option '--json' does not take an argument"
       const spelled = /'(-[^']*)'/.exec(message)?.[1] ?? "";
       const name = spelled.split(/[, ]/)[0] ?? spelled;
-      throw new UsageError(/argument missing/.test(message) ? `option ${name} needs a value` : `option ${name} does not take a value`);
+      if (/argument missing/.test(message)) throw new UsageError(`option ${name} needs a value`);
+      if (/ambiguous/.test(message)) {
+        // "-n -x": the next argument looks like an option. Show how to pass it as the value.
+        const long = /use '(--[^=']+)=/.exec(message)?.[1] ?? name;
+        throw new UsageError(`option ${name} needs a value (the next argument starts with a dash; to give it as the value, write ${long}=VALUE)`);
+      }
+      throw new UsageError(`option ${name} does not take a value`);
     }
     throw new UsageError(message.split("\n")[0] ?? message);
   }
+}
+
+/**
+ * `-n -5` as `--count=-5`: parseArgs takes a value that starts with a dash for an option (and then
+ * complains about the wrong thing); a negative number after an option that takes a value is that
+ * option's value, which its own parser then judges ("expected an integer from 1 to ...").
+ */
+function joinNegativeValues(options: OptionSpec, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = arg.startsWith("--") ? arg.slice(2) : arg.length === 2 && arg.startsWith("-") ? Object.keys(options).find((k) => options[k]?.short === arg[1]) : undefined;
+    const next = argv[i + 1];
+    if (long !== undefined && options[long]?.type === "string" && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
 }
 
 /** The default {@link Command.splitArgs}: what follows `--` is the tail. */
@@ -93,9 +124,10 @@ export function listOption(values: Record<string, unknown>, name: string): strin
   return all.flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** The single FILE positional of a reading command. */
-export function oneFile(positionals: readonly string[]): string {
-  if (positionals.length === 0) throw new UsageError("missing FILE (a .urb trace file)");
-  if (positionals.length > 1) throw new UsageError(`expected one FILE, received ${positionals.length}: ${positionals.join(" ")}`);
+/** The single FILE positional of a reading command (RING, a ring file, for the commands on live rings). */
+export function oneFile(positionals: readonly string[], what: "FILE" | "RING" = "FILE"): string {
+  const described = what === "FILE" ? "FILE (a .urb trace file)" : "RING (a ring file, made by createFileRing)";
+  if (positionals.length === 0) throw new UsageError(`missing ${described}`);
+  if (positionals.length > 1) throw new UsageError(`expected one ${what}, received ${positionals.length}: ${positionals.join(" ")}`);
   return positionals[0] as string;
 }

@@ -22,15 +22,20 @@ export const exportCommand: Command = {
 
 Convert a trace file for other tools:
   chrome     Chrome Trace Event JSON: open it in https://ui.perfetto.dev, chrome://tracing
-             or Speedscope. Lanes become threads of pid 1; see docs/CLI.md for how events map.
+             or Speedscope.
   perfetto   Perfetto's protobuf trace (TracePacket stream): open it in the Perfetto UI or
              query it with trace_processor.
+Each process and thread that wrote records is a process and thread of the output, with its
+name; records that do not say who wrote them are threads "lane N" of pid 1. Synchronous
+_start/_end slices nest on their thread; intervals (events with durationNs: requests, spans,
+GC pauses) sit at their startNs on async tracks under their thread. See docs/CLI.md.
 
 Options:
   -f, --format F    chrome (default) or perfetto
   -o, --output OUT  where to write; "-" for stdout. Default: FILE with .json / .pftrace
 ${FILTER_HELP}
-  --name NAME       the process name shown for the trace (default: the file name)
+  --name NAME       the name of pid 1, which holds the lanes of records that do not say who
+                    wrote them (default: the file name)
   -q, --quiet       no progress bar
   -h, --help        show this help
 

@@ -6,6 +6,7 @@
 import { closeSync, openSync, statSync } from "node:fs";
 import { TraceFileError } from "../errors.js";
 import { fileSource } from "../node/trace-file.js";
+import { fileKind } from "../node/file-ring.js";
 import { type TraceFile, openTrace } from "../tracefile/trace.js";
 import { InputError } from "./command.js";
 
@@ -24,7 +25,10 @@ export interface OpenedTrace {
 export function openTraceForCli(path: string): OpenedTrace {
   let fd: number;
   try {
-    if (statSync(path).isDirectory()) throw new InputError(`${path} is a directory, not a trace file`);
+    const st = statSync(path);
+    if (st.isDirectory()) throw new InputError(`${path} is a directory, not a trace file`);
+    // A trace is read at random offsets, and opening a FIFO would wait for a writer: only files.
+    if (!st.isFile()) throw new InputError(`${path} is ${fileKind(st)}, not a trace file: save the trace to a file first and give its path`);
     fd = openSync(path, "r");
   } catch (e) {
     if (e instanceof InputError) throw e;
@@ -70,6 +74,7 @@ export function describeFsError(e: unknown): string {
     case "ENOTDIR": return "a part of the path is not a directory";
     case "ENOSPC": return "no space left on the device";
     case "EROFS": return "read-only file system";
+    case "ELOOP": return "it is a symbolic link to a file, and trace output is never written through a link (remove it or choose another path)";
     default: return err.code !== undefined ? `${err.code}` : e instanceof Error ? e.message : String(e);
   }
 }

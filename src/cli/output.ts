@@ -8,7 +8,8 @@
  * {@link OutputClosedError}, which the command runner treats as success, as `cat` does. A
  * non-blocking pipe that is full (EAGAIN) is retried after a short sleep.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, writeSync } from "node:fs";
+import { openOutputFile } from "../node/output-file.js";
 
 /** The reader of our output went away (EPIPE): stop writing, exit 0. */
 export class OutputClosedError extends Error {
@@ -41,9 +42,9 @@ export class FdOutput implements OutputSink {
     this.#owns = owns;
   }
 
-  /** Open `path` for writing (created with mode 0644, truncated), or stdout for `-`. */
+  /** Open `path` for writing (mode 0600, truncated, never through a link to a file: see openOutputFile), or stdout for `-`. */
   static open(path: string): FdOutput {
-    return path === "-" ? new FdOutput(1, false) : new FdOutput(openSync(path, "w", 0o644), true);
+    return path === "-" ? new FdOutput(1, false) : new FdOutput(openOutputFile(path), true);
   }
 
   text(s: string): void {

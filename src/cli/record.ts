@@ -1,15 +1,24 @@
 /**
- * `urb record [options] -- COMMAND [ARGS...]`: run a Node.js program with a ring set up before
- * its code starts and streamed to a `.urb` file while it runs (src/record/preload.ts does the work
- * inside the program). This side prepares the file, starts the command with the preload in
- * NODE_OPTIONS, forwards SIGINT/SIGTERM/SIGHUP to it, and reports the file when it ends.
+ * `urb record [options] -- COMMAND [ARGS...]`: record every Node.js process of a command into one
+ * file ring that they all map (src/record/preload.ts attaches each process), drained to a `.urb`
+ * file by this process (src/node/drain.ts) while they run and after they die. This side creates
+ * the ring and the file, starts the command with the preload in NODE_OPTIONS, forwards
+ * SIGINT/SIGTERM/SIGHUP to it, names the processes it cannot record, and reports the file.
  */
 import { spawn } from "node:child_process";
-import { closeSync, lstatSync, openSync, unlinkSync } from "node:fs";
-import { resolve } from "node:path";
-import { constants } from "node:os";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, lstatSync, openSync, unlinkSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { constants, tmpdir } from "node:os";
+import { NativeAddonError } from "../errors.js";
+import { drainRing, liveWriters } from "../node/drain.js";
+import { createFileRing } from "../node/file-ring.js";
+import { type TracePipe, pipeToFile } from "../node/pipe.js";
+import { descendants, processInfo } from "../node/process-tree.js";
+import { processAlive } from "../node/producers.js";
 import { openTraceFile } from "../node/trace-file.js";
-import { ringBytes } from "../ring.js";
+import { isPackageManager } from "../record/package-managers.js";
+import { type RingBuffer, ringBytes } from "../ring.js";
 import { type RecordConfig, RECORD_ENV, ringOptions } from "../record/config.js";
 import { type CliIo, type Command, type OptionSpec, InputError, UsageError, stringOption } from "./command.js";
 import { describeFsError } from "./open-trace.js";
@@ -31,31 +40,35 @@ export const recordCommand: Command = {
   name: "record",
   help: `Usage: urb record [options] -- COMMAND [ARGS...]
 
-Run COMMAND (a Node.js program, directly or through npm/npx/a shell) with a ring buffer set up
-before its code starts, and stream the ring's pages to a trace file while it runs. The program
-and its worker threads write with recordingRing() from "unified-ring-buffer/record". Ctrl-C stops
-the program and leaves a complete, readable file. The exit code is the program's.
+Run COMMAND and record every Node.js process it starts (the program, cluster workers, forked or
+spawned node processes, npm scripts, several node processes of a shell) into one ring in a file
+they all map, on one clock; urb drains it to the trace file itself, so a process that exits,
+throws or is killed (SIGKILL too) loses nothing it committed. Programs and their worker threads
+write with recordingRing() from "unified-ring-buffer/record"; every record says which process and
+thread wrote it. Processes that cannot be recorded (not Node.js, no free producer slot) are named
+on stderr. Ctrl-C stops the program and leaves a complete, readable file. The exit code is the
+program's. Needs the native addon (file rings).
 
 Options:
   -o, --output FILE   the trace file (default ${DEFAULTS.out}); replaced if it exists
   --size BYTES        ring bytes per lane, e.g. 256k, 4M (default 1M)
   --page-size BYTES   page size, a power of two from 256 to 64k (default 16k)
-  --lanes N           per-thread lanes: threads that write without contention (default ${DEFAULTS.lanes};
-                      one shared lane takes the rest)
+  --lanes N           per-thread lanes, shared by all processes: threads that write without
+                      contention (default ${DEFAULTS.lanes}; one shared lane takes the rest)
   --mode MODE         discard (default: when the file cannot keep up, new records are dropped
                       and counted) or overwrite (the oldest unsaved pages are, and counted)
   --flush-ms MS       write the committed part of unfinished pages at least this often (default ${DEFAULTS.flushMs})
   --no-instrument     do not record Node's own events (by default HTTP, fetch, net, DNS, worker
-                      threads, GC pauses and event-loop delay are recorded, docs/INTEGRATIONS.md)
+                      threads, GC pauses and event-loop delay are recorded in every process,
+                      docs/INTEGRATIONS.md)
   -h, --help          show this help
 
-One process records: the first Node.js process of COMMAND that is not a package manager. Its
-Node.js child processes run unrecorded (the ring is in that process's memory; several processes
-would share a ring in a file, createFileRing, which urb record does not use yet).
+urb keeps recording until COMMAND has exited and no recorded process of it is left.
 
 Example:
   urb record -o app.urb -- node app.js --port 8080
-  urb record -o app.urb -- npm start`,
+  urb record -o app.urb -- npm start
+  urb record -o cluster.urb -- sh -c 'node api.js & node worker.js; wait'`,
   options: OPTIONS,
   splitArgs(argv) {
     const { options, command } = splitCommand(argv);
@@ -106,6 +119,7 @@ function recordConfig(values: Record<string, unknown>): RecordConfig {
   // Pages per lane: the size rounded up to a power of two pages, at least 4.
   const pagesPerLane = Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(1, size / pageSize))));
   const config: RecordConfig = {
+    ring: join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), `urb-record-${process.pid}-${randomBytes(4).toString("hex")}.ring`),
     out: resolve(stringOption(values, "output") ?? DEFAULTS.out),
     lanes: lanesText === undefined ? DEFAULTS.lanes : parseCount("--lanes", lanesText, 1, 256),
     sharedLanes: 1,
@@ -149,13 +163,54 @@ export function nodeOptionsWithPreload(existing: string | undefined): string {
 
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
+/**
+ * How often the process tree is looked at for processes that are not recorded (a look reads
+ * /proc/<pid>/stat of every process of the machine: a few ms, kept off the recorded program's cores).
+ */
+const TREE_CHECK_MS = 1000;
+/** A Node.js process of the tree that has no writer after this long is named as not recording. */
+const ATTACH_GRACE_MS = 2000;
+
 async function runRecorded(config: RecordConfig, command: string[], io: CliIo): Promise<number> {
+  let ring: RingBuffer;
+  try {
+    ring = createFileRing(config.ring, ringOptions(config));
+  } catch (e) {
+    if (e instanceof NativeAddonError) throw new InputError(`urb record maps one ring into every process of the command and needs the native addon: ${e.message}`);
+    throw new InputError(`cannot create the ring file ${config.ring}: ${describeFsError(e)}`);
+  }
+  let pipe: TracePipe;
+  try {
+    pipe = pipeToFile(ring, config.out);
+  } catch (e) {
+    removeFile(config.ring);
+    throw new InputError(`cannot write ${config.out}: ${describeFsError(e)}`);
+  }
   const env = { ...io.env, NODE_OPTIONS: nodeOptionsWithPreload(io.env["NODE_OPTIONS"]), [RECORD_ENV]: JSON.stringify(config) };
   const [file, ...args] = command as [string, ...string[]];
+  let commandDone = false;
+  let tree: ReturnType<typeof watchTree> | undefined;
+  const stopDrain = new AbortController();
+  // urb drains the ring to the file while the command runs, and until every recorded process of it
+  // is gone (a cluster's workers may outlive its primary): what they committed is in the file even
+  // if they are killed.
+  const drained = drainRing(ring, pipe, {
+    signal: stopDrain.signal,
+    flushMs: config.flushMs,
+    // Writers that did not tag themselves with their pid cannot be told dead: also wait for every
+    // process of the tree that was seen.
+    stopWhenNoWriters: () => commandDone && tree?.anyAlive() !== true,
+    onReclaimed: (p) => {
+      if (p.abandoned > 0) io.error(`record: pid ${p.tag} ended with ${p.abandoned} reservation(s) never committed (skipped; everything it committed is in the file)`);
+    },
+  });
   const child = spawn(file, args, { stdio: "inherit", env });
+  if (child.pid !== undefined) tree = watchTree(child.pid, ring, config, io);
   const forward = (signal: NodeJS.Signals): void => {
     // On a terminal Ctrl-C reaches the program too; it stops on the first and ignores a repeat.
-    child.kill(signal);
+    // Once the command is gone, a signal stops waiting for its remaining processes.
+    if (commandDone) stopDrain.abort();
+    else child.kill(signal);
   };
   for (const s of FORWARDED) process.on(s, forward);
   let outcome: { code: number | null; signal: NodeJS.Signals | null } | Error;
@@ -164,21 +219,88 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
       child.once("error", (e) => ok(e));
       child.once("exit", (code, signal) => ok({ code, signal }));
     });
+    commandDone = true;
+    if (outcome instanceof Error) stopDrain.abort();
+    const waiting = setTimeout(() => {
+      const pids = [...new Set([...liveWriters(ring).map((p) => p.tag), ...(tree?.alive() ?? [])])];
+      if (pids.length > 0) io.error(`record: ${file} exited; recording until its other processes end too (pid ${pids.join(", ")}; Ctrl-C to stop now)`);
+    }, 1000);
+    try {
+      await drained;
+    } finally {
+      clearTimeout(waiting);
+    }
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
+    tree?.stop();
+    removeFile(config.ring);
   }
   if (outcome instanceof Error) {
     const code = (outcome as NodeJS.ErrnoException).code;
+    removeFile(config.out);
     throw new InputError(`cannot run ${file}: ${code === "ENOENT" ? "command not found" : describeFsError(outcome)}`);
   }
   const exitCode = outcome.code ?? 128 + (outcome.signal !== null ? (constants.signals[outcome.signal] ?? 0) : 0);
-  const report = describeRecording(config.out);
-  if (report === undefined) {
+  if (tree !== undefined && tree.recorded.size === 0 && ring.stats().total.written === 0) {
+    removeFile(config.out);
     io.error(`record: no trace was written: ${file} started no Node.js process that recorded (is it a Node.js program?)`);
     return exitCode !== 0 ? exitCode : 1;
   }
-  io.error(`record: ${report}`);
+  io.error(`record: ${describeRecording(config.out) ?? `no trace at ${config.out}`}`);
   return exitCode;
+}
+
+/**
+ * Watch the command's process tree: name on stderr, once each, the processes that are not
+ * recorded (not Node.js; or Node.js without a writer after a grace period while the default
+ * instrumentation is on, e.g. started with an environment that dropped NODE_OPTIONS, or refused by
+ * a full ring). Linux only (/proc); elsewhere it says nothing.
+ */
+function watchTree(root: number, ring: RingBuffer, config: RecordConfig, io: CliIo): { stop(): void; recorded: Set<number>; alive(): number[]; anyAlive(): boolean } {
+  const seen = new Map<number, number>(); // pid -> first seen (ms)
+  const members = new Set<number>([root]); // every process of the tree seen so far
+  const named = new Set<number>();
+  const recorded = new Set<number>();
+  const look = (): void => {
+    const now = performance.now();
+    for (const p of liveWriters(ring)) recorded.add(p.tag);
+    for (const p of [processInfo(root), ...descendants(root)]) {
+      if (p === undefined) continue;
+      members.add(p.pid);
+      if (named.has(p.pid) || recorded.has(p.pid)) continue;
+      const first = seen.get(p.pid) ?? now;
+      seen.set(p.pid, first);
+      const what = `pid ${p.pid} (${p.cmdline.join(" ").slice(0, 120) || p.comm})`;
+      const node = p.exe !== "" ? basename(p.exe).startsWith("node") || p.exe === process.execPath : p.comm === "node";
+      if (!node) {
+        named.add(p.pid);
+        io.error(`record: not recorded: ${what}: not a Node.js process`);
+      } else if (config.instrument && now - first >= ATTACH_GRACE_MS && !isPackageManager(p.cmdline[1])) {
+        named.add(p.pid);
+        io.error(`record: not recorded: ${what}: a Node.js process that did not attach to the ring (NODE_OPTIONS removed from its environment?)`);
+      }
+    }
+  };
+  look();
+  const timer = setInterval(look, TREE_CHECK_MS);
+  timer.unref();
+  const alive = (): number[] => [...members].filter((pid) => processAlive(pid));
+  return {
+    recorded,
+    alive,
+    anyAlive: () => alive().length > 0,
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
 }
 
 /** One line about the recorded file, or undefined when there is none. */

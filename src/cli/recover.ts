@@ -6,8 +6,9 @@
  */
 import { recoverFileRing } from "../node/recover.js";
 import { dumpRing } from "../node/trace-file.js";
-import { type Command, UsageError, oneFile, stringOption } from "./command.js";
-import { extname } from "node:path";
+import { type Command, InputError, UsageError, oneFile, stringOption } from "./command.js";
+import { describeFsError } from "./open-trace.js";
+import { basename, extname } from "node:path";
 
 export const recoverCommand: Command = {
   name: "recover",
@@ -19,7 +20,8 @@ but never committed are skipped and counted. Producers whose process no longer r
 dead and repaired, so the ring can be reopened and written again.
 
 Options:
-  -o, --output FILE     the .urb file to write (default: RING.urb, or NAME.recovered.urb for NAME.urb)
+  -o, --output FILE     the .urb file to write (mode 0600; default: in the current directory,
+                        NAME.urb for a ring file NAME, or NAME.recovered.urb for NAME.urb)
   --reclaim WHO         dead-processes (default: producers tagged with a pid that no longer runs),
                         all (every producer: use when you know every process is gone),
                         none (read only)
@@ -29,15 +31,22 @@ Example:
   urb recover /dev/shm/myapp.ring -o crash.urb && urb dump crash.urb | tail`,
   options: { output: { type: "string", short: "o" }, reclaim: { type: "string" } },
   async run(values, positionals, io) {
-    const file = oneFile(positionals);
+    const file = oneFile(positionals, "RING");
     const reclaim = stringOption(values, "reclaim") ?? "dead-processes";
     if (reclaim !== "dead-processes" && reclaim !== "all" && reclaim !== "none") {
       throw new UsageError(`--reclaim must be dead-processes, all or none, received ${JSON.stringify(reclaim)}`);
     }
-    // The default never overwrites the ring itself (whatever its name).
-    const out = stringOption(values, "output") ?? (extname(file) === ".urb" ? `${file.slice(0, -4)}.recovered.urb` : `${file}.urb`);
+    // The default goes to the current directory (not beside the ring, in /dev/shm: memory) and
+    // never overwrites the ring itself (whatever its name).
+    const name = basename(file);
+    const out = stringOption(values, "output") ?? (extname(name) === ".urb" ? `${name.slice(0, -4)}.recovered.urb` : `${name}.urb`);
     const report = recoverFileRing(file, { reclaim });
-    const info = dumpRing(report.ring, out, { recovered: true });
+    let info: ReturnType<typeof dumpRing>;
+    try {
+      info = dumpRing(report.ring, out, { recovered: true });
+    } catch (e) {
+      throw new InputError(`cannot write ${out}: ${describeFsError(e)}`);
+    }
     const dead = report.reclaimed.length;
     io.stdout.text(
       `${out}: ${info.records} records in ${info.pages} pages` +

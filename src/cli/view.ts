@@ -2,7 +2,8 @@
  * `urb view FILE -o view.html`: one self-contained HTML file with a zoomable timeline of the trace
  * (src/export/view-data.ts says how big traces are sampled).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, readFileSync, writeFileSync } from "node:fs";
+import { openOutputFile } from "../node/output-file.js";
 import { basename } from "node:path";
 import { clientScriptForPage, renderViewHtml } from "../export/html-view.js";
 import { buildViewData } from "../export/view-data.js";
@@ -18,11 +19,13 @@ export const viewCommand: Command = {
   name: "view",
   help: `Usage: urb view [options] FILE
 
-Write one HTML file (no network needed to open it) with a zoomable timeline of the trace: one
-row per lane, events coloured by type, slices as bars, lost records as red markers, a density
-strip per lane and a chart of events per second by type. Up to 200,000 events are embedded;
-past that each lane is sampled uniformly (1 in N, shown on the page) while the density strips
-and rates stay exact.
+Write one HTML file (no network needed to open it) with a zoomable timeline of the trace: rows
+by process and thread with their names, each thread's async rows (requests, spans, GC pauses)
+under it, slices and instants labelled where they fit, a distinct colour per event type, lost
+records as red markers, the details of the event clicked, a search box, a density strip per
+thread and a chart of events per second by type. Up to 200,000 events are embedded; past that
+each row is sampled uniformly (1 in N, shown on the page) while the density strips and rates
+stay exact.
 
 Options:
   -o, --output OUT  the HTML file. Default: FILE with .html
@@ -55,6 +58,7 @@ Example:
           types: filter.types,
           lost: filter.lost,
           title: stringOption(values, "title") ?? basename(file),
+          processName: basename(file),
           onProgress: (n) => (records = n),
         });
         html = renderViewHtml(data, clientScriptForPage(readFileSync(new URL("../export/view-client.js", import.meta.url), "utf8")));
@@ -62,7 +66,12 @@ Example:
         bar.done();
       }
       try {
-        writeFileSync(output, html);
+        const fd = openOutputFile(output);
+        try {
+          writeFileSync(fd, html);
+        } finally {
+          closeSync(fd);
+        }
       } catch (e) {
         throw new InputError(`cannot write ${output}: ${describeFsError(e)}`);
       }

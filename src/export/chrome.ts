@@ -1,39 +1,65 @@
 /**
  * Export a trace to the Chrome Trace Event format (JSON object form), which Perfetto's UI,
  * chrome://tracing and Speedscope open. Streamed: one event is formatted and written at a time, so
- * memory does not grow with the trace.
+ * memory does not grow with the trace (only with its threads and async rows).
  *
- * - pid 1 is the traced program; each lane is a thread, tid = lane + 1 (tid 0 is the idle thread
- *   to some tools), named by `thread_name` metadata and sorted by lane.
- * - `ts` and `dur` are microseconds since ring time 0 (ring ns / 1000, so ns precision survives as
- *   three decimals); `otherData.epochWallMs` is the wall-clock time of ts 0. A ring whose clock is
- *   not `mono` has one clock unit per µs.
- * - Shapes (shapes.ts, timeline.ts): complete `X` slices, `B`/`E` pairs, counters `C` (process-wide,
- *   named after the event), instants `i` with thread scope and the event's fields as `args`; lost
- *   records are instants named `lost` in category `urb.lost`, coloured `terrible` (red).
+ * - Processes and threads are the trace's (timeline.ts): pid = the process id, tid = the process id
+ *   for the main thread (as the OS numbers it) and Node's threadId for a worker; records without a
+ *   producer are threads tid = lane + 1 of pid 1 ("lane N"). `process_name`, `thread_name` and sort
+ *   index metadata name and order them (written at the end, when every name is known).
+ * - `ts` is microseconds since ring time 0 (ring ns / 1000, so ns precision survives as three
+ *   decimals); `otherData.epochWallMs` is the wall-clock time of ts 0. A ring whose clock is not
+ *   `mono` has one clock unit per µs.
+ * - Synchronous slices (`_start`/`_end` pairs) are `B`/`E` on their thread: they nest by
+ *   construction. Intervals (`durationNs`, placed at their `startNs`) are nestable async events
+ *   `b`/`e` with `cat` = the event name and an `id` per async row (async-rows.ts): the intervals of
+ *   one id never overlap. Counters are `C` (per process, named after the event), instants `i` with
+ *   thread scope; names are labels (shapes.ts convention 5) and the fields are `args`. Lost records
+ *   are instants named `lost` in category `urb.lost`, coloured `terrible` (red).
  */
-import type { TraceFile } from "../tracefile/trace.js";
+import { AsyncRows } from "./async-rows.js";
 import { fieldsJson, jsonNumber } from "./fields.js";
 import type { TextSink } from "./sink.js";
-import { type BoundEvent, type InstantNote, type TimelineOptions, type TimelineSummary, walkTimeline } from "./timeline.js";
+import { type BoundEvent, type InstantNote, type TimelineOptions, type TimelineProcess, type TimelineSource, type TimelineSummary, type TimelineThread, walkTimeline } from "./timeline.js";
 
 /** Options of {@link exportChrome}. */
 export interface ChromeExportOptions extends TimelineOptions {
-  /** The process name shown for pid 1. Default "urb trace". */
+  /** The name of the process standing for lanes (records without a producer). Default "urb trace". */
   processName?: string;
 }
 
-/** The pid of the traced program in the output. */
+/** The pid standing for lanes (records without a producer) in the output. */
 export const CHROME_PID = 1;
 
-/** The tid of a lane (tid 0 is avoided). */
-export function laneTid(lane: number): number {
-  return lane + 1;
+/** The pid of a process in the outputs. */
+export function pidOf(p: TimelineProcess): number {
+  return p.pid === 0 ? CHROME_PID : p.pid;
 }
 
-/** A lane's thread name: `lane 0`, `lane 4 (shared)`. */
-export function laneName(trace: TraceFile, lane: number): string {
-  return lane >= trace.geometry.ownLanes ? `lane ${lane} (shared)` : `lane ${lane}`;
+/**
+ * The tid of a thread in the outputs: the pid for a main thread (the OS numbers it so), Node's
+ * threadId for a worker, lane + 1 for a lane (tid 0 is the idle thread to some tools), and for a
+ * producer whose thread is unknown 0x7fff0000 + its index.
+ */
+export function tidOf(t: TimelineThread): number {
+  if (t.lane >= 0) return t.lane + 1;
+  if (t.threadId === 0) return t.process.pid;
+  return t.threadId > 0 ? t.threadId : 0x7fff0000 + t.index;
+}
+
+/** Sort order of a thread within its process: main first, then by threadId; lanes by lane. */
+export function threadSortIndex(t: TimelineThread): number {
+  return t.lane >= 0 ? t.lane : t.threadId;
+}
+
+/** A time in ring clock units as output microseconds text (ns / 1000 with three decimals for `mono`). */
+export function microseconds(mono: boolean): (ns: number) => string {
+  // toFixed, not String(): see fields.ts#numberText().
+  return (ns: number): string => {
+    if (!Number.isFinite(ns)) return "0";
+    const v = mono ? ns / 1000 : ns;
+    return Number.isInteger(ns) ? v.toFixed(mono ? 3 : 0) : v.toFixed(6);
+  };
 }
 
 /**
@@ -45,15 +71,9 @@ export function laneName(trace: TraceFile, lane: number): string {
  * exportChrome(openTraceFile("app.urb"), out, { processName: "my app" });
  * ```
  */
-export function exportChrome(trace: TraceFile, out: TextSink, options: ChromeExportOptions = {}): TimelineSummary {
+export function exportChrome(trace: TimelineSource, out: TextSink, options: ChromeExportOptions = {}): TimelineSummary {
   const mono = trace.clock === "mono";
-  // ns -> µs: three decimals keep every ns of an integer time. toFixed, not String(): see
-  // fields.ts#numberText(). Other clocks: one unit per µs.
-  const us = (ns: number): string => {
-    if (!Number.isFinite(ns)) return "0";
-    const v = mono ? ns / 1000 : ns;
-    return Number.isInteger(ns) ? v.toFixed(mono ? 3 : 0) : v.toFixed(6);
-  };
+  const us = microseconds(mono);
   const other = {
     source: "unified-ring-buffer",
     clock: trace.clock,
@@ -64,8 +84,8 @@ export function exportChrome(trace: TraceFile, out: TextSink, options: ChromeExp
     lanes: trace.geometry.lanes,
     sharedLanes: trace.geometry.sharedLanes,
   };
-  out.text(`{"displayTimeUnit":"ns","otherData":${JSON.stringify(other)},"traceEvents":[\n`);
-  // Event names repeat: quote each once.
+  out.text(`{"displayTimeUnit":"ns","otherData":${JSON.stringify(other)},"traceEvents":[`);
+  // Names repeat: quote each once (a bounded cache).
   const names = new Map<string, string>();
   const quoted = (name: string): string => {
     let q = names.get(name);
@@ -80,46 +100,57 @@ export function exportChrome(trace: TraceFile, out: TextSink, options: ChromeExp
     if (extra === "") return fields;
     return fields === "{}" ? `{${extra}}` : `{${extra},${fields.slice(1)}`;
   };
-
-  out.text(`{"name":"process_name","ph":"M","pid":${CHROME_PID},"tid":0,"ts":0,"args":{"name":${JSON.stringify(options.processName ?? "urb trace")}}}`);
-  // Thread metadata for a lane as its first event goes out: empty lanes make no empty threads.
-  const named = new Uint8Array(trace.geometry.lanes);
-  const head = (name: string, ph: string, lane: number, tsNs: number): string => {
-    let s = "";
-    if (named[lane] === 0) {
-      named[lane] = 1;
-      s = `,\n{"name":"thread_name","ph":"M","pid":${CHROME_PID},"tid":${laneTid(lane)},"ts":0,"args":{"name":${JSON.stringify(laneName(trace, lane))}}}` +
-        `,\n{"name":"thread_sort_index","ph":"M","pid":${CHROME_PID},"tid":${laneTid(lane)},"ts":0,"args":{"sort_index":${lane}}}`;
-    }
-    return `${s},\n{"name":${quoted(name)},"ph":"${ph}","pid":${CHROME_PID},"tid":${laneTid(lane)},"ts":${us(tsNs)}`;
+  let first = true;
+  const head = (name: string, cat: string, ph: string, thread: TimelineThread, tsNs: number): string => {
+    const s = `${first ? "\n" : ",\n"}{"name":${quoted(name)},"cat":${quoted(cat)},"ph":"${ph}","pid":${pidOf(thread.process)},"tid":${tidOf(thread)},"ts":${us(tsNs)}`;
+    first = false;
+    return s;
   };
+  const catOf = (ev: BoundEvent | undefined): string => (ev === undefined ? "urb.raw" : ev.schema.name);
+  const rows = new AsyncRows();
 
   const summary = walkTimeline(
     trace,
     {
-      slice(lane, startNs, durationNs, name, ev) {
-        out.text(`${head(name, "X", lane, startNs)},"dur":${us(durationNs)},"cat":"urb","args":${args(ev, "")}}`);
+      slice(thread, startNs, durationNs, name, ev) {
+        const row = rows.place(thread, ev.schema.name, startNs, startNs + durationNs).row;
+        const id = `"id":"0x${row.id.toString(16)}"`;
+        out.text(`${head(name, ev.schema.name, "b", thread, startNs)},${id},"args":${args(ev, "")}}`);
+        out.text(`${head(name, ev.schema.name, "e", thread, startNs + durationNs)},${id}}`);
       },
-      begin(lane, timeNs, name, ev) {
-        out.text(`${head(name, "B", lane, timeNs)},"cat":"urb","args":${args(ev, "")}}`);
+      begin(thread, timeNs, name, ev) {
+        out.text(`${head(name, ev.schema.name, "B", thread, timeNs)},"args":${args(ev, "")}}`);
       },
-      end(lane, timeNs, name, _beginNs, ev) {
-        out.text(`${head(name, "E", lane, timeNs)},"cat":"urb","args":${ev === undefined ? `{"unfinished":true}` : args(ev, "")}}`);
+      end(thread, timeNs, name, _beginNs, ev) {
+        out.text(`${head(name, ev === undefined ? "urb" : ev.schema.name, "E", thread, timeNs)},"args":${ev === undefined ? `{"unfinished":true}` : args(ev, "")}}`);
       },
-      counter(lane, timeNs, name, field, value) {
-        out.text(`${head(name, "C", lane, timeNs)},"cat":"urb","args":{${quoted(field)}:${jsonNumber(value)}}}`);
+      counter(thread, timeNs, name, field, value) {
+        out.text(`${head(name, name, "C", thread, timeNs)},"args":{${quoted(field)}:${jsonNumber(value)}}}`);
       },
-      instant(lane, timeNs, name, ev, note: InstantNote) {
+      instant(thread, timeNs, name, ev, note: InstantNote) {
         let extra = note.unpaired ? `"unpaired":true` : "";
         if (note.raw !== undefined) extra = `"type":${note.raw.type},"bytes":${note.raw.length},"warning":${JSON.stringify(note.raw.warning)}`;
-        out.text(`${head(name, "i", lane, timeNs)},"s":"t","cat":"urb","args":${args(ev, extra)}}`);
+        out.text(`${head(name, catOf(ev), "i", thread, timeNs)},"s":"t","args":${args(ev, extra)}}`);
       },
-      lost(lane, timeNs, count, cause) {
-        out.text(`${head("lost", "i", lane, timeNs)},"s":"t","cat":"urb.lost","cname":"terrible","args":{"lost":${count === count ? count : `"unknown"`},"cause":${JSON.stringify(cause || "unknown")}}}`);
+      lost(thread, timeNs, count, cause) {
+        out.text(`${head("lost", "urb.lost", "i", thread, timeNs)},"s":"t","cname":"terrible","args":{"lost":${count === count ? count : `"unknown"`},"cause":${JSON.stringify(cause || "unknown")}}}`);
       },
     },
     options,
   );
+  // Names and order of every process and thread that has events (names may come late: convention 6).
+  const meta = (name: string, pid: number, tid: number, arg: string): void => {
+    out.text(`${first ? "\n" : ",\n"}{"name":"${name}","ph":"M","pid":${pid},"tid":${tid},"ts":0,"args":${arg}}`);
+    first = false;
+  };
+  for (const p of summary.processes) {
+    meta("process_name", pidOf(p), 0, `{"name":${JSON.stringify(p.name)}}`);
+    meta("process_sort_index", pidOf(p), 0, `{"sort_index":${pidOf(p)}}`);
+  }
+  for (const t of summary.threads) {
+    meta("thread_name", pidOf(t.process), tidOf(t), `{"name":${JSON.stringify(t.name)}}`);
+    meta("thread_sort_index", pidOf(t.process), tidOf(t), `{"sort_index":${threadSortIndex(t)}}`);
+  }
   out.text("\n]}\n");
   return summary;
 }

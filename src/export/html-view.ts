@@ -39,7 +39,14 @@ canvas { display: block; width: 100%; cursor: grab; }
 #legend .type.off { opacity: 0.35; }
 #legend small { color: #777; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
-#tooltip { position: absolute; background: #222; color: #fff; padding: 3px 6px; border-radius: 3px; font-size: 12px; pointer-events: none; white-space: nowrap; }
+.toolbar input[type=search] { font: inherit; padding: 2px 6px; border: 1px solid #bbb; border-radius: 4px; width: 260px; margin-left: 16px; }
+.toolbar .found { color: #555; }
+#details { margin: 8px 16px 0; padding: 8px 10px; background: #fff; border: 1px solid #ddd; border-radius: 4px; min-height: 20px; color: #555; }
+#details .title { font-weight: 600; color: #222; margin-bottom: 4px; overflow-wrap: anywhere; }
+#details table { border-collapse: collapse; font-variant-numeric: tabular-nums; table-layout: fixed; width: 100%; }
+#details th { text-align: left; font-weight: 500; color: #666; padding: 1px 12px 1px 0; vertical-align: top; width: 160px; overflow-wrap: anywhere; }
+#details td { color: #222; padding: 1px 0; overflow-wrap: anywhere; font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace; font-size: 12px; }
+#tooltip { position: absolute; background: #222; color: #fff; padding: 3px 6px; border-radius: 3px; font-size: 12px; pointer-events: none; white-space: nowrap; max-width: 60vw; overflow: hidden; text-overflow: ellipsis; }
 footer { color: #777; padding: 8px 16px 16px; font-size: 12px; }
 `;
 
@@ -47,7 +54,9 @@ footer { color: #777; padding: 8px 16px 16px; font-size: 12px; }
 function summary(data: ViewData): string {
   const s = data.spanNs / 1e9;
   const when = Number.isFinite(data.epochWallMs) ? new Date(data.epochWallMs + data.originNs / 1e6).toISOString() : "";
-  return `${data.records.toLocaleString("en-US")} records on ${data.lanes.length} lane${data.lanes.length === 1 ? "" : "s"} over ${s.toFixed(s < 1 ? 6 : 3)} s` +
+  const threads = data.rows.filter((r) => r.kind === "thread").length;
+  const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : what.endsWith("s") ? "es" : "s"}`;
+  return `${data.records.toLocaleString("en-US")} records of ${plural(data.processes.length, "process")} and ${plural(threads, "thread")} over ${s.toFixed(s < 1 ? 6 : 3)} s` +
     `${data.lostTotal ? `, ${data.lostTotal.toLocaleString("en-US")} lost` : ""}${when ? `, from ${when}` : ""} (clock: ${data.clock})`;
 }
 
@@ -60,7 +69,7 @@ function summary(data: ViewData): string {
  * ```
  */
 export function renderViewHtml(data: ViewData, script: string): string {
-  const note = data.stride > 1 ? `<div class="note">Showing 1 in ${data.stride} events of each lane; the density strips and rates count every event.</div>` : "";
+  const note = data.stride > 1 ? `<div class="note">Showing 1 in ${data.stride} events of each row; the density strips and rates count every event.</div>` : "";
   if (/<\/script|<!--/i.test(script)) throw new Error("urb view: the page script contains </script or <!--, which would end its element");
   return `<!doctype html>
 <html lang="en">
@@ -82,12 +91,15 @@ ${note}
 <button id="zoom-out" type="button" title="Zoom out (-)">&minus;</button>
 <button id="zoom-reset" type="button" title="Show everything (0)">reset</button>
 <span class="range" id="range"></span>
+<input id="search" type="search" placeholder="Search names, types and fields" aria-label="search events">
+<span class="found" id="found"></span>
 </div>
-<div class="panel"><canvas id="timeline" aria-label="timeline, one row per lane"></canvas></div>
+<div class="panel"><canvas id="timeline" aria-label="timeline, one row per thread, grouped by process"></canvas></div>
+<div id="details" aria-live="polite"></div>
 <div id="legend"></div>
 <h2>Events per second</h2>
 <div class="panel"><canvas id="rates" aria-label="event rate per type"></canvas></div>
-<footer>Wheel to zoom around the pointer, drag to pan, +/-/0 keys. Times are from the first record. Written by urb view (unified-ring-buffer).</footer>
+<footer>Wheel to zoom around the pointer, drag to pan, +/-/0 keys, click an event for its fields. Times are from the first record. Written by urb view (unified-ring-buffer).</footer>
 <div id="tooltip" hidden></div>
 <script type="application/json" id="urb-data">${jsonForScript(JSON.stringify(data))}</script>
 <script type="module">${script}</script>

@@ -1,26 +1,34 @@
 /**
- * One pass over a trace that turns records into timeline events by the conventions of
- * shapes.ts: complete slices, begin/end pairs matched per lane, counters, instants and loss
- * markers. The exporters (Chrome JSON, Perfetto protobuf, the HTML view) render what it reports;
- * the pairing rules live here once.
+ * One pass over a trace that turns records into timeline events by the conventions of shapes.ts:
+ * intervals (asynchronous), begin/end pairs (synchronous, matched per thread), counters, instants
+ * and loss markers, each on the thread that wrote it. The exporters (Chrome JSON, Perfetto
+ * protobuf, the HTML view) render what it reports; the rules live here once.
  *
- * Pairing: each lane (one writing thread) keeps a stack of open `<base>_start` slices. An
- * `<base>_end` closes the innermost open slice when its base matches; otherwise (its start was lost
- * or is not the innermost: overlapping asynchronous work, for which `durationNs` is the convention)
- * it is reported as an *unpaired* instant, so begin/end always nest. Slices still open at the end
- * are closed at the trace's last timestamp, flagged *unfinished*.
+ * Threads: a record whose producer is known (`pid` set: docs/FORMAT.md) belongs to the thread
+ * (pid, threadId), whatever lane it was written on, named by its `threadName`, in the process
+ * `pid` (named by a `process_name` event, else "pid N"). A record without a producer (a trace
+ * written before producer identity, a loss marker nobody claimed) belongs to its lane, shown as a
+ * thread "lane N" of a process standing for the lanes. Records of one thread arrive in time order.
  *
- * Memory: the open stacks (bounded by nesting depth, at most {@link MAX_OPEN_PER_LANE} per lane)
- * and the reader's one chunk per lane.
+ * Pairing: each thread keeps a stack of open `<base>_start` slices. An `<base>_end` closes the
+ * innermost open slice when its base matches; otherwise (its start was lost or is not the
+ * innermost) it is reported as an *unpaired* instant, so begin/end always nest. Slices still open
+ * at the end are closed at the trace's last timestamp, flagged *unfinished*.
+ *
+ * Memory: one entry per thread (open stacks bounded by {@link MAX_OPEN_PER_THREAD}) and the
+ * reader's one chunk per lane.
  */
 import type { RingRecord } from "../reader.js";
 import type { EventView } from "../schema/codec.js";
 import type { EventSchema } from "../schema/types.js";
 import type { TraceFile, TraceReadOptions } from "../tracefile/trace.js";
-import { ShapeCache } from "./shapes.js";
+import { PROCESS_NAME_EVENT, ShapeCache } from "./shapes.js";
 
-/** Open begin slices kept per lane; a deeper begin becomes an unpaired instant. */
-export const MAX_OPEN_PER_LANE = 1024;
+/** Open begin slices kept per thread; a deeper begin becomes an unpaired instant. */
+export const MAX_OPEN_PER_THREAD = 1024;
+
+/** What a timeline pass needs of a trace (a {@link TraceFile}, or a stand-in that supplies records). */
+export type TimelineSource = Pick<TraceFile, "registry" | "geometry" | "clock" | "epochWallMs" | "epochMonotonicNs" | "read">;
 
 /** A decoded event's schema and its view (bound to the record until the visitor returns). */
 export interface BoundEvent {
@@ -28,20 +36,43 @@ export interface BoundEvent {
   readonly view: EventView;
 }
 
-/** What a timeline pass reports, in time order of the records (a slice's start may be earlier). */
+/** A process of the timeline: a real one (`pid` > 0) or the stand-in for records without a producer. */
+export interface TimelineProcess {
+  /** 0, 1, 2... in order of appearance. */
+  readonly index: number;
+  /** The process id; 0 for the lanes' stand-in. */
+  readonly pid: number;
+  /** "pid N", or the name a `process_name` event gave; the lanes' stand-in: the trace's name. */
+  name: string;
+}
+
+/** A thread of the timeline: one row in every output. */
+export interface TimelineThread {
+  /** 0, 1, 2... in order of appearance. */
+  readonly index: number;
+  readonly process: TimelineProcess;
+  /** Node's threadId (0: main, -1: unknown) for a producer; -1 for a lane. */
+  readonly threadId: number;
+  /** The lane of a thread standing for a lane (records without a producer); -1 for a producer. */
+  readonly lane: number;
+  /** The thread's name ("main", a worker's name), "thread N" when it has none; "lane N" for a lane. */
+  name: string;
+}
+
+/** What a timeline pass reports, in time order of the records (an interval's start may be earlier). */
 export interface TimelineVisitor {
-  /** A complete slice `[startNs, startNs + durationNs]` (convention 1), reported at its end record. */
-  slice(lane: number, startNs: number, durationNs: number, name: string, ev: BoundEvent): void;
-  /** A `<base>_start` opened slice `name` on `lane`. */
-  begin(lane: number, timeNs: number, name: string, ev: BoundEvent): void;
-  /** The innermost open slice of `lane` closed (`ev` undefined when closed at the end of the trace: unfinished). */
-  end(lane: number, timeNs: number, name: string, beginNs: number, ev: BoundEvent | undefined): void;
+  /** An interval `[startNs, startNs + durationNs]` (convention 1: asynchronous), reported at its record. `name` is its label. */
+  slice(thread: TimelineThread, startNs: number, durationNs: number, name: string, ev: BoundEvent): void;
+  /** A `<base>_start` opened slice `name` on `thread`. */
+  begin(thread: TimelineThread, timeNs: number, name: string, ev: BoundEvent): void;
+  /** The innermost open slice of `thread` closed (`ev` undefined when closed at the end of the trace: unfinished). */
+  end(thread: TimelineThread, timeNs: number, name: string, beginNs: number, ev: BoundEvent | undefined): void;
   /** A counter sample (convention 3). */
-  counter(lane: number, timeNs: number, name: string, field: string, value: number): void;
-  /** Anything else. `ev` is undefined for a raw record (no schema, or one its payload does not fit). */
-  instant(lane: number, timeNs: number, name: string, ev: BoundEvent | undefined, note: InstantNote): void;
-  /** Records lost at this point of `lane` (`count` NaN when unknown). */
-  lost(lane: number, timeNs: number, count: number, cause: string): void;
+  counter(thread: TimelineThread, timeNs: number, name: string, field: string, value: number): void;
+  /** Anything else, named by its label. `ev` is undefined for a raw record (no schema, or one its payload does not fit). */
+  instant(thread: TimelineThread, timeNs: number, name: string, ev: BoundEvent | undefined, note: InstantNote): void;
+  /** Records lost at this point of `thread` (`count` NaN when unknown). */
+  lost(thread: TimelineThread, timeNs: number, count: number, cause: string): void;
 }
 
 /** Why an instant is one, beyond its shape. */
@@ -60,6 +91,13 @@ export interface TimelineOptions extends TraceReadOptions {
   lost?: boolean;
   /** Called every {@link PROGRESS_EVERY} records with the count so far. */
   onProgress?: (records: number) => void;
+  /** The name of the process standing for lanes (records without a producer). Default "urb trace". */
+  processName?: string;
+  /**
+   * Name intervals and instants by their labels (shapes.ts convention 5). Default true; false
+   * passes the event's name, for a visitor that makes the labels it keeps itself ({@link ShapeCache.label}).
+   */
+  labels?: boolean;
 }
 
 export const PROGRESS_EVERY = 1 << 16;
@@ -72,6 +110,9 @@ export interface TimelineSummary {
   lastNs: number;
   unpaired: number;
   unfinished: number;
+  /** The processes and threads that have records, in order of appearance. */
+  processes: TimelineProcess[];
+  threads: TimelineThread[];
 }
 
 interface OpenSlice {
@@ -79,25 +120,104 @@ interface OpenSlice {
   beginNs: number;
 }
 
+/** A thread's state in the pass. */
+interface ThreadState extends TimelineThread {
+  readonly open: OpenSlice[];
+}
+
+/**
+ * Who wrote each record: the threads and processes of a trace, made as records name them.
+ *
+ * @example
+ * ```ts
+ * const threads = new ThreadTable(trace.geometry.ownLanes, "app.urb");
+ * trace.read((r) => console.log(threads.of(r).name));
+ * ```
+ */
+export class ThreadTable {
+  readonly processes: TimelineProcess[] = [];
+  readonly threads: ThreadState[] = [];
+  readonly #byPid = new Map<number, { process: TimelineProcess; threads: Map<number, ThreadState> }>();
+  readonly #byLane: (ThreadState | undefined)[] = [];
+  readonly #ownLanes: number;
+  readonly #lanesName: string;
+  #lanes: TimelineProcess | undefined;
+  #last: ThreadState | undefined;
+
+  constructor(ownLanes: number, lanesName: string) {
+    this.#ownLanes = ownLanes;
+    this.#lanesName = lanesName;
+  }
+
+  /** The thread of record `r` (made on first sight). */
+  of(r: RingRecord): ThreadState {
+    const last = this.#last;
+    // Not `=== 0`: a record object of an older reader has no pid at all.
+    if (!(r.pid > 0)) {
+      const t = this.#byLane[r.lane] ?? this.#laneThread(r.lane);
+      this.#last = t;
+      return t;
+    }
+    if (last !== undefined && last.process.pid === r.pid && last.threadId === r.threadId && last.lane < 0) {
+      if (last.name === "" && r.threadName !== "") last.name = r.threadName;
+      return last;
+    }
+    let p = this.#byPid.get(r.pid);
+    if (p === undefined) {
+      p = { process: { index: this.processes.length, pid: r.pid, name: `pid ${r.pid}` }, threads: new Map() };
+      this.processes.push(p.process);
+      this.#byPid.set(r.pid, p);
+    }
+    let t = p.threads.get(r.threadId);
+    if (t === undefined) {
+      const name = r.threadName !== "" ? r.threadName : r.threadId === 0 ? "main" : r.threadId < 0 ? "thread ?" : `thread ${r.threadId}`;
+      t = { index: this.threads.length, process: p.process, threadId: r.threadId, lane: -1, name, open: [] };
+      this.threads.push(t);
+      p.threads.set(r.threadId, t);
+    } else if (r.threadName !== "" && t.name !== r.threadName) {
+      t.name = r.threadName;
+    }
+    this.#last = t;
+    return t;
+  }
+
+  #laneThread(lane: number): ThreadState {
+    if (this.#lanes === undefined) {
+      this.#lanes = { index: this.processes.length, pid: 0, name: this.#lanesName };
+      this.processes.push(this.#lanes);
+    }
+    const t: ThreadState = { index: this.threads.length, process: this.#lanes, threadId: -1, lane, name: laneName(this.#ownLanes, lane), open: [] };
+    this.threads.push(t);
+    this.#byLane[lane] = t;
+    return t;
+  }
+}
+
+/** A lane's thread name: `lane 0`, `lane 4 (shared)`. */
+export function laneName(ownLanes: number, lane: number): string {
+  return lane >= ownLanes ? `lane ${lane} (shared)` : `lane ${lane}`;
+}
+
 /**
  * Walk `trace` once, reporting timeline events to `visitor`.
  *
  * @example
  * ```ts
- * walkTimeline(trace, { ...visitor, slice: (lane, start, dur, name) => console.log(lane, name, start, dur) });
+ * walkTimeline(trace, { ...visitor, slice: (thread, start, dur, name) => console.log(thread.name, name, start, dur) });
  * ```
  */
-export function walkTimeline(trace: TraceFile, visitor: TimelineVisitor, options: TimelineOptions = {}): TimelineSummary {
+export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, options: TimelineOptions = {}): TimelineSummary {
   const registry = trace.registry;
   const shapes = new ShapeCache();
-  const open: OpenSlice[][] = Array.from({ length: trace.geometry.lanes }, () => []);
-  const summary: TimelineSummary = { records: 0, lost: 0, lastNs: Number.NaN, unpaired: 0, unfinished: 0 };
+  const table = new ThreadTable(trace.geometry.ownLanes, options.processName ?? "urb trace");
+  const summary: TimelineSummary = { records: 0, lost: 0, lastNs: Number.NaN, unpaired: 0, unfinished: 0, processes: table.processes, threads: table.threads };
   const note: InstantNote = { unpaired: false, raw: undefined };
   const rawNote = { type: 0, length: 0, warning: "" };
   const bound = { schema: undefined as unknown as EventSchema, view: undefined as unknown as EventView };
   const onProgress = options.onProgress;
   const types = options.types;
   const withLost = options.lost !== false;
+  const labels = options.labels !== false;
   const readOptions: TraceReadOptions = {};
   if (options.lanes !== undefined) readOptions.lanes = options.lanes;
   if (options.from !== undefined) readOptions.from = options.from;
@@ -111,10 +231,11 @@ export function walkTimeline(trace: TraceFile, visitor: TimelineVisitor, options
     if (r.kind === "lost") {
       if (!withLost) return;
       if (r.lost === r.lost) summary.lost += r.lost;
-      visitor.lost(r.lane, t, r.lost, r.cause);
+      visitor.lost(table.of(r), t, r.lost, r.cause);
       return;
     }
     if (types !== undefined && !types.has(r.type)) return;
+    const thread = table.of(r);
     const v = registry === undefined ? "no schemas in the file" : registry.view(r);
     note.unpaired = false;
     if (typeof v === "string") {
@@ -122,7 +243,7 @@ export function walkTimeline(trace: TraceFile, visitor: TimelineVisitor, options
       rawNote.length = r.length;
       rawNote.warning = v;
       note.raw = rawNote;
-      visitor.instant(r.lane, t, `type ${r.type}`, undefined, note);
+      visitor.instant(thread, t, `type ${r.type}`, undefined, note);
       return;
     }
     note.raw = undefined;
@@ -133,24 +254,26 @@ export function walkTimeline(trace: TraceFile, visitor: TimelineVisitor, options
     switch (shape.kind) {
       case "duration": {
         const d = Math.max(0, v.number(shape.field));
-        visitor.slice(r.lane, t - d, d, s.name, bound);
+        const start = shape.start >= 0 ? v.number(shape.start) : Number.NaN;
+        // A start that is not a finite time (or a non-finite duration) falls back to [t - d, t].
+        visitor.slice(thread, Number.isFinite(start) ? start : t - d, Number.isFinite(d) ? d : 0, labels ? shapes.label(s, v) : s.name, bound);
         return;
       }
       case "begin": {
-        const stack = open[r.lane] as OpenSlice[];
-        if (stack.length < MAX_OPEN_PER_LANE) {
+        const stack = thread.open;
+        if (stack.length < MAX_OPEN_PER_THREAD) {
           stack.push({ name: shape.base, beginNs: t });
-          visitor.begin(r.lane, t, shape.base, bound);
+          visitor.begin(thread, t, shape.base, bound);
           return;
         }
         break;
       }
       case "end": {
-        const stack = open[r.lane] as OpenSlice[];
+        const stack = thread.open;
         const top = stack[stack.length - 1];
         if (top !== undefined && top.name === shape.base) {
           stack.pop();
-          visitor.end(r.lane, t, top.name, top.beginNs, bound);
+          visitor.end(thread, t, top.name, top.beginNs, bound);
           return;
         }
         note.unpaired = true;
@@ -158,20 +281,24 @@ export function walkTimeline(trace: TraceFile, visitor: TimelineVisitor, options
         break;
       }
       case "counter":
-        visitor.counter(r.lane, t, s.name, (s.fields[shape.field] as { name: string }).name, v.number(shape.field));
+        visitor.counter(thread, t, s.name, (s.fields[shape.field] as { name: string }).name, v.number(shape.field));
         return;
       case "instant":
+        if (s.name === PROCESS_NAME_EVENT && thread.process.pid !== 0) {
+          const i = v.index("name");
+          if (i >= 0 && s.fields[i]?.type === "string" && v.string(i) !== "") thread.process.name = v.string(i);
+        }
         break;
     }
-    visitor.instant(r.lane, t, s.name, bound, note);
+    visitor.instant(thread, t, note.unpaired || !labels ? s.name : shapes.label(s, v), bound, note);
   };
   trace.read(visit, readOptions);
 
-  for (let lane = 0; lane < open.length; lane++) {
-    const stack = open[lane] as OpenSlice[];
+  for (const thread of table.threads) {
+    const stack = thread.open;
     for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
       summary.unfinished++;
-      visitor.end(lane, summary.lastNs, top.name, top.beginNs, undefined);
+      visitor.end(thread, summary.lastNs, top.name, top.beginNs, undefined);
     }
   }
   return summary;

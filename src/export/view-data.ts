@@ -2,24 +2,33 @@
  * What the HTML timeline (`urb view`) shows, gathered in one streaming pass over a trace with
  * bounded memory, whatever the trace's size:
  *
- * - events: each lane's events (time, duration, type), kept whole up to {@link MAX_VIEW_EVENTS}.
- *   Past that, every lane keeps one event in `stride` (its 0th, stride-th, 2*stride-th, ...) and
- *   the stride doubles each time the budget is exceeded, so the sample stays uniform in each lane;
- *   the page says "1 in N shown".
- * - bins: exact counts per event type and per lane over {@link VIEW_BINS} equal time bins spanning
+ * - rows: one per thread (timeline.ts: a producer's (pid, threadId), or a lane when records do not
+ *   say who wrote them), grouped by process, each followed by its async rows (async-rows.ts: its
+ *   intervals, one row per event kind and concurrent operation). Synchronous `_start`/`_end` slices,
+ *   instants, counter samples and loss markers are on the thread's row.
+ * - events: each row's events (start, duration, type, label, details), kept whole up to
+ *   {@link MAX_VIEW_EVENTS}. Past that, every row keeps one event in `stride` (its 0th, stride-th,
+ *   2*stride-th, ...), the stride doubling each time the budget is exceeded, so the sample stays
+ *   uniform in each row; the page says "1 in N shown". Labels and details (all fields, as JSON) are
+ *   strings in one table, kept while it holds less than {@link MAX_VIEW_TEXT} characters.
+ * - bins: exact counts per event type and per row over {@link VIEW_BINS} equal time bins spanning
  *   the trace (the bin width doubles, merging pairs, as the trace grows), so rates and the density
- *   strip under each lane are exact even when events are sampled.
+ *   strip under each row are exact even when events are sampled.
  * - loss markers: every one, up to {@link MAX_VIEW_LOST}, and exact lost counts in the bins.
  *
- * Times are ns from the first record (`originNs`), rounded to whole ns, delta-encoded per lane.
+ * Times are ns from the first record (`originNs`), rounded to whole ns, delta-encoded per row.
  */
-import type { TraceFile } from "../tracefile/trace.js";
-import { laneName } from "./chrome.js";
-import { type TimelineOptions, walkTimeline } from "./timeline.js";
+import { type AsyncRow, AsyncRows, asyncRowName } from "./async-rows.js";
+import { pidOf, threadSortIndex, tidOf } from "./chrome.js";
+import { fieldsJson } from "./fields.js";
+import { ShapeCache } from "./shapes.js";
+import { type BoundEvent, type TimelineOptions, type TimelineSource, type TimelineThread, walkTimeline } from "./timeline.js";
 
 export const MAX_VIEW_EVENTS = 200_000;
 export const MAX_VIEW_LOST = 20_000;
 export const VIEW_BINS = 1000;
+/** Characters of labels and details the page embeds; past that, events show their type and times only. */
+export const MAX_VIEW_TEXT = 16_000_000;
 const FIRST_BIN_NS = 1;
 
 /** The data embedded in the page (JSON). */
@@ -33,40 +42,65 @@ export interface ViewData {
   readonly spanNs: number;
   readonly records: number;
   readonly lostTotal: number;
-  /** Keep one event in `stride` per lane (1: every event is in `events`). */
+  /** Keep one event in `stride` per row (1: every event is in the rows). */
   readonly stride: number;
-  readonly lanes: readonly ViewLane[];
+  /** The processes, in the order their rows are shown. */
+  readonly processes: readonly ViewProcess[];
+  /** Rows, grouped by process (in the order of `processes`); each thread's async rows follow it. */
+  readonly rows: readonly ViewRow[];
   readonly types: readonly ViewType[];
+  /** Labels and details of events (indices in a row's `l` and `a`). */
+  readonly strings: readonly string[];
+  /** Details were left out past {@link MAX_VIEW_TEXT} characters. */
+  readonly textCut: boolean;
   readonly binNs: number;
   /** Per type index: counts per bin. */
   readonly typeBins: readonly number[][];
-  /** Per lane (index in `lanes`): records per bin, and records lost per bin. */
-  readonly laneBins: readonly number[][];
+  /** Per row (index in `rows`): records per bin, and records lost per bin. */
+  readonly rowBins: readonly number[][];
   readonly lostBins: readonly number[][];
   /** Loss markers (the first MAX_VIEW_LOST). */
   readonly lost: readonly ViewLost[];
 }
 
-export interface ViewLane {
-  readonly lane: number;
+export interface ViewProcess {
+  /** The process id (the lanes' stand-in for records without a producer: 1, as in the exports). */
+  readonly pid: number;
   readonly name: string;
+}
+
+export interface ViewRow {
+  /** Index in `processes`. */
+  readonly process: number;
+  /** `thread`: a thread's own row; `async`: one of its async rows (just after it). */
+  readonly kind: "thread" | "async";
+  /** The thread's name; an async row: its event kind (`node.http.server 2`). */
+  readonly name: string;
+  /** The thread's tid (as in the exports); async rows: their thread's. */
+  readonly tid: number;
+  /** The lane of a row standing for a lane (records without a producer), else -1. */
+  readonly lane: number;
   readonly records: number;
   readonly lost: number;
   /** Delta-encoded start times (ns from origin), durations (ns, 0 for instants), type indices; sorted by start. */
   readonly t: readonly number[];
   readonly d: readonly number[];
   readonly k: readonly number[];
+  /** Per event: its label and its details (a JSON object of its fields) as indices in `strings`, -1 when none. */
+  readonly l: readonly number[];
+  readonly a: readonly number[];
 }
 
 export interface ViewType {
   readonly name: string;
-  /** slice (durationNs or _start/_end pairs), counter, instant, raw. */
-  readonly shape: "slice" | "counter" | "instant" | "raw";
+  /** slice (`_start`/`_end` pairs), interval (durationNs), counter, instant, raw. */
+  readonly shape: "slice" | "interval" | "counter" | "instant" | "raw";
   count: number;
 }
 
 export interface ViewLost {
-  readonly lane: number;
+  /** Index in `rows`. */
+  readonly row: number;
   readonly t: number;
   readonly n: number;
 }
@@ -76,14 +110,20 @@ export interface ViewDataOptions extends TimelineOptions {
   title?: string;
   /** Override {@link MAX_VIEW_EVENTS} (tests). */
   maxEvents?: number;
+  /** Override {@link MAX_VIEW_TEXT} (tests). */
+  maxText?: number;
 }
 
-interface LaneAcc {
+interface RowAcc {
+  readonly thread: TimelineThread;
+  readonly async: AsyncRow | undefined;
   seq: number;
   s: number[]; // sequence numbers of kept events (for thinning)
   t: number[];
   d: number[];
   k: number[];
+  l: number[];
+  a: number[];
   records: number;
   lost: number;
   bins: number[];
@@ -96,18 +136,25 @@ interface LaneAcc {
  * @example
  * ```ts
  * const data = buildViewData(openTraceFile("app.urb"), { title: "app.urb" });
- * console.log(data.stride, data.lanes.length);
+ * console.log(data.stride, data.rows.map((r) => r.name));
  * ```
  */
-export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): ViewData {
+export function buildViewData(trace: TimelineSource, options: ViewDataOptions = {}): ViewData {
   const maxEvents = options.maxEvents ?? MAX_VIEW_EVENTS;
-  const laneIds = options.lanes ?? Array.from({ length: trace.geometry.lanes }, (_, i) => i);
-  const acc = new Map<number, LaneAcc>();
-  for (const lane of laneIds) acc.set(lane, { seq: 0, s: [], t: [], d: [], k: [], records: 0, lost: 0, bins: new Array<number>(VIEW_BINS).fill(0), lostBins: new Array<number>(VIEW_BINS).fill(0) });
+  const maxText = options.maxText ?? MAX_VIEW_TEXT;
+  const threadRows = new Map<TimelineThread, RowAcc>();
+  const asyncRows = new Map<AsyncRow, RowAcc>();
+  const placer = new AsyncRows();
   const types: ViewType[] = [];
-  const typeIndex = new Map<string, number>();
+  const typeIndex = new Map<ViewType["shape"], Map<string, number>>();
   const typeBins: number[][] = [];
-  const lost: ViewLost[] = [];
+  const lost: { row: RowAcc; t: number; n: number }[] = [];
+  const strings: string[] = [];
+  const stringIndex = new Map<string, number>();
+  let textChars = 0;
+  let textCut = false;
+  /** Per thread: the details of its open `_start` slices (an `_end` shows both). */
+  const openDetails = new Map<TimelineThread, string[]>();
   let origin = Number.NaN;
   let last = Number.NaN;
   let binNs = FIRST_BIN_NS;
@@ -116,12 +163,37 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
   let records = 0;
   let lostTotal = 0;
 
+  const newRow = (thread: TimelineThread, async: AsyncRow | undefined): RowAcc => ({
+    thread, async, seq: 0, s: [], t: [], d: [], k: [], l: [], a: [], records: 0, lost: 0, bins: new Array<number>(VIEW_BINS).fill(0), lostBins: new Array<number>(VIEW_BINS).fill(0),
+  });
+  const rowOf = (thread: TimelineThread): RowAcc => {
+    let r = threadRows.get(thread);
+    if (r === undefined) threadRows.set(thread, (r = newRow(thread, undefined)));
+    return r;
+  };
+  const allRows = (): RowAcc[] => [...threadRows.values(), ...asyncRows.values()];
+  /** A string's index in the table; labels (`shared`: they repeat) once each, details (mostly unique) as they come. */
+  const text = (s: string, shared: boolean): number => {
+    let i = shared ? stringIndex.get(s) : undefined;
+    if (i !== undefined) return i;
+    if (textChars + s.length > maxText) {
+      textCut = true;
+      return -1;
+    }
+    i = strings.length;
+    strings.push(s);
+    if (shared) stringIndex.set(s, i);
+    textChars += s.length;
+    return i;
+  };
+  const details = (ev: BoundEvent | undefined): string => (ev === undefined ? "{}" : fieldsJson(ev.view, ev.schema));
   const typeOf = (name: string, shape: ViewType["shape"]): number => {
-    const key = `${shape}:${name}`;
-    let i = typeIndex.get(key);
+    let byName = typeIndex.get(shape);
+    if (byName === undefined) typeIndex.set(shape, (byName = new Map()));
+    let i = byName.get(name);
     if (i === undefined) {
       i = types.length;
-      typeIndex.set(key, i);
+      byName.set(name, i);
       types.push({ name, shape, count: 0 });
       typeBins.push(new Array<number>(VIEW_BINS).fill(0));
     }
@@ -134,7 +206,7 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
     let b = Math.floor((t - origin) / binNs);
     while (b >= VIEW_BINS) {
       for (const bins of typeBins) mergePairs(bins);
-      for (const a of acc.values()) {
+      for (const a of allRows()) {
         mergePairs(a.bins);
         mergePairs(a.lostBins);
       }
@@ -146,7 +218,7 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
   const thin = (): void => {
     stride *= 2;
     kept = 0;
-    for (const a of acc.values()) {
+    for (const a of allRows()) {
       let j = 0;
       for (let i = 0; i < a.s.length; i++) {
         if ((a.s[i] as number) % stride !== 0) continue;
@@ -154,16 +226,44 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
         a.t[j] = a.t[i] as number;
         a.d[j] = a.d[i] as number;
         a.k[j] = a.k[i] as number;
+        a.l[j] = a.l[i] as number;
+        a.a[j] = a.a[i] as number;
         j++;
       }
-      a.s.length = a.t.length = a.d.length = a.k.length = j;
+      a.s.length = a.t.length = a.d.length = a.k.length = a.l.length = a.a.length = j;
       kept += j;
     }
+    compactText();
   };
-  /** Count a record of `lane` at time `at`; returns its bin, or -1 for a lane not shown. */
-  const count = (lane: number, at: number): number => {
-    const a = acc.get(lane);
-    if (a === undefined) return -1;
+  /** Keep only the strings that kept events use (after thinning), so the text budget counts those. */
+  const compactText = (): void => {
+    const old = strings.splice(0);
+    const shared = new Set(stringIndex.values());
+    stringIndex.clear();
+    textChars = 0;
+    const moved = new Map<number, number>();
+    const move = (i: number): number => {
+      if (i < 0) return -1;
+      let j = moved.get(i);
+      if (j === undefined) {
+        j = strings.length;
+        const str = old[i] as string;
+        strings.push(str);
+        if (shared.has(i)) stringIndex.set(str, j);
+        textChars += str.length;
+        moved.set(i, j);
+      }
+      return j;
+    };
+    for (const a of allRows()) {
+      for (let i = 0; i < a.l.length; i++) {
+        a.l[i] = move(a.l[i] as number);
+        a.a[i] = move(a.a[i] as number);
+      }
+    }
+  };
+  /** Count a record of row `a` at time `at`; returns its bin. */
+  const count = (a: RowAcc, at: number): number => {
     const b = binOf(at);
     records++;
     a.records++;
@@ -172,60 +272,124 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
   };
   /**
    * Count the record of an event at time `at` (none for a slice closed at the end of the trace:
-   * `at` undefined), and keep the event (start, duration) if the sample takes it.
+   * `at` undefined), and take the event (start, duration, type) if the sample keeps it: then the
+   * caller gives its label and details to {@link keep} (made only for the events kept).
    */
-  const add = (lane: number, at: number | undefined, start: number, dur: number, k: number): void => {
-    const a = acc.get(lane);
-    if (a === undefined) return;
+  const take = (a: RowAcc, at: number | undefined, start: number, dur: number, k: number): boolean => {
     if (at !== undefined) {
-      const b = count(lane, at);
+      const b = count(a, at);
       const tb = typeBins[k] as number[];
       tb[b] = (tb[b] as number) + 1;
       (types[k] as ViewType).count++;
     }
     const seq = a.seq++;
-    if (seq % stride !== 0) return;
+    if (seq % stride !== 0) return false;
     a.s.push(seq);
     a.t.push(start);
     a.d.push(dur);
     a.k.push(k);
+    return true;
+  };
+  const keep = (a: RowAcc, label: string, about: string): void => {
+    a.l.push(text(label, true));
+    a.a.push(textCut ? -1 : text(about, false));
     if (++kept > maxEvents) thin();
   };
 
+  const shapes = new ShapeCache();
   walkTimeline(
     trace,
     {
-      slice: (lane, start, dur, name) => add(lane, start + dur, start, dur, typeOf(name, "slice")),
-      begin: (lane, t) => void count(lane, t), // drawn when it ends, as a slice
-      end: (lane, t, name, beginNs, ev) => add(lane, ev === undefined ? undefined : t, beginNs, t - beginNs, typeOf(name, "slice")),
-      counter: (lane, t, name) => add(lane, t, t, 0, typeOf(name, "counter")),
-      instant: (lane, t, name, _ev, note) => add(lane, t, t, 0, typeOf(name, note.raw !== undefined ? "raw" : "instant")),
-      lost: (lane, t, lostCount) => {
-        const a = acc.get(lane);
-        if (a === undefined) return;
+      slice: (thread, start, dur, _name, ev) => {
+        rowOf(thread); // the thread's row comes before its async rows
+        const row = placer.place(thread, ev.schema.name, start, start + dur).row;
+        let a = asyncRows.get(row);
+        if (a === undefined) asyncRows.set(row, (a = newRow(thread, row)));
+        if (take(a, start + dur, start, dur, typeOf(ev.schema.name, "interval"))) keep(a, shapes.label(ev.schema, ev.view), details(ev));
+      },
+      begin: (thread, t, _name, ev) => {
+        count(rowOf(thread), t); // drawn when it ends, as a slice
+        let open = openDetails.get(thread);
+        if (open === undefined) openDetails.set(thread, (open = []));
+        // Its fields are shown with its end's; once events are sampled, only the end's (which
+        // slices are kept is known at their end: computing every start's would cost every record).
+        open.push(textCut || stride > 1 ? "" : details(ev));
+      },
+      end: (thread, t, name, beginNs, ev) => {
+        const started = openDetails.get(thread)?.pop() || `"not kept (sampled)"`;
+        const a = rowOf(thread);
+        if (take(a, ev === undefined ? undefined : t, beginNs, t - beginNs, typeOf(name, "slice"))) keep(a, name, `{"start":${started},"end":${ev === undefined ? `{"unfinished":true}` : details(ev)}}`);
+      },
+      counter: (thread, t, name, field, value) => {
+        const a = rowOf(thread);
+        if (take(a, t, t, 0, typeOf(name, "counter"))) keep(a, name, JSON.stringify({ [field]: value }));
+      },
+      instant: (thread, t, name, ev, note) => {
+        const a = rowOf(thread);
+        if (!take(a, t, t, 0, typeOf(ev === undefined ? name : ev.schema.name, note.raw !== undefined ? "raw" : "instant"))) return;
+        if (ev === undefined) keep(a, name, JSON.stringify(note.raw === undefined ? {} : { type: note.raw.type, bytes: note.raw.length, warning: note.raw.warning }));
+        else if (note.unpaired) {
+          const fields = details(ev);
+          keep(a, name, `{"unpaired":true${fields === "{}" ? "" : `,${fields.slice(1)}`}`);
+        } else keep(a, shapes.label(ev.schema, ev.view), details(ev));
+      },
+      lost: (thread, t, lostCount) => {
+        const a = rowOf(thread);
         const n = lostCount === lostCount ? lostCount : 0;
         const b = binOf(t);
         a.lost += n;
         lostTotal += n;
         a.lostBins[b] = (a.lostBins[b] as number) + n;
-        if (lost.length < MAX_VIEW_LOST) lost.push({ lane, t, n });
+        if (lost.length < MAX_VIEW_LOST) lost.push({ row: a, t, n });
       },
     },
-    options,
+    { ...options, labels: false },
   );
 
   const o = origin === origin ? origin : 0;
-  const lanes: ViewLane[] = [];
-  const laneBins: number[][] = [];
-  const lostBins: number[][] = [];
-  // Lanes with nothing in them are left out (all of them are kept when every lane is empty).
-  const shown = [...acc].filter(([, a]) => a.records > 0 || a.lost > 0);
-  for (const [lane, a] of shown.length > 0 ? shown : [...acc]) {
-    // Slices are reported at their end: sort each lane by start before delta-encoding.
+  // Rows in order: by pid (the lanes' stand-in first), its threads (main first), each followed by its async rows.
+  const byThread = new Map<TimelineThread, RowAcc[]>();
+  for (const a of asyncRows.values()) {
+    let list = byThread.get(a.thread);
+    if (list === undefined) byThread.set(a.thread, (list = []));
+    list.push(a);
+  }
+  const threads = [...threadRows.keys()].sort((x, y) => x.process.pid - y.process.pid || threadSortIndex(x) - threadSortIndex(y) || x.index - y.index);
+  const processes: ViewProcess[] = [];
+  const processIndex = new Map<number, number>();
+  const ordered: RowAcc[] = [];
+  for (const th of threads) {
+    if (!processIndex.has(th.process.index)) {
+      processIndex.set(th.process.index, processes.length);
+      processes.push({ pid: pidOf(th.process), name: th.process.name });
+    }
+    ordered.push(threadRows.get(th) as RowAcc);
+    const list = (byThread.get(th) ?? []).sort((x, y) => ((x.async as AsyncRow).kind < (y.async as AsyncRow).kind ? -1 : (x.async as AsyncRow).kind > (y.async as AsyncRow).kind ? 1 : (x.async as AsyncRow).n - (y.async as AsyncRow).n));
+    ordered.push(...list);
+  }
+  // Only the strings that kept events use, renumbered.
+  const used = new Map<number, number>();
+  const keptStrings: string[] = [];
+  const remap = (i: number): number => {
+    if (i < 0) return -1;
+    let j = used.get(i);
+    if (j === undefined) {
+      j = keptStrings.length;
+      keptStrings.push(strings[i] as string);
+      used.set(i, j);
+    }
+    return j;
+  };
+  const rows: ViewRow[] = [];
+  const rowIndex = new Map<RowAcc, number>();
+  for (const a of ordered) {
+    // Slices are reported at their end: sort each row by start before delta-encoding.
     const order = a.t.map((_, i) => i).sort((x, y) => (a.t[x] as number) - (a.t[y] as number));
     const t: number[] = [];
     const d: number[] = [];
     const k: number[] = [];
+    const l: number[] = [];
+    const about: number[] = [];
     let prev = 0;
     for (const i of order) {
       const rel = Math.round((a.t[i] as number) - o);
@@ -233,10 +397,24 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
       prev = rel;
       d.push(Math.round(a.d[i] as number));
       k.push(a.k[i] as number);
+      l.push(remap(a.l[i] as number));
+      about.push(remap(a.a[i] as number));
     }
-    lanes.push({ lane, name: laneName(trace, lane), records: a.records, lost: a.lost, t, d, k });
-    laneBins.push(a.bins);
-    lostBins.push(a.lostBins);
+    rowIndex.set(a, rows.length);
+    rows.push({
+      process: processIndex.get(a.thread.process.index) as number,
+      kind: a.async === undefined ? "thread" : "async",
+      name: a.async === undefined ? a.thread.name : asyncRowName(a.async),
+      tid: tidOf(a.thread),
+      lane: a.thread.lane,
+      records: a.records,
+      lost: a.lost,
+      t,
+      d,
+      k,
+      l,
+      a: about,
+    });
   }
   return {
     title: options.title ?? "urb trace",
@@ -247,13 +425,16 @@ export function buildViewData(trace: TraceFile, options: ViewDataOptions = {}): 
     records,
     lostTotal,
     stride,
-    lanes,
+    processes,
+    rows,
     types,
+    strings: keptStrings,
+    textCut,
     binNs,
     typeBins,
-    laneBins,
-    lostBins,
-    lost: lost.map((l) => ({ lane: l.lane, t: Math.round(l.t - o), n: l.n })),
+    rowBins: ordered.map((a) => a.bins),
+    lostBins: ordered.map((a) => a.lostBins),
+    lost: lost.map((x) => ({ row: rowIndex.get(x.row) as number, t: Math.round(x.t - o), n: x.n })),
   };
 }
 

@@ -16,6 +16,7 @@ import { createHistogram } from "node:perf_hooks";
 import { defineEvent } from "../schema/index.js";
 import { EVENT_LOOP_FIELDS, NODE_EVENTS } from "./events.js";
 import type { Sink } from "./sink.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of the event-loop delay sampler. */
 export interface EventLoopOptions {
@@ -27,6 +28,7 @@ export interface EventLoopOptions {
 
 /** Start sampling; returns the function that stops (after writing the last interval). */
 export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => void {
+  checkOptions("Cannot sample the event loop", options, EVENT_LOOP_OPTIONS_KEYS);
   const intervalMs = options.intervalMs ?? 1000;
   const resolutionMs = options.resolutionMs ?? 10;
   if (!(intervalMs >= 1 && intervalMs <= 2 ** 31 - 1)) {
@@ -36,7 +38,6 @@ export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => vo
     throw new RangeError(`Cannot instrument the event loop: resolutionMs must be an integer >= 1, received ${resolutionMs}`);
   }
   const ev = defineEvent(sink.ring, NODE_EVENTS.eventLoop, EVENT_LOOP_FIELDS);
-  const w = sink.writer;
   const h = createHistogram(); // records integers >= 1: a delay of 0 is recorded as 1 ns
   let from = sink.now();
   let prev = performance.now();
@@ -44,7 +45,7 @@ export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => vo
     const to = sink.now();
     if (h.count > 0) {
       const ns = (v: number) => (v > 1 ? v : 0);
-      ev.writeArgs(w, from, to - from, ns(h.min), ns(h.mean), ns(h.percentile(50)), ns(h.percentile(99)), ns(h.max), h.count);
+      ev.writeArgs(sink.writer, from, to - from, ns(h.min), ns(h.mean), ns(h.percentile(50)), ns(h.percentile(99)), ns(h.max), h.count);
     }
     h.reset();
     from = to;
@@ -63,3 +64,5 @@ export function sampleEventLoop(sink: Sink, options: EventLoopOptions): () => vo
     flush();
   };
 }
+
+const EVENT_LOOP_OPTIONS_KEYS = optionKeys<EventLoopOptions>({ intervalMs: true, resolutionMs: true });

@@ -26,14 +26,13 @@ type Stamped = UndiciRequest & { [kStart]?: number; [kHeaders]?: number; [kStatu
 /** Subscribe; returns the unsubscribe function. */
 export function subscribeFetch(sink: Sink): () => void {
   const ev = defineEvent(sink.ring, NODE_EVENTS.fetch, FETCH_FIELDS);
-  const w = sink.writer;
 
   const finish = (req: Stamped, error: string): void => {
     const start = req[kStart];
     if (start === undefined) return; // created before we subscribed
     const end = sink.now();
     const head = req[kHeaders] ?? -1;
-    ev.writeArgs(w, start, end - start, head < 0 ? -1 : head - start, req[kStatus] ?? 0, str(req.method), str(req.origin), str(req.path), error);
+    ev.writeArgs(sink.writer, start, end - start, head < 0 ? -1 : head - start, req[kStatus] ?? 0, str(req.method), str(req.origin), str(req.path), error);
   };
   return subscribeAll([
     [

@@ -14,17 +14,29 @@
  * Every RingBuffer object made here carries a futex wake channel (futex.ts): its readers sleep in
  * a shared futex and its writers wake sleepers in every process (only when someone sleeps).
  *
- * Known limit: the mapping is trusted to stay as large as the ring. A process that truncates the
- * file under live mappings makes their next access a SIGBUS (as for any shared mapping); create
- * file rings in a directory only cooperating processes can write (the 0600 mode helps).
+ * Files are made 0600 through a fresh temporary name opened with O_EXCL (which never follows a
+ * symbolic link) and linked into place, so a link planted at the path is refused (EEXIST), or, with
+ * `replace`, replaced itself: nothing is ever written through it. `openFileRing` refuses a file
+ * owned by another user (as root, a ring another user can truncate under the mapping) unless
+ * `allowForeignOwner`.
+ *
+ * A file that shrinks under a mapping: an access past the file's end is a SIGBUS (as for any shared
+ * mapping), which JavaScript cannot catch. The size is checked when the ring is opened and then each
+ * time a writer or reader of a RingBuffer object made here moves to another page (one fstat per page
+ * switch): the shrink then throws {@link RingFormatError} instead. Limits: a truncation between that
+ * check and the accesses within the page still faults, and a buffer passed to another thread and
+ * attached there with plain `attachRing` is not checked (`attachFileRing` is not either: it has no
+ * file). Create file rings in a directory only cooperating processes can write.
  */
-import { closeSync, fchmodSync, fstatSync, ftruncateSync, linkSync, openSync, readSync, renameSync, unlinkSync } from "node:fs";
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, linkSync, openSync, readSync, renameSync, unlinkSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { RingFormatError } from "../errors.js";
+import { FileRingExistsError, FileRingOwnerError, RingFormatError } from "../errors.js";
+import { checkOptions, optionKeys } from "../options.js";
 import { MAX_TOTAL_BYTES, RING_HEADER_BYTES } from "../layout.js";
 import { type AttachOptions, type RingBuffer, type RingOptions, attachRing, createRing, readGeometry, ringBytes } from "../ring.js";
 import { futexWakeChannel } from "./futex.js";
 import { nativeAddon } from "./native.js";
+import "./identity.js"; // writers of file rings (several processes) say which process they are
 
 /** Options of {@link createFileRing}: the ring's options, and how the file is made. */
 export interface FileRingOptions extends RingOptions {
@@ -34,21 +46,51 @@ export interface FileRingOptions extends RingOptions {
   fileMode?: number;
 }
 
+const FILE_RING_OPTION_KEYS = optionKeys<FileRingOptions>({
+  lanes: true, sharedLanes: true, pageSize: true, pagesPerLane: true, mode: true, clock: true, maxProducers: true, metadataBytes: true,
+  replace: true, fileMode: true,
+});
+
+/** Options of {@link openFileRing}. */
+export interface OpenFileRingOptions extends AttachOptions {
+  /**
+   * Open a ring file owned by another user. Default false: refused, because its owner can truncate
+   * the file under this process's mapping (a SIGBUS) or rewrite it at any moment; as root, opening
+   * every user's file would hand them that power over root's process.
+   */
+  allowForeignOwner?: boolean;
+}
+
+const OPEN_OPTION_KEYS = optionKeys<OpenFileRingOptions>({ clock: true, allowForeignOwner: true });
+const ATTACH_OPTION_KEYS = optionKeys<AttachOptions>({ clock: true });
+
+/** Closes the descriptor a file ring keeps for its size checks once its RingBuffer object is collected. */
+const descriptors = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+});
 /**
  * Create a ring in a new file at `path` and map it. Prefer a path in `/dev/shm` (memory, fastest);
  * any path works and then also keeps the ring after the processes are gone. Other processes
- * attach with {@link openFileRing}. Throws NativeAddonError if the addon is not built, an `EEXIST`
- * error if the file exists (unless `replace`), RangeError/TypeError for bad ring options.
+ * attach with {@link openFileRing}. Throws NativeAddonError if the addon is not built,
+ * {@link FileRingExistsError} (code "EEXIST") if a file or a link is at `path` (unless `replace`,
+ * which replaces it, a link itself and not its target), RangeError/TypeError for bad ring options
+ * or unknown option keys. The file is 0600 (`fileMode`), and its writers carry this process's pid
+ * unless given a tag.
  *
  * @example
  * ```ts
  * import { createFileRing } from "unified-ring-buffer/node";
  * const ring = createFileRing("/dev/shm/myapp.urb", { lanes: 4, mode: "overwrite" });
- * const w = ring.writer({ tag: process.pid }); // tag writers with their pid: recovery finds dead ones
+ * const w = ring.writer(); // tagged with this process's pid: recovery finds dead writers
  * w.write(1, new TextEncoder().encode("hello"));
  * ```
  */
 export function createFileRing(path: string, options: FileRingOptions = {}): RingBuffer {
+  checkOptions("Cannot create file ring", options, FILE_RING_OPTION_KEYS);
   const addon = nativeAddon();
   const { replace = false, fileMode = 0o600, ...ringOptions } = options;
   const bytes = ringBytes(ringOptions); // validates the options before touching the file system
@@ -63,13 +105,22 @@ export function createFileRing(path: string, options: FileRingOptions = {}): Rin
     fd = -1;
     const ring = createRing(ringOptions, buffer); // writes the header, magic last
     if (replace) {
-      renameSync(tmp, path);
+      renameSync(tmp, path); // replaces a link at path itself, never its target
     } else {
-      linkSync(tmp, path); // fails with EEXIST rather than replace a file
+      try {
+        linkSync(tmp, path); // fails with EEXIST rather than replace a file (or a link)
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") {
+          throw new FileRingExistsError(`Cannot create file ring: ${path} already exists (open it with openFileRing, or pass { replace: true } to replace it)`, path);
+        }
+        throw e;
+      }
       unlinkSync(tmp);
     }
     published = true;
     ring.setWakeChannel(futexWakeChannel(addon, buffer));
+    ring.defaultWriterTag = process.pid;
+    watchSize(ring, path, buffer.byteLength);
     return ring;
   } finally {
     if (fd >= 0) closeSync(fd);
@@ -87,8 +138,9 @@ export function createFileRing(path: string, options: FileRingOptions = {}): Rin
  * Map the ring file at `path` (made by {@link createFileRing}, in any process) and attach to it,
  * after validating its whole header against the file's size. A file that is not a ring, is
  * truncated, zero-filled or corrupt throws {@link RingFormatError} saying what is wrong and at
- * which byte; NativeAddonError if the addon is not built; the `fs` error if the file cannot be
- * opened for reading and writing.
+ * which byte; a file owned by another user throws {@link FileRingOwnerError} unless `allowForeignOwner` (see
+ * {@link OpenFileRingOptions}); NativeAddonError if the addon is not built; the `fs` error if the
+ * file cannot be opened for reading and writing. Writers made without a tag carry this process's pid.
  *
  * @example
  * ```ts
@@ -97,14 +149,25 @@ export function createFileRing(path: string, options: FileRingOptions = {}): Rin
  * for await (const r of ring.consumer()) console.log(r.type, r.timestamp); // woken by other processes' commits
  * ```
  */
-export function openFileRing(path: string, options: AttachOptions = {}): RingBuffer {
+export function openFileRing(path: string, options: OpenFileRingOptions = {}): RingBuffer {
+  checkOptions("Cannot open file ring", options, OPEN_OPTION_KEYS);
+  const { allowForeignOwner = false, ...attach } = options;
   const addon = nativeAddon();
   const fd = openSync(path, "r+");
   let buffer: SharedArrayBuffer;
+  let ring: RingBuffer;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
       throw new RingFormatError(`Cannot open file ring: ${path} is not a regular file`, 0, "a regular file", fileKind(st));
+    }
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid && !allowForeignOwner) {
+      throw new FileRingOwnerError(
+        `Cannot open file ring: ${path} is owned by user ${st.uid}, not by this process's user ${uid}; ` +
+          "its owner could truncate it under the mapping (a SIGBUS): pass { allowForeignOwner: true } if you trust that user",
+        st.uid,
+      );
     }
     if (st.size < RING_HEADER_BYTES) {
       // Too short to map usefully: let the validation say so about the bytes that are there.
@@ -116,10 +179,34 @@ export function openFileRing(path: string, options: AttachOptions = {}): RingBuf
     // Map what the file holds (at most the largest ring); readGeometry() then checks the header's
     // size against it, so nothing past the file's end is ever touched.
     buffer = addon.mapShared(fd, Math.min(st.size, MAX_TOTAL_BYTES));
-  } finally {
+    ring = attachWithChannel(buffer, attach, path);
+  } catch (e) {
     closeSync(fd);
+    throw e;
   }
-  return attachWithChannel(buffer, options, path);
+  ring.defaultWriterTag = process.pid;
+  watchSize(ring, path, ring.geometry.totalBytes, fd);
+  return ring;
+}
+
+/**
+ * Check, at every page switch of this ring object's writers and readers, that the file still holds
+ * `bytes`; keeps a descriptor of the file for it (its own, or a new one; closed with the ring).
+ */
+function watchSize(ring: RingBuffer, path: string, bytes: number, fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW)): void {
+  descriptors.register(ring, fd);
+  ring.core.pageSwitchCheck = () => {
+    const size = fstatSync(fd).size;
+    if (size < bytes) {
+      throw new RingFormatError(
+        `Cannot use file ring ${path}: the file shrank to ${size} bytes under the mapping, the ring needs ${bytes} (another process truncated it); ` +
+          "stop using this ring object (touching the missing pages would kill the process with SIGBUS)",
+        size,
+        `${bytes} bytes`,
+        `${size} bytes`,
+      );
+    }
+  };
 }
 
 /**
@@ -135,7 +222,10 @@ export function openFileRing(path: string, options: AttachOptions = {}): RingBuf
  * ```
  */
 export function attachFileRing(buffer: SharedArrayBuffer, options: AttachOptions = {}): RingBuffer {
-  return attachWithChannel(buffer, options, undefined);
+  checkOptions("Cannot attach file ring", options, ATTACH_OPTION_KEYS);
+  const ring = attachWithChannel(buffer, options, undefined);
+  ring.defaultWriterTag = process.pid;
+  return ring;
 }
 
 /** attachRing() plus the futex wake channel; format errors name the file when there is one. */
@@ -154,7 +244,8 @@ function attachWithChannel(buffer: SharedArrayBuffer, options: AttachOptions, pa
   return ring;
 }
 
-function fileKind(st: import("node:fs").Stats): string {
+/** What a file that is not a regular file is, for messages ("a FIFO"). */
+export function fileKind(st: import("node:fs").Stats): string {
   if (st.isDirectory()) return "a directory";
   if (st.isFIFO()) return "a FIFO";
   if (st.isCharacterDevice()) return "a character device";

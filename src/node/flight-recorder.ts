@@ -6,6 +6,7 @@
 import type { RingBuffer } from "../ring.js";
 import type { SnapshotInfo } from "../snapshot.js";
 import { dumpRing } from "./trace-file.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** When to dump. `uncaughtException` also covers unhandled promise rejections (Node's default turns them into one). */
 export type DumpTrigger = "uncaughtException" | "exit" | "SIGUSR1" | "SIGUSR2" | "SIGINT" | "SIGTERM" | "SIGHUP";
@@ -47,6 +48,7 @@ export interface FlightRecorder {
  * ```
  */
 export function flightRecorder(options: FlightRecorderOptions): FlightRecorder {
+  checkOptions("Cannot create flight recorder", options, FLIGHT_RECORDER_OPTIONS_KEYS);
   const { ring } = options;
   const triggers = options.on ?? ["uncaughtException", "SIGUSR2"];
   const template = options.path ?? "urb-{pid}-{time}-{reason}.urb";
@@ -101,3 +103,5 @@ export function flightRecorder(options: FlightRecorderOptions): FlightRecorder {
     },
   };
 }
+
+const FLIGHT_RECORDER_OPTIONS_KEYS = optionKeys<FlightRecorderOptions>({ ring: true, path: true, on: true, onDump: true });

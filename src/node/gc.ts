@@ -27,10 +27,9 @@ function kindIndex(kind: unknown): number {
 /** Start observing; returns the function that stops. */
 export function observeGc(sink: Sink): () => void {
   const ev = defineEvent(sink.ring, NODE_EVENTS.gc, GC_FIELDS);
-  const w = sink.writer;
   const write = sink.guard((e: PerformanceEntry) => {
     const detail = (e as { detail?: { kind?: unknown; flags?: unknown } }).detail;
-    ev.writeArgs(w, sink.perfToRingNs(e.startTime), Math.round(e.duration * 1e6), kindIndex(detail?.kind), Number(detail?.flags) >>> 0);
+    ev.writeArgs(sink.writer, sink.perfToRingNs(e.startTime), Math.round(e.duration * 1e6), kindIndex(detail?.kind), Number(detail?.flags) >>> 0);
   });
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) write(e);

@@ -23,7 +23,6 @@ type Stamped = { [kStart]?: number };
 export function subscribeHttp(sink: Sink): () => void {
   const server = defineEvent(sink.ring, NODE_EVENTS.httpServer, HTTP_SERVER_FIELDS);
   const client = defineEvent(sink.ring, NODE_EVENTS.httpClient, HTTP_CLIENT_FIELDS);
-  const w = sink.writer;
 
   const onServerStart = (m: { response: ServerResponse }): void => {
     if (sink.closed) return;
@@ -39,7 +38,7 @@ export function subscribeHttp(sink: Sink): () => void {
       const start = (m.response as Stamped)[kStart];
       if (start === undefined) return; // started before we subscribed
       const end = sink.now();
-      server.writeArgs(w, start, end - start, m.response.statusCode, str(m.request.method), str(m.request.url));
+      server.writeArgs(sink.writer, start, end - start, m.response.statusCode, str(m.request.method), str(m.request.url));
     } catch (e) {
       sink.fail(e);
     }
@@ -56,7 +55,7 @@ export function subscribeHttp(sink: Sink): () => void {
     const start = (req as Stamped)[kStart];
     if (start === undefined) return; // started before we subscribed
     const end = sink.now();
-    client.writeArgs(w, start, end - start, status, str(req.method), str(req.host), str(req.path), error);
+    client.writeArgs(sink.writer, start, end - start, status, str(req.method), str(req.host), str(req.path), error);
   };
   const onClientResponse = (m: { request: ClientRequest; response: IncomingMessage }): void => {
     if (sink.closed) return;

@@ -7,12 +7,14 @@
 import type { RingBuffer } from "../ring.js";
 import type { RingWriter } from "../writer.js";
 import { Sink } from "./sink.js";
+import "./identity.js"; // the instrumented thread's records say which process and thread wrote them
 import { subscribeHttp } from "./http.js";
 import { subscribeFetch } from "./fetch.js";
 import { subscribeNet } from "./net.js";
 import { subscribeWorkers } from "./workers.js";
 import { observeGc } from "./gc.js";
 import { type EventLoopOptions, sampleEventLoop } from "./event-loop.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** What to record. Name none of the subsystems to record all of them; name some to record only those set to true. */
 export interface InstrumentOptions {
@@ -30,7 +32,12 @@ export interface InstrumentOptions {
   gc?: boolean;
   /** Event-loop delay per interval (`node.event_loop`); an object sets the interval and resolution. */
   eventLoop?: boolean | EventLoopOptions;
-  /** The writer to use (default: a new `ring.writer()` of this thread, closed by `close()`). */
+  /**
+   * The writer to use (default: a new `ring.writer()` of this thread, closed by `close()`). If this
+   * thread already records some subsystems into the same ring (e.g. `urb record`'s default
+   * instrumentation), their events go through this writer too until this instrumentation's
+   * `close()`: the writer you give is the one the events use.
+   */
   writer?: RingWriter;
 }
 
@@ -50,8 +57,8 @@ export interface Instrumentation {
 
 const SUBSYSTEMS = ["http", "fetch", "net", "dns", "workers", "gc", "eventLoop"] as const;
 
-/** The subsystems this thread records into each ring's buffer, and the writer of the first instrumentation. */
-const activeByBuffer = new WeakMap<SharedArrayBuffer, { subsystems: Set<string>; writer: RingWriter }>();
+/** The subsystems this thread records into each ring's buffer, and the writer and sink of the first instrumentation. */
+const activeByBuffer = new WeakMap<SharedArrayBuffer, { subsystems: Set<string>; writer: RingWriter; sink: Sink }>();
 
 /**
  * Record Node's subsystems into `ring` (which must use the `mono` clock) from this thread. A
@@ -71,6 +78,7 @@ const activeByBuffer = new WeakMap<SharedArrayBuffer, { subsystems: Set<string>;
  * ```
  */
 export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): Instrumentation {
+  checkOptions("Cannot instrument", options, INSTRUMENT_OPTIONS_KEYS);
   const named = SUBSYSTEMS.filter((k) => options[k] !== undefined);
   // A subsystem this thread already records into this ring (e.g. `urb record`'s default
   // instrumentation, then the program's own call) is not subscribed twice: its events would double.
@@ -102,7 +110,12 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
     throw e;
   }
   const s = sink;
-  const entry = activeByBuffer.get(ring.buffer) ?? { subsystems: new Set<string>(), writer };
+  // Subsystems already recorded by an earlier instrumentation of this thread: the writer given now
+  // takes their events over (until close()), rather than being ignored for them.
+  const earlier = active !== undefined && options.writer !== undefined && options.writer !== active.sink.writer ? active.sink : undefined;
+  const earlierWriter = earlier?.writer;
+  if (earlier !== undefined) earlier.writer = writer;
+  const entry = activeByBuffer.get(ring.buffer) ?? { subsystems: new Set<string>(), writer, sink: s };
   for (const k of enabled) entry.subsystems.add(k);
   activeByBuffer.set(ring.buffer, entry);
   return {
@@ -118,9 +131,12 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
       if (s.closed) return;
       for (const stop of stops) stop(); // the event-loop sampler writes its last interval here
       s.closed = true; // listeners still attached to live sockets and workers now do nothing
+      if (earlier !== undefined && earlierWriter !== undefined && earlier.writer === writer) earlier.writer = earlierWriter;
       for (const k of enabled) entry.subsystems.delete(k);
       if (entry.subsystems.size === 0) activeByBuffer.delete(ring.buffer);
       if (owned) writer.close();
     },
   };
 }
+
+const INSTRUMENT_OPTIONS_KEYS = optionKeys<InstrumentOptions>({ http: true, fetch: true, net: true, dns: true, workers: true, gc: true, eventLoop: true, writer: true });

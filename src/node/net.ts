@@ -22,7 +22,6 @@ interface ConnectError {
 
 /** Subscribe; returns the unsubscribe function. */
 export function subscribeNet(sink: Sink, connections: boolean, lookups: boolean): () => void {
-  const w = sink.writer;
   const connect = connections ? defineEvent(sink.ring, NODE_EVENTS.netConnect, NET_CONNECT_FIELDS) : undefined;
   const accept = connections ? defineEvent(sink.ring, NODE_EVENTS.netAccept, NET_ACCEPT_FIELDS) : undefined;
   const lookup = lookups ? defineEvent(sink.ring, NODE_EVENTS.dnsLookup, DNS_LOOKUP_FIELDS) : undefined;
@@ -35,7 +34,7 @@ export function subscribeNet(sink: Sink, connections: boolean, lookups: boolean)
         "lookup",
         sink.guard((err: unknown, address: unknown, family: unknown, host: unknown) => {
           const end = sink.now();
-          lookup.writeArgs(w, start, end - start, Number(family) | 0, str(host), str(address), errorText(err));
+          lookup.writeArgs(sink.writer, start, end - start, Number(family) | 0, str(host), str(address), errorText(err));
         }),
       );
     }
@@ -44,14 +43,14 @@ export function subscribeNet(sink: Sink, connections: boolean, lookups: boolean)
     const onConnect = sink.guard(() => {
       socket.removeListener("close", onClose);
       const end = sink.now();
-      connect.writeArgs(w, start, end - start, socket.remotePort ?? 0, host(), str(socket.remoteAddress), "");
+      connect.writeArgs(sink.writer, start, end - start, socket.remotePort ?? 0, host(), str(socket.remoteAddress), "");
     });
     const onClose = sink.guard(() => {
       socket.removeListener("connect", onConnect);
       const end = sink.now();
       const err = (socket as { errored?: unknown }).errored as ConnectError | null | undefined;
       const port = Number(err?.port) | 0;
-      connect.writeArgs(w, start, end - start, port, host(), str(err?.address), errorText(err) || "closed before connecting");
+      connect.writeArgs(sink.writer, start, end - start, port, host(), str(err?.address), errorText(err) || "closed before connecting");
     });
     socket.once("connect", onConnect);
     socket.once("close", onClose);
@@ -62,7 +61,7 @@ export function subscribeNet(sink: Sink, connections: boolean, lookups: boolean)
       "net.server.socket",
       sink.guard((m: { socket: Socket }) => {
         const s = m.socket;
-        accept.writeArgs(w, s.localPort ?? 0, s.remotePort ?? 0, str(s.remoteAddress));
+        accept.writeArgs(sink.writer, s.localPort ?? 0, s.remotePort ?? 0, str(s.remoteAddress));
       }),
     ]);
   }

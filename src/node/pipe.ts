@@ -12,15 +12,17 @@
  *   during the copy. A page lost that way becomes a LOST chunk with its exact record count: never a
  *   torn page in the file.
  */
-import { closeSync, openSync, writevSync } from "node:fs";
+import { closeSync, writevSync } from "node:fs";
+import { openOutputFile } from "./output-file.js";
 import { PAGE_HEADER_BYTES } from "../layout.js";
 import type { LaneHandoff, RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { crc32 } from "../tracefile/crc32.js";
 import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
-import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE } from "../tracefile/file-layout.js";
+import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE, LOST_CAUSE_DROPPED } from "../tracefile/file-layout.js";
 import { metadataChunk, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
 import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of {@link pipeToFile}. */
 export interface PipeOptions {
@@ -106,6 +108,7 @@ export class TracePipe {
 
   /** @param target a path (created, mode 0600), an open file descriptor, or a {@link PageSink}. */
   constructor(ring: RingBuffer, target: string | number | PageSink, options: PipeOptions = {}) {
+    checkOptions("Cannot create trace pipe", options, PIPE_OPTIONS_KEYS);
     const batch = options.batchPages ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 512) {
       throw new RangeError(`Cannot pipe: batchPages must be an integer from 1 to 512, received ${String(options.batchPages)}`);
@@ -126,7 +129,7 @@ export class TracePipe {
     try {
       this.#ownsFd = typeof target === "string";
       this.#sink = typeof target === "function" ? target : undefined;
-      this.#fd = typeof target === "string" ? openSync(target, "w", 0o600) : typeof target === "number" ? target : -1;
+      this.#fd = typeof target === "string" ? openOutputFile(target) : typeof target === "number" ? target : -1;
     } catch (e) {
       this.#reader.close();
       throw e;
@@ -237,6 +240,7 @@ export class TracePipe {
    * paying only while it sleeps); then flush and close.
    */
   async run(options: PipeRunOptions = {}): Promise<PipeStats> {
+    checkOptions("Cannot run trace pipe", options, PIPE_RUN_OPTIONS_KEYS);
     const flushMs = options.flushMs ?? 1000;
     const wake = options.wakeRecords ?? 64;
     const signal = options.signal;
@@ -254,6 +258,15 @@ export class TracePipe {
       this.close();
     }
     return this.stats;
+  }
+
+  /**
+   * Write a LOST chunk now: `count` records of `lane` that a writer dropped and never reported
+   * in-band (a drain reports them for a writer that died or stopped first). Counted in stats.lost.
+   */
+  lost(lane: number, count: number, time: number): void {
+    this.#writeAll([lostChunk(lane, count, time, LOST_CAUSE_DROPPED)]);
+    this.stats.lost += count;
   }
 
   /** Flush, write the END chunk, close the file (when the pipe opened it) and release the lanes. */
@@ -398,3 +411,6 @@ function remainder(parts: readonly Uint8Array[], skip: number): Uint8Array[] {
   }
   return rest;
 }
+
+const PIPE_OPTIONS_KEYS = optionKeys<PipeOptions>({ lanes: true, batchPages: true, checksumPages: true });
+const PIPE_RUN_OPTIONS_KEYS = optionKeys<PipeRunOptions>({ signal: true, flushMs: true, wakeRecords: true });

@@ -11,7 +11,8 @@ import type { RingWriter } from "../writer.js";
 
 export class Sink {
   readonly ring: RingBuffer;
-  readonly writer: RingWriter;
+  /** Where events go; a later `instrument(ring, { writer })` of the same thread may redirect it (instrument.ts). */
+  writer: RingWriter;
   errors = 0;
   lastError: unknown = undefined;
   closed = false;

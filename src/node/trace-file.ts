@@ -3,6 +3,7 @@
  * ring's snapshot to one.
  */
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import { openOutputFile } from "./output-file.js";
 import type { RingBuffer } from "../ring.js";
 import type { SnapshotInfo, SnapshotOptions } from "../snapshot.js";
 import { scanTrace } from "../tracefile/scan.js";
@@ -79,6 +80,12 @@ export function openTraceFile(path: string): TraceFileOnDisk {
  */
 export function dumpRing(ring: RingBuffer, path: string, options: SnapshotOptions = {}): SnapshotInfo {
   const info: SnapshotInfo = { pages: 0, records: 0, lost: 0 };
-  writeFileSync(path, ring.snapshot(info, options), { mode: 0o600 });
+  const image = ring.snapshot(info, options);
+  const fd = openOutputFile(path); // 0600, never through a link to a file
+  try {
+    writeFileSync(fd, image);
+  } finally {
+    closeSync(fd);
+  }
   return info;
 }

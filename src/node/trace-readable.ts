@@ -7,6 +7,7 @@
 import { Readable } from "node:stream";
 import type { RingBuffer } from "../ring.js";
 import { type PipeOptions, TracePipe } from "./pipe.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of {@link traceReadable}. */
 export interface TraceReadableOptions extends PipeOptions {
@@ -29,6 +30,7 @@ export interface TraceReadableOptions extends PipeOptions {
  * ```
  */
 export function traceReadable(ring: RingBuffer, options: TraceReadableOptions = {}): Readable {
+  checkOptions("Cannot create trace readable", options, TRACE_READABLE_OPTIONS_KEYS);
   const flushMs = options.flushMs ?? 1000;
   const signal = options.signal;
   let pipe: TracePipe | undefined;
@@ -84,8 +86,16 @@ export function traceReadable(ring: RingBuffer, options: TraceReadableOptions = 
       at += part.length;
     }
     readable.push(out);
-  }, options);
+  }, pipeOptions(options));
   // An abort while nobody reads still ends the stream (a read in progress ends it itself).
   signal?.addEventListener("abort", () => busy || finish(), { once: true });
   return readable;
+}
+
+const TRACE_READABLE_OPTIONS_KEYS = optionKeys<TraceReadableOptions>({ signal: true, flushMs: true, highWaterMark: true, lanes: true, batchPages: true, checksumPages: true });
+
+/** The options of the TracePipe under the stream (the stream's own ones are not the pipe's). */
+function pipeOptions(options: TraceReadableOptions): PipeOptions {
+  const { signal: _signal, flushMs: _flushMs, highWaterMark: _highWaterMark, ...pipe } = options;
+  return pipe;
 }

@@ -23,6 +23,7 @@ import type { RingWriter } from "../writer.js";
 import { defineEvent, type EventType } from "../schema/index.js";
 import { MAX_ATTRIBUTE_BYTES, OTEL_SPAN_EVENT, OTEL_SPAN_FIELDS } from "./events.js";
 import { type EncodedAttributes, encodeAttributes } from "./attributes.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of {@link RingSpanProcessor}. */
 export interface RingSpanProcessorOptions {
@@ -72,6 +73,7 @@ export class RingSpanProcessor implements SpanProcessor {
 
   /** Throws RangeError for a ring without the mono clock or bad limits; SchemaError if the ring's pages are too small for the span event. */
   constructor(ring: RingBuffer, options: RingSpanProcessorOptions = {}) {
+    checkOptions("Cannot create RingSpanProcessor", options, RING_SPAN_PROCESSOR_OPTIONS_KEYS);
     if (ring.geometry.clock !== CLOCK_MONO) {
       throw new RangeError(`Cannot create RingSpanProcessor: the ring's clock must be "mono" (spans carry start times and durations in ring nanoseconds), received clock code ${ring.geometry.clock}`);
     }
@@ -163,3 +165,5 @@ export class RingSpanProcessor implements SpanProcessor {
     return Promise.resolve();
   }
 }
+
+const RING_SPAN_PROCESSOR_OPTIONS_KEYS = optionKeys<RingSpanProcessorOptions>({ writer: true, maxAttributes: true, maxAttributeBytes: true });

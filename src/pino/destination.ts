@@ -19,6 +19,7 @@ import type { RingWriter } from "../writer.js";
 import { defineEvent, type FieldSchema } from "../schema/index.js";
 import { VAR_PREFIX_BYTES, VAR_TRUNCATED } from "../schema/metadata-layout.js";
 import { PINO_LOG_EVENT, pinoLogFields } from "./log-event.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** `{"level":` as UTF-8 bytes: the start of every line pino writes with its default formatters. */
 const LEVEL_PREFIX = Array.from('{"level":', (c) => c.charCodeAt(0));
@@ -68,6 +69,7 @@ export class RingDestination {
   #closed = false;
 
   constructor(ring: RingBuffer, options: RingDestinationOptions = {}) {
+    checkOptions("Cannot create ring destination", options, RING_DESTINATION_OPTIONS_KEYS);
     const ev = defineEvent(ring, PINO_LOG_EVENT, pinoLogFields(ring));
     // The fields of pinoLogFields(), in declaration order: the u16 level, then the line.
     const level = ev.schema.fields[0] as FieldSchema;
@@ -142,3 +144,5 @@ export class RingDestination {
 export function ringDestination(ring: RingBuffer, options: RingDestinationOptions = {}): RingDestination {
   return new RingDestination(ring, options);
 }
+
+const RING_DESTINATION_OPTIONS_KEYS = optionKeys<RingDestinationOptions>({ writer: true });

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { getEnvironmentData, isMainThread } from "node:worker_threads";
-import { RingBuffer, attachRing } from "../ring.js";
-import { RECORD_ENV_DATA_KEY, RECORD_GLOBAL } from "./config.js";
+import { RingBuffer } from "../ring.js";
+import { attachFileRing, openFileRing } from "../node/file-ring.js";
+import { RECORD_GLOBAL, readRecordConfig } from "./config.js";
 
 /** What the preload leaves on `globalThis` (per thread). */
 export interface RecordingSlot {
@@ -14,10 +14,12 @@ export interface RecordingSlot {
 }
 
 /**
- * The ring `urb record` is streaming to its file, in this thread: the main thread of the recorded
- * process and any of its worker threads (each attaches on first call). Undefined when the program
- * is not being recorded (or another process of the command owns the recording). Write with a
- * writer of your own; every thread gets its own lane.
+ * The ring `urb record` is recording, in this thread: the file ring that every Node.js process of
+ * the recorded command maps and that urb drains to its trace file (so what you commit survives
+ * your process exiting, throwing or being killed). Works in the main thread and in worker threads
+ * (each maps the ring on first call). Undefined when the program is not being recorded. Write with
+ * a writer of your own: each thread gets its own lane while there are free ones (then the shared
+ * lane), and every record says which process and thread wrote it.
  *
  * @example
  * ```ts
@@ -34,16 +36,20 @@ export interface RecordingSlot {
 export function recordingRing(): RingBuffer | undefined {
   const g = globalThis as { [RECORD_GLOBAL]?: RecordingSlot };
   let slot = g[RECORD_GLOBAL];
-  if (slot === undefined && !isMainThread) {
-    // A worker: the main thread's preload shared the buffer as environment data before the worker started.
-    const buffer = getEnvironmentData(RECORD_ENV_DATA_KEY);
-    if (buffer instanceof SharedArrayBuffer) {
-      slot = { buffer, ring: undefined };
-      g[RECORD_GLOBAL] = slot;
+  if (slot === undefined) {
+    // A worker thread (or a process the preload did not reach): map the ring named by the environment.
+    let path: string | undefined;
+    try {
+      path = readRecordConfig(process.env)?.ring;
+    } catch {
+      return undefined; // malformed: the preload said so on stderr
     }
+    if (path === undefined) return undefined;
+    const ring = openFileRing(path);
+    slot = { buffer: ring.buffer, ring };
+    g[RECORD_GLOBAL] = slot;
   }
-  if (slot === undefined) return undefined;
   // Another copy of this package may have made the slot's ring: attach one of ours to the same memory.
-  if (!(slot.ring instanceof RingBuffer)) slot.ring = attachRing(slot.buffer);
+  if (!(slot.ring instanceof RingBuffer)) slot.ring = attachFileRing(slot.buffer);
   return slot.ring as RingBuffer;
 }

@@ -13,12 +13,19 @@
  */
 import type { RingWriter } from "../writer.js";
 import * as M from "./metadata-layout.js";
+import { showValue } from "../errors.js";
 import type { EventSchema, FieldSchema, FieldsSpec, ReadValues, WriteValue, WriteValues } from "./types.js";
 
 /** Options of event type creation. */
 export interface EventTypeOptions {
   /** Generate specialized code with `new Function` (default true; falls back automatically when it throws). */
   codegen?: boolean;
+  /**
+   * Also refuse, in the object form of `write`, keys that are not fields of the schema (a misspelled
+   * field name). Off by default: finding them walks the object's keys on every write, which the
+   * other checks do not (a misspelled numeric field is caught anyway, as the missing field it leaves).
+   */
+  strict?: boolean;
 }
 
 /** A typed event: writes records of one schema. */
@@ -32,9 +39,20 @@ export interface EventType<F extends FieldsSpec = FieldsSpec> {
    * Write one event. Returns false (and writes nothing) when the ring dropped the record. Strings and
    * bytes longer than their maximum are truncated and flagged in the record. Throws TypeError or
    * RangeError naming the field, before reserving anything, for a value of the wrong kind (a
-   * non-string string, a non-Uint8Array bytes/array, an unknown enum name or index, an array too long).
+   * non-string string, a non-Uint8Array bytes/array, an unknown enum name or index, an array too long,
+   * a missing field, a number field given anything but a number, a bool field given anything but a
+   * boolean, a bigint outside i64/u64 fields, NaN or an infinity in an integer field). These checks
+   * are always on (they cost nothing measurable: one `typeof` per field); keys that are not fields
+   * are refused only with `{ strict: true }` (see {@link EventTypeOptions.strict}).
    * Integers are converted as typed arrays do (modulo 2^bits); 64-bit fields take a number (exact up
    * to 2^53) or a bigint (modulo 2^64).
+   *
+   * @example
+   * ```ts
+   * const Req = defineEvent(ring, "req", { status: "u16", ms: "f64" });
+   * Req.write(w, { status: 200, ms: 1.5 });
+   * Req.write(w, { status: "200", ms: 1.5 }); // TypeError: ... field "status": expected a number, received 200
+   * ```
    */
   write(w: RingWriter, values: WriteValues<F>): boolean;
   /** Positional form: values in declaration order. */
@@ -75,7 +93,25 @@ function copyAscii(s: string, bytes: Uint8Array): number {
  */
 function encodeNative(s: string, bytes: Uint8Array): number {
   const r = textEncoder.encodeInto(s, bytes);
-  return r.read < s.length ? r.written | M.VAR_TRUNCATED : r.written;
+  if (r.read < s.length) return r.written < bytes.length ? encodeRest(s, bytes, r.read, r.written) : r.written | M.VAR_TRUNCATED;
+  return r.written;
+}
+
+/**
+ * A string that did not fit whole, with room left: go on encoding from where the encoder stopped,
+ * until the next code point does not fit. Node 26.12's `encodeInto` stops short of a full buffer
+ * (35 of 37 bytes for 35 ASCII characters, "ü" and "/"; Node 20 to 24 write 37), which would cut
+ * strings earlier than the format's rule (as many whole code points as fit). Only truncated strings
+ * come here; they may allocate.
+ */
+function encodeRest(s: string, bytes: Uint8Array, read: number, written: number): number {
+  while (read < s.length && written < bytes.length) {
+    const r = textEncoder.encodeInto(s.slice(read), bytes.subarray(written));
+    if (r.read === 0) break;
+    read += r.read;
+    written += r.written;
+  }
+  return read < s.length ? written | M.VAR_TRUNCATED : written;
 }
 
 /**
@@ -145,8 +181,15 @@ export class StringSlot {
 
 const TWO32 = 4294967296;
 
+/** The error for a value a number field cannot take (called only when the fast check failed). */
+function numberError(s: EventSchema, f: FieldSchema, v: unknown): Error {
+  if (typeof v === "bigint") return fieldError(s, f, `expected a number (bigints only go into i64/u64 fields)`, v);
+  if (typeof v !== "number") return fieldError(s, f, v === undefined ? "expected a number (the field is missing)" : "expected a number", v);
+  return fieldError(s, f, `a ${f.type} field takes only finite numbers`, v);
+}
+
 function fieldError(s: EventSchema, f: FieldSchema, msg: string, v: unknown): Error {
-  const shown = typeof v === "string" ? JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v) : typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? `Uint8Array(${v.length})` : String(v);
+  const shown = v instanceof Uint8Array ? `Uint8Array(${v.length})` : showValue(v);
   const text = `Cannot write event ${JSON.stringify(s.name)}: field ${JSON.stringify(f.name)}: ${msg}, received ${shown}`;
   return msg.startsWith("expected") ? new TypeError(text) : new RangeError(text);
 }
@@ -175,6 +218,15 @@ function writerSource(s: EventSchema, val: (k: number) => string): string {
     } else if (f.type === "array") {
       L.push(`if (!(v${k} instanceof Uint8Array)) throw err(${k}, "expected a Uint8Array", v${k});`);
       L.push(`if (v${k}.length > ${f.param}) throw err(${k}, "array longer than ${f.param} bytes", v${k});`);
+    } else if (f.type === "f32" || f.type === "f64") {
+      L.push(`if (typeof v${k} !== "number") throw numErr(${k}, v${k});`);
+    } else if (f.type === "i64" || f.type === "u64") {
+      L.push(`if (typeof v${k} !== "bigint" && (typeof v${k} !== "number" || v${k} - v${k} !== 0)) throw numErr(${k}, v${k});`);
+    } else if (f.type === "bool") {
+      L.push(`if (typeof v${k} !== "boolean") throw err(${k}, v${k} === undefined ? "expected a boolean (the field is missing)" : "expected a boolean", v${k});`);
+    } else {
+      // An integer field: a finite number (v - v is 0 for finite numbers only).
+      L.push(`if (typeof v${k} !== "number" || v${k} - v${k} !== 0) throw numErr(${k}, v${k});`);
     }
   });
   L.push(`const at = w.reserve(${s.id}, size);`);
@@ -220,21 +272,43 @@ interface Ctx {
   slots: (StringSlot | undefined)[];
   enumMaps: (Map<unknown, number> | undefined)[];
   err: (k: number, msg: string, v: unknown) => Error;
+  numErr: (k: number, v: unknown) => Error;
+  /** Throws for a key of `v` that is not a field (the strict option); undefined when not strict. */
+  checkKeys: ((v: Record<string, unknown>) => void) | undefined;
 }
 
-function makeCtx(s: EventSchema): Ctx {
+function makeCtx(s: EventSchema, strict: boolean): Ctx {
+  const names = new Set(s.fields.map((f) => f.name));
   return {
     slots: s.fields.map((f) => (f.type === "string" ? new StringSlot(f.param) : undefined)),
     enumMaps: s.fields.map((f) => (f.type === "enum" ? new Map(f.names.map((n, i) => [n as unknown, i])) : undefined)),
     err: (k, msg, v) => fieldError(s, s.fields[k] as FieldSchema, msg, v),
+    numErr: (k, v) => numberError(s, s.fields[k] as FieldSchema, v),
+    checkKeys: strict
+      ? (v) => {
+          if (typeof v !== "object" || v === null) return; // the field checks name what is wrong
+          for (const key in v) {
+            if (!names.has(key)) {
+              throw new TypeError(`Cannot write event ${JSON.stringify(s.name)}: ${JSON.stringify(key)} is not one of its fields (${[...names].join(", ")}) (strict)`);
+            }
+          }
+        }
+      : undefined,
   };
+}
+
+/** Refuse a values argument that is not an object before reading its fields (null would throw a bare TypeError). */
+function valuesError(s: EventSchema, v: unknown): TypeError {
+  return new TypeError(`Cannot write event ${JSON.stringify(s.name)}: values must be an object with its fields (${s.fields.map((f) => f.name).join(", ")}), received ${showValue(v)}`);
 }
 
 type WriteFn = (w: RingWriter, v: Record<string, unknown>) => boolean;
 type ArgsFn = (w: RingWriter, ...args: unknown[]) => boolean;
 
 function generate(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsFn } {
-  const objSrc = writerSource(s, (k) => `v[${JSON.stringify((s.fields[k] as FieldSchema).name)}]`);
+  const objSrc =
+    `if (typeof v !== "object" || v === null) throw valuesErr(v);\n${ctx.checkKeys ? "checkKeys(v);\n" : ""}` +
+    writerSource(s, (k) => `v[${JSON.stringify((s.fields[k] as FieldSchema).name)}]`);
   const args = s.fields.map((_, k) => `a${k}`);
   const argSrc = writerSource(s, (k) => `a${k}`);
   // Each string field's slot as its own constant of the closure (no array load per write).
@@ -243,9 +317,12 @@ function generate(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsFn
     "slots",
     "enumMaps",
     "err",
+    "numErr",
+    "checkKeys",
+    "valuesErr",
     `"use strict";\n${slotConsts.join("\n")}\nreturn [function write(w, v) {\n${objSrc}\n}, function writeArgs(${["w", ...args].join(", ")}) {\n${argSrc}\n}];`,
   ) as (...a: unknown[]) => [WriteFn, ArgsFn];
-  const [write, writeArgs] = factory(ctx.slots, ctx.enumMaps, ctx.err);
+  const [write, writeArgs] = factory(ctx.slots, ctx.enumMaps, ctx.err, ctx.numErr, ctx.checkKeys, (v: unknown) => valuesError(s, v));
   return { write, writeArgs };
 }
 
@@ -284,6 +361,14 @@ function interpret(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsF
       } else if (f.type === "array") {
         if (!(v instanceof Uint8Array)) throw ctx.err(k, "expected a Uint8Array", v);
         if (v.length > f.param) throw ctx.err(k, `array longer than ${f.param} bytes`, v);
+      } else if (f.type === "f32" || f.type === "f64") {
+        if (typeof v !== "number") throw ctx.numErr(k, v);
+      } else if (f.type === "i64" || f.type === "u64") {
+        if (typeof v !== "bigint" && (typeof v !== "number" || v - v !== 0)) throw ctx.numErr(k, v);
+      } else if (f.type === "bool") {
+        if (typeof v !== "boolean") throw ctx.err(k, v === undefined ? "expected a boolean (the field is missing)" : "expected a boolean", v);
+      } else if (typeof v !== "number" || v - v !== 0) {
+        throw ctx.numErr(k, v);
       }
     }
     const at = w.reserve(s.id, size);
@@ -355,6 +440,8 @@ function interpret(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsF
   const clear = () => vals.fill(undefined);
   return {
     write: (w, v) => {
+      if (typeof v !== "object" || v === null) throw valuesError(s, v);
+      ctx.checkKeys?.(v);
       for (let k = 0; k < n; k++) vals[k] = v[(fields[k] as FieldSchema).name];
       try {
         return core(w);
@@ -375,7 +462,7 @@ function interpret(s: EventSchema, ctx: Ctx): { write: WriteFn; writeArgs: ArgsF
 
 /** Make the typed writer of a registered schema. */
 export function createEventType<F extends FieldsSpec>(s: EventSchema, options: EventTypeOptions = {}): EventType<F> {
-  const ctx = makeCtx(s);
+  const ctx = makeCtx(s, options.strict === true);
   let fns: { write: WriteFn; writeArgs: ArgsFn } | undefined;
   let generated = false;
   if (options.codegen !== false) {

@@ -27,6 +27,7 @@ import { encodeEntry, parseEntry } from "./entry.js";
 import { type EventSchema, type FieldsSpec, SchemaError, buildSchema } from "./types.js";
 import { type EventType, type EventTypeOptions, EventView, type FieldValue, createEventType } from "./codec.js";
 import { formatSchema } from "./text.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** How long a definer waits for an earlier entry still being written before ignoring it (its definer may have died). */
 export const SETTLE_MS = 100;
@@ -246,6 +247,7 @@ export class EventRegistry {
    * {@link CapacityError} when the ring has no metadata area, the area is full or ids are exhausted.
    */
   define<const F extends FieldsSpec>(name: string, fields: F, options: EventTypeOptions = {}): EventType<F> {
+    checkOptions("Cannot define event", options, EVENT_TYPE_OPTIONS_KEYS);
     if (this.#ring === undefined) throw new TypeError(`Cannot define event ${JSON.stringify(name)}: this registry reads a trace file's schemas and is read-only`);
     const draft = buildSchema(name, fields, this.#maxPayload);
     if (this.#capacity === 0) {
@@ -296,7 +298,7 @@ export class EventRegistry {
   }
 
   #typed(k: number, options: EventTypeOptions): EventType {
-    const key = `${k}:${options.codegen === false ? 0 : 1}`;
+    const key = `${k}:${options.codegen === false ? 0 : 1}:${options.strict === true ? 1 : 0}`;
     let ty = this.#types.get(key);
     if (ty === undefined) {
       ty = createEventType(this.#schemas[k] as EventSchema, options);
@@ -398,3 +400,5 @@ export class EventRegistry {
     return this.#ring;
   }
 }
+
+const EVENT_TYPE_OPTIONS_KEYS = optionKeys<EventTypeOptions>({ codegen: true, strict: true });

@@ -109,11 +109,14 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** A LOST chunk: `lost` records (NaN: unknown) of `lane` went missing before ring time `time`; `number` its CH_NUMBER (0: not numbered). */
-export function lostChunk(lane: number, lost: number, time: number, number = 0): Uint8Array {
+/**
+ * A LOST chunk: `lost` records (NaN: unknown) of `lane` went missing before ring time `time`, for
+ * `cause` (LOST_CAUSE_*); `number` its CH_NUMBER (0: not numbered).
+ */
+export function lostChunk(lane: number, lost: number, time: number, cause: number = LOST_CAUSE_OVERRUN, number = 0): Uint8Array {
   const payload = new Uint8Array(LOST_PAYLOAD_BYTES);
   const dv = new DataView(payload.buffer);
   dv.setFloat64(LC_TIME, time, true);
-  dv.setUint32(LC_CAUSE, LOST_CAUSE_OVERRUN, true);
+  dv.setUint32(LC_CAUSE, cause, true);
   return encodeChunk({ kind: CHUNK_LOST, lane, offset: 0, value: lost, number }, payload);
 }

@@ -108,6 +108,8 @@ export const LC_TIME = 0;
 export const LC_CAUSE = 8;
 /** Pages overwritten in the ring before they were handed off or copied (overwrite mode). */
 export const LOST_CAUSE_OVERRUN = 1;
+/** Records a writer dropped and never reported in-band (it died or stopped first); reported for it by the drain. */
+export const LOST_CAUSE_DROPPED = 2;
 
 /** Round a payload length up to the chunk alignment. */
 export function padded(length: number): number {

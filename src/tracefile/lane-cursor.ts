@@ -13,6 +13,7 @@
 import { TraceFileError } from "../errors.js";
 import {
   INTERNAL_BIT,
+  INTERNAL_IDENTITY,
   INTERNAL_LOST,
   INTERNAL_TIME,
   LENGTH_MASK,
@@ -30,8 +31,9 @@ import {
   TYPE_MASK,
 } from "../layout.js";
 import { RingRecord } from "../reader.js";
+import { IdentityTracker } from "../identity.js";
 import { crc32 } from "./crc32.js";
-import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES_V1, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_NUMBER, CH_OFFSET, CH_VALUE, LC_TIME, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
+import { CHUNK_FLAG_CRC, CHUNK_HEADER_BYTES_V1, CHUNK_LOST, CH_CRC, CH_FLAGS, CH_KIND, CH_LENGTH, CH_NUMBER, CH_OFFSET, CH_VALUE, LC_CAUSE, LC_TIME, LOST_CAUSE_DROPPED, LOST_PAYLOAD_BYTES, padded } from "./file-layout.js";
 import type { ByteSource } from "./source.js";
 
 const TWO_32 = 4294967296;
@@ -91,6 +93,7 @@ export class TraceLaneCursor {
   #held = false;
   #heldCount = 0;
   #heldTime = 0;
+  #heldCause: "overrun" | "dropped" = "overrun";
   /** Where framing damage starts in the file (chunks of unknown lanes were lost there), in file order. */
   readonly #damage: readonly number[];
   /** File position of the previous PAGE or LOST chunk of the lane (-1: none yet). */
@@ -99,6 +102,8 @@ export class TraceLaneCursor {
   #prevNumber = 0;
   /** Chunks of the lane are missing before the one being entered (its number skips, or framing damage before an unnumbered first chunk). */
   #missing = false;
+  /** Who wrote the records being decoded (IDENTITY records, FORMAT.md 8.3). */
+  readonly #who = new IdentityTracker();
 
   constructor(src: ByteSource, lane: number, chunks: readonly number[], pageSize: number, chunkHeaderBytes: number, damage: readonly number[], warn: (e: TraceFileError) => void) {
     this.#src = src;
@@ -140,7 +145,7 @@ export class TraceLaneCursor {
       }
       if (this.#held) {
         this.#held = false; // a LOST chunk read right after the damage before it was marked
-        return this.#lost(this.#heldCount, this.#heldTime, "overrun");
+        return this.#lost(this.#heldCount, this.#heldTime, this.#heldCause);
       }
       while (this.#bPos < this.#bEnd) {
         const at = this.#bPos;
@@ -163,12 +168,15 @@ export class TraceLaneCursor {
           const kind = h & TYPE_MASK;
           if (kind === INTERNAL_TIME && len >= 8) {
             this.#nextTime = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+          } else if (kind === INTERNAL_IDENTITY) {
+            this.#who.read(this.#buf, at + RECORD_HEADER_BYTES, len);
           } else if (kind === INTERNAL_LOST && len >= 8) {
             return this.#lost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0), "dropped");
           }
           continue;
         }
         const r = this.record;
+        this.#who.stamp(r);
         r.kind = "data";
         r.cause = "";
         r.type = h & TYPE_MASK;
@@ -223,18 +231,21 @@ export class TraceLaneCursor {
       return false;
     }
     if (kind === CHUNK_LOST) {
+      this.#who.atPage(Number.NaN); // the next page, even if numbered as the last one, is read afresh
       const time = this.#dv.getFloat64(hb + LC_TIME, true);
+      const cause = this.#dv.getUint32(hb + LC_CAUSE, true) === LOST_CAUSE_DROPPED ? "dropped" : "overrun";
       const missing = this.#missing;
       this.#missing = false;
       this.#explained = true;
       this.#broken = false;
       this.#seq = Number.NaN;
-      if (!missing) return this.#lost(value, time, "overrun");
+      if (!missing) return this.#lost(value, time, cause);
       // Chunks taken by damage came before this loss: their marker first, then this one.
       this.#queueGap(Number.NaN, time);
       this.#held = true;
       this.#heldCount = value;
       this.#heldTime = time;
+      this.#heldCause = cause;
       return false;
     }
     this.#chunkEnd = hb + length;
@@ -307,6 +318,8 @@ export class TraceLaneCursor {
       return false;
     }
     this.counts.pages++;
+    // A fragment that continues the page of the previous chunk keeps its identity; a new page starts unknown.
+    this.#who.atPage(page);
     // Records sit at (page offset - CH_OFFSET + 48) after the header copy: 8-aligned, as in the ring.
     this.#bPos = at + PAGE_HEADER_BYTES;
     this.#bEnd = Math.min(this.#chunkEnd, at + PAGE_HEADER_BYTES + this.#pageSize - offset);
@@ -397,6 +410,12 @@ export class TraceLaneCursor {
     r.kind = "lost";
     r.cause = cause;
     r.lost = count;
+    if (cause === "dropped") this.#who.stamp(r); // a writer's drops are that writer's
+    else {
+      r.pid = 0; // records of any writers may be in the gap
+      r.threadId = -1;
+      r.threadName = "";
+    }
     r.timestamp = time;
     r.type = 0;
     r.offset = 0;

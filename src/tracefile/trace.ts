@@ -15,12 +15,14 @@ import {
   H_FLAGS,
   type RingGeometry,
 } from "../layout.js";
+import { LaneMerge } from "../merge.js";
 import type { RingRecord } from "../reader.js";
 import { EventRegistry } from "../schema/registry.js";
 import { FILE_FLAG_RECOVERED, FILE_FLAG_SNAPSHOT } from "./file-layout.js";
 import { TraceLaneCursor } from "./lane-cursor.js";
 import { type TraceIndex, scanTrace } from "./scan.js";
 import type { ByteSource } from "./source.js";
+import { checkOptions, optionKeys } from "../options.js";
 
 /** Options of {@link TraceFile.read} and {@link TraceFile.records}. */
 export interface TraceReadOptions {
@@ -163,20 +165,19 @@ export class TraceFile {
   }
 
   /**
-   * Call `visitor` for each record (and loss marker) in time order across lanes. The record object
+   * Call `visitor` for each record (and loss marker) in time order across lanes (equal times in
+   * lane order; the merge of src/merge.ts, as a ring's reader). The record object
    * is reused (copy what you keep; `payload()` copies). Returns the number visited. Damage met on
    * the way is appended to {@link warnings}; reading goes on with the next intact chunk.
    */
   read(visitor: (record: RingRecord) => void, options: TraceReadOptions = {}): number {
-    const cursors = this.#cursors(options.lanes);
+    checkOptions("Cannot read trace", options, TRACE_READ_OPTIONS_KEYS);
+    const merge = new LaneMerge(this.#cursors(options.lanes));
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
     let n = 0;
     for (;;) {
-      let best: TraceLaneCursor | undefined;
-      for (const c of cursors) {
-        if (c.head() && (best === undefined || c.record.timestamp < best.record.timestamp)) best = c;
-      }
+      const best = merge.next();
       if (best === undefined) return n;
       const r = best.record;
       if (r.timestamp > to) return n;
@@ -197,14 +198,12 @@ export class TraceFile {
    * ```
    */
   *records(options: TraceReadOptions = {}): IterableIterator<RingRecord> {
-    const cursors = this.#cursors(options.lanes);
+    checkOptions("Cannot read trace", options, TRACE_READ_OPTIONS_KEYS);
+    const merge = new LaneMerge(this.#cursors(options.lanes));
     const from = options.from ?? -Infinity;
     const to = options.to ?? Infinity;
     for (;;) {
-      let best: TraceLaneCursor | undefined;
-      for (const c of cursors) {
-        if (c.head() && (best === undefined || c.record.timestamp < best.record.timestamp)) best = c;
-      }
+      const best = merge.next();
       if (best === undefined) return;
       const r = best.record;
       if (r.timestamp > to) return;
@@ -280,3 +279,5 @@ export class TraceFile {
     });
   }
 }
+
+const TRACE_READ_OPTIONS_KEYS = optionKeys<TraceReadOptions>({ lanes: true, from: true, to: true });

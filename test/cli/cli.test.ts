@@ -142,8 +142,9 @@ test('urb export --format chrome: valid Trace Event JSON; slices, pairs, counter
   const lanesUsed = trace.stats().lanes.filter((l) => l.records > 0).length;
   trace.close();
   assert.deepEqual(phases, {
-    M: 1 + 2 * lanesUsed, // process name, and a name and sort index for each lane that has events
-    X: e['http_request'],
+    M: 2 + 2 * lanesUsed, // process name and sort index, and a name and sort index for each lane that has events
+    b: e['http_request'],
+    e: e['http_request'],
     B: e['tick_start']! + e['job_start']!,
     E: e['tick_end']! + e['job_end']!,
     C: e['heap']! + e['queue_depth']!,
@@ -170,16 +171,16 @@ test('urb export --format perfetto: a TracePacket stream with the same events', 
   assert.equal(count(PF.TYPE_INSTANT), e['step']! + e['log']! + 2);
 });
 
-test('urb view: one self-contained HTML file with the lanes that wrote', async () => {
+test('urb view: one self-contained HTML file with the threads that wrote', async () => {
   const out = join(dir, 'app.html');
   const r = await urb(['view', file, '-o', out, '--title', 'traced app']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   const html = readFileSync(out, 'utf8');
   assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+stylesheet|https?:\/\//, 'nothing is loaded from elsewhere');
-  const data = JSON.parse(/<script type="application\/json" id="urb-data">(.*?)<\/script>/s.exec(html)![1]!) as { records: number; lanes: unknown[]; stride: number; title: string };
+  const data = JSON.parse(/<script type="application\/json" id="urb-data">(.*?)<\/script>/s.exec(html)![1]!) as { records: number; rows: { kind: string }[]; stride: number; title: string };
   assert.deepEqual([data.records, data.stride, data.title], [total, 1, 'traced app']);
-  assert.ok(data.lanes.length >= 2, 'the lanes that wrote, not the empty ones');
+  assert.ok(data.rows.filter((r) => r.kind === 'thread').length >= 2, 'the threads (lanes) that wrote, not the empty ones');
 });
 
 /** runCli in this process, its stderr lines captured (for argument errors: no process start each). */

@@ -38,7 +38,9 @@ test('chrome export: any mix of shapes on any lanes follows the Trace Event rule
       const { violations, phases } = checkTraceEvents(doc);
       assert.deepEqual(violations, []);
       const want = expectedShapes(ops);
-      assert.equal(phases['X'] ?? 0, want.slices);
+      assert.equal(phases['X'] ?? 0, 0, 'intervals are async events, not X');
+      assert.equal(phases['b'] ?? 0, want.slices);
+      assert.equal(phases['e'] ?? 0, want.slices);
       assert.equal(phases['B'] ?? 0, want.begins);
       assert.equal(phases['E'] ?? 0, want.ends);
       assert.equal(phases['C'] ?? 0, want.counters);
@@ -56,7 +58,7 @@ test('chrome export: any mix of shapes on any lanes follows the Trace Event rule
   );
 });
 
-test('chrome export: times in µs of ring ns, slices end at their record, fields as args', () => {
+test('chrome export: times in µs of ring ns, an interval without startNs ends at its record, fields as args', () => {
   const { trace } = traceOf(
     [
       { kind: 'req', lane: 0, duration: 2500 },
@@ -74,14 +76,16 @@ test('chrome export: times in µs of ring ns, slices end at their record, fields
   assert.equal(doc.otherData['epochWallMs'], trace.epochWallMs);
   const ev = doc.traceEvents.filter((e) => e.ph !== 'M');
   assert.deepEqual(ev.map((e) => [e.name, e.ph, e.tid]), [
-    ['req', 'X', 1],
+    ['req', 'b', 1],
+    ['req', 'e', 1],
     ['note', 'i', 2],
     ['gauge', 'C', 3],
     ['type 5', 'i', 2],
   ]);
-  const [req, note, gauge, raw] = ev as [TraceEvent, TraceEvent, TraceEvent, TraceEvent];
+  const [req, reqEnd, note, gauge, raw] = ev as [TraceEvent, TraceEvent, TraceEvent, TraceEvent, TraceEvent];
   assert.equal(req.ts, (times[0]! - 2500) / 1000);
-  assert.equal(req.dur, 2.5);
+  assert.equal(reqEnd.ts, times[0]! / 1000);
+  assert.deepEqual([req.cat, req.id], ['req', reqEnd.id]);
   assert.deepEqual(req.args, { status: 200, durationNs: 2500, path: '/p1' });
   assert.equal(note.ts, times[1]! / 1000);
   assert.equal(note.s, 't');
@@ -148,6 +152,17 @@ test('the rules checker finds what it checks (it can fail)', () => {
       { name: 'e', ph: 'E', pid: 1, tid: 2, ts: 1 },
       { name: 'o', ph: 'B', pid: 1, tid: 3, ts: 1 },
       { ph: 'i', pid: 1.5, tid: 1, ts: Number.NaN, s: 'z' },
+      // Slices of one thread that overlap without nesting (X with B/E).
+      { name: 'outer', ph: 'B', pid: 2, tid: 1, ts: 10 },
+      { name: 'cross', ph: 'X', pid: 2, tid: 1, ts: 15, dur: 10 },
+      { name: 'outer', ph: 'E', pid: 2, tid: 1, ts: 20 },
+      // Async: an e without its b, a b without a category or id, a name that does not match.
+      { name: 'r', cat: 'req', ph: 'e', id: '0x1', pid: 2, tid: 1, ts: 5 },
+      { name: 'r', ph: 'b', pid: 2, tid: 1, ts: 5 },
+      { name: 'r', cat: 'req', ph: 'b', id: '0x2', pid: 2, tid: 1, ts: 5 },
+      { name: 's', cat: 'req', ph: 'e', id: '0x2', pid: 2, tid: 1, ts: 6 },
+      { name: 'process_name', ph: 'M', pid: 2, tid: 0, ts: 0, args: { name: 'two' } },
+      { name: 'thread_name', ph: 'M', pid: 2, tid: 1, ts: 0, args: { name: 'main' } },
     ],
   };
   assert.deepEqual(checkTraceEvents(bad).violations, [
@@ -161,6 +176,18 @@ test('the rules checker finds what it checks (it can fail)', () => {
     'event 7: pid is not an integer',
     'event 7: ts is not a finite number',
     'event 7: instant scope "z"',
+    'event 12: async b without a category',
+    'event 12: async b without an id',
     'thread 1/3: 1 B without E (o)',
+    'thread 2/1: slice "cross" (event 9, 15..25) starts inside "outer" (event 8, 10..20) and ends after it',
+    'async 2/req/"0x1": e "r" (event 11) at ts 5 with no open b',
+    'async 2/undefined/undefined: 1 b without e',
+    'async 2/req/"0x2": e "s" (event 14) closes b "r" (event 13)',
+    'process 1 has no process_name',
+    'process 1.5 has no process_name',
+    'thread 1/1 has no thread_name',
+    'thread 1/2 has no thread_name',
+    'thread 1/3 has no thread_name',
+    'thread 1.5/1 has no thread_name',
   ]);
 });

@@ -7,14 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { exportChrome } from '../../src/export/chrome.js';
-import { PF, PROCESS_UUID, exportPerfetto } from '../../src/export/perfetto.js';
+import { PF, exportPerfetto } from '../../src/export/perfetto.js';
 import { ProtoWriter, varintSize } from '../../src/export/protobuf.js';
 import { MemorySink } from '../../src/export/sink.js';
-import { checkTraceEvents } from './trace-event-rules.js';
 import { decodeMessage, double, get, text, type ProtoField } from './proto-decode.js';
 import { decodeTrace } from './perfetto-decode.js';
 import { traceOf, type Op } from './trace-fixtures.js';
+import { exportViolations, validateExports } from './validate.js';
 
 type Value = { kind: 'uint'; field: number; n: number } | { kind: 'int'; field: number; n: number } | { kind: 'double'; field: number; x: number } | { kind: 'string'; field: number; s: string } | { kind: 'msg'; field: number; body: Value[] };
 
@@ -80,31 +79,19 @@ test('perfetto export: packets are well formed, tracks come before use, slices b
   fc.assert(
     fc.property(fc.array(op, { maxLength: 100 }), (ops) => {
       const { trace } = traceOf(ops, 'mono');
-      const sink = new MemorySink();
-      exportPerfetto(trace, sink, { processName: 'p' });
-      const d = decodeTrace(sink.toBytes());
-      const chromeSink = new MemorySink();
-      exportChrome(trace, chromeSink);
-      const phases = checkTraceEvents(JSON.parse(chromeSink.toString())).phases;
+      const v = validateExports(trace, { processName: 'p' });
+      assert.deepEqual(exportViolations(v), []);
+      const d = v.perfetto;
+      const phases = v.rules.phases;
       const count = (type: number) => d.events.filter((e) => e.type === type).length;
-      assert.equal(count(PF.TYPE_SLICE_BEGIN), (phases['X'] ?? 0) + (phases['B'] ?? 0));
-      assert.equal(count(PF.TYPE_SLICE_END), (phases['X'] ?? 0) + (phases['E'] ?? 0));
+      assert.equal(count(PF.TYPE_SLICE_BEGIN), (phases['b'] ?? 0) + (phases['B'] ?? 0));
+      assert.equal(count(PF.TYPE_SLICE_END), (phases['e'] ?? 0) + (phases['E'] ?? 0));
       assert.equal(count(PF.TYPE_INSTANT), phases['i'] ?? 0);
       assert.equal(count(PF.TYPE_COUNTER), phases['C'] ?? 0);
-      // In time order (as the trace processor sorts), no track ends more slices than it began.
-      const depth = new Map<number, number>();
-      for (const e of [...d.events].sort((a, b) => a.ts - b.ts)) {
-        if (e.type === PF.TYPE_SLICE_BEGIN) depth.set(e.track, (depth.get(e.track) ?? 0) + 1);
-        if (e.type === PF.TYPE_SLICE_END) {
-          const n = (depth.get(e.track) ?? 0) - 1;
-          assert.ok(n >= 0, `track ${e.track} ends a slice it did not begin`);
-          depth.set(e.track, n);
-        }
-      }
-      for (const n of depth.values()) assert.equal(n, 0);
-      // The process, and one thread track per lane with events: pid 1, tid lane + 1.
-      const process = d.tracks.get(PROCESS_UUID)?.process;
-      assert.equal(text(get(process!, PF.PROCESS_NAME)), 'p');
+      // Records without a producer: one process (pid 1, the given name), a thread track per lane with events (tid lane + 1).
+      const processes = [...d.tracks.values()].filter((t) => t.process !== undefined);
+      assert.ok(processes.length <= 1);
+      for (const p of processes) assert.deepEqual([get(p.process!, PF.PROCESS_PID)?.varint, text(get(p.process!, PF.PROCESS_NAME))], [1n, 'p']);
       for (const t of d.tracks.values()) {
         if (t.thread === undefined) continue;
         assert.equal(get(t.thread, PF.THREAD_PID)?.varint, 1n);

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { bytesSource, createRing, openTrace } from '../../src/index.js';
 import { openTraceFile, pipeToFile } from '../../src/node/index.js';
 import { clientScriptForPage, renderViewHtml } from '../../src/export/html-view.js';
-import { VIEW_BINS, buildViewData, type ViewLane } from '../../src/export/view-data.js';
+import { VIEW_BINS, buildViewData, type ViewRow } from '../../src/export/view-data.js';
 import { traceOf } from './trace-fixtures.js';
 
 /** Absolute times (ns from origin) of a lane's embedded events. */
-function times(l: ViewLane): number[] {
+function times(l: ViewRow): number[] {
   let at = 0;
   return l.t.map((d) => (at += d));
 }
@@ -33,11 +33,11 @@ test('view data: past the budget each lane keeps 1 in stride events, uniformly; 
   assert.equal(data.records, 4000);
   const origin = laneTimes[0]![0]!;
   assert.equal(data.originNs, origin);
-  data.lanes.forEach((l, i) => {
+  data.rows.forEach((l, i) => {
     const all = laneTimes[i]!;
     assert.equal(l.records, all.length);
     assert.deepEqual(times(l), all.filter((_, k) => k % 8 === 0).map((t) => t - origin));
-    assert.equal(data.laneBins[i]!.reduce((a, b) => a + b, 0), all.length);
+    assert.equal(data.rowBins[i]!.reduce((a, b) => a + b, 0), all.length);
   });
   assert.deepEqual(data.types.map((t) => [t.name, t.shape, t.count]), [['type 1', 'raw', 3000], ['type 2', 'raw', 1000]]);
   assert.deepEqual(data.typeBins.map((b) => b.reduce((x, y) => x + y, 0)), [3000, 1000]);
@@ -56,21 +56,23 @@ test('view data: pairs and durationNs become slices with start and duration; emp
   const t: number[] = [];
   trace.read((r) => t.push(r.timestamp));
   const data = buildViewData(trace);
-  assert.deepEqual(data.lanes.map((l) => l.lane), [1]);
-  const lane = data.lanes[0]!;
-  assert.equal(lane.records, 5);
+  assert.deepEqual(data.rows.map((l) => [l.kind, l.name, l.lane]), [['thread', 'lane 1', 1], ['async', 'req', 1]]);
+  assert.deepEqual(data.processes, [{ pid: 1, name: 'urb trace' }]);
+  const [lane, async] = data.rows as [ViewRow, ViewRow];
+  assert.equal(lane.records, 4);
+  assert.equal(async.records, 1);
   const o = data.originNs;
-  const kinds = lane.k.map((k) => data.types[k]!.name);
-  const events = times(lane).map((at, i) => [kinds[i], at, lane.d[i]]);
-  // Sorted by start: the req slice ending at record 1 (3 ticks long, so it starts first), the a
-  // slice (records 0..2), b (unfinished: closed at the last record), the gauge counter.
-  assert.deepEqual(events, [
-    ['req', t[1]! - 3 - o, 3],
-    ['a', t[0]! - o, t[2]! - t[0]!],
-    ['b', t[3]! - o, t[4]! - t[3]!],
-    ['gauge', t[4]! - o, 0],
+  const events = (row: ViewRow) => times(row).map((at, i) => [data.types[row.k[i]!]!.name, at, row.d[i], data.strings[row.l[i]!]]);
+  // Sorted by start: the a slice (records 0..2), b (unfinished: closed at the last record), the
+  // gauge counter; the req interval (3 ticks long, ending at record 1) on the lane's async row.
+  assert.deepEqual(events(lane), [
+    ['a', t[0]! - o, t[2]! - t[0]!, 'a'],
+    ['b', t[3]! - o, t[4]! - t[3]!, 'b'],
+    ['gauge', t[4]! - o, 0, 'gauge'],
   ]);
-  assert.deepEqual(data.types.map((x) => [x.name, x.shape, x.count]), [['req', 'slice', 1], ['a', 'slice', 1], ['gauge', 'counter', 1], ['b', 'slice', 0]]);
+  assert.deepEqual(events(async), [['req', t[1]! - 3 - o, 3, 'req']]);
+  assert.deepEqual(JSON.parse(data.strings[async.a[0]!]!), { status: 200, durationNs: 3, path: '/p2' });
+  assert.deepEqual(data.types.map((x) => [x.name, x.shape, x.count]), [['req', 'interval', 1], ['a', 'slice', 1], ['gauge', 'counter', 1], ['b', 'slice', 0]]);
 });
 
 test('view page: the title is escaped in HTML and in the embedded JSON; the script must not end its element', () => {
@@ -108,8 +110,23 @@ test('view data: records lost before hand-off are markers with their counts, and
     assert.equal(data.records, records);
     assert.equal(data.lost.reduce((a, l) => a + l.n, 0), lost);
     assert.equal(data.lostBins[0]!.reduce((a, b) => a + b, 0), lost);
-    assert.equal(data.lanes[0]!.lost, lost);
+    assert.equal(data.rows[0]!.lost, lost);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('view data: labels and details of the kept events only, within the text budget (then cut, and said so)', () => {
+  const ops = Array.from({ length: 400 }, (_, i) => ({ kind: i % 2 ? 'note' : 'req', lane: i % 3, duration: 10 }) as const);
+  const { trace } = traceOf(ops);
+  const thinned = buildViewData(trace, { maxEvents: 50 });
+  assert.ok(thinned.stride > 1);
+  const used = new Set(thinned.rows.flatMap((r) => [...r.l, ...r.a]).filter((i) => i >= 0));
+  assert.equal(used.size, thinned.strings.length, 'no string is left that no kept event uses');
+  for (const r of thinned.rows) for (const i of r.a) assert.ok(i >= 0 && typeof JSON.parse(thinned.strings[i]!) === 'object');
+  assert.equal(thinned.textCut, false);
+  const cut = buildViewData(trace, { maxText: 600 });
+  assert.equal(cut.textCut, true);
+  assert.ok(cut.strings.reduce((n, s) => n + s.length, 0) <= 600);
+  assert.ok(cut.rows.some((r) => r.a.includes(-1)), 'past the budget, events have no details');
 });

@@ -48,8 +48,10 @@ test("a file ring's buffer posted to a worker: attachFileRing() there writes int
   try {
     const ring = createFileRing(path, small);
     const worker = new Worker(new URL("./fixtures/file-ring-worker.js", import.meta.url), { workerData: { buffer: ring.buffer, count: 20 } });
+    // Listen for the exit before the message arrives: Node 26 can deliver both in one turn.
+    const exited = once(worker, "exit");
     await once(worker, "message");
-    await once(worker, "exit");
+    await exited;
     const seen = openFileRing(path).iterator().drain();
     assert.deepEqual(seen.map((r) => r.payload[0]), Array.from({ length: 20 }, (_, i) => i));
   } finally {

@@ -322,3 +322,22 @@ test("misuse: a ring without the mono clock, a bad event-loop interval", () => {
     message: "Cannot instrument the event loop: resolutionMs must be an integer >= 1, received 0.5",
   });
 });
+
+test("a second instrument(ring, { writer }) of subsystems this thread already records is not ignored: their events go through that writer until its close()", { timeout: 30_000 }, async () => {
+  const ring = newRing();
+  const first = instrument(ring, { http: true }); // e.g. urb record's default instrumentation
+  const mine = ring.writer();
+  const second = instrument(ring, { http: true, writer: mine });
+  assert.deepEqual(second.enabled, [], "http is not subscribed twice (no doubled events)");
+  assert.equal(second.writer, mine);
+  const { server, url } = await startServer();
+  await (await fetch(`${url}/mine`)).text();
+  second.close();
+  await (await fetch(`${url}/theirs`)).text();
+  server.close();
+  const byUrl = new Map(events(ring, "node.http.server").map((e) => [text(e, "url"), e.lane]));
+  assert.equal(byUrl.get("/mine"), mine.lane, "while the program's instrumentation is open, its writer carries the events");
+  assert.equal(byUrl.get("/theirs"), first.writer.lane, "after its close(), the first writer again");
+  first.close();
+  mine.close();
+});

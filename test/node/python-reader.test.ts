@@ -38,12 +38,13 @@ function tsEntries(ring: RingBuffer, lanes?: number[]): Entry[] {
   const it = ring.iterator(lanes === undefined ? {} : { lanes });
   it.read((r) => {
     const d = reg.decode(r);
-    if (d.kind === "lost") out.push({ lane: d.lane, kind: "lost", time: jsonNumber(d.timestamp), lost: jsonNumber(d.lost), cause: d.cause });
+    const who = { pid: r.pid, threadId: r.threadId, threadName: r.threadName }; // FORMAT.md 8.5
+    if (d.kind === "lost") out.push({ lane: d.lane, kind: "lost", time: jsonNumber(d.timestamp), lost: jsonNumber(d.lost), cause: d.cause, ...who });
     else if (d.kind === "event") {
       const fields = Object.fromEntries(Object.entries(d.fields).map(([k, v]) => [k, jsonValue(v)]));
-      out.push({ lane: d.lane, kind: "event", type: d.id, name: d.name, time: jsonNumber(d.timestamp), fields, truncated: [...d.truncated] });
+      out.push({ lane: d.lane, kind: "event", type: d.id, name: d.name, time: jsonNumber(d.timestamp), fields, truncated: [...d.truncated], ...who });
     } else {
-      out.push({ lane: d.lane, kind: d.type < 4096 ? "data" : "raw", type: d.type, time: jsonNumber(d.timestamp), payload: hex(d.payload) });
+      out.push({ lane: d.lane, kind: d.type < 4096 ? "data" : "raw", type: d.type, time: jsonNumber(d.timestamp), payload: hex(d.payload), ...who });
     }
   });
   it.close();
@@ -112,7 +113,7 @@ test("urb_read.py decodes a ring file written by Node as the TypeScript reader d
     writeTyped(ring, 300);
     assert.ok(ring.stats().total.overrun > 0, "pages were overwritten: the readers start at the tail");
     const n = compare(path, openFileRing(path));
-    assert.ok(n > 100, `compared ${n} records`);
+    assert.ok(n > 60, `compared ${n} records`); // fewer than a ring of 1 KiB pages held before IDENTITY records (87 now)
   } finally {
     removeFile(path);
   }

@@ -155,6 +155,6 @@ test('urb_read.py reads a recovered file (urb recover of a ring with an open res
   const rec = await runCaptured(['recover', ringFile, '-o', out, '--reclaim', 'none']);
   assert.equal(rec.code, 0, rec.stderr.join('\n'));
   const r = await agree(out, 'recovered');
-  assert.ok(r.lines.length > 50);
+  assert.ok(r.lines.length > 20, `${r.lines.length} records`);
   await agreeDamaged(out, 'recovered');
 });

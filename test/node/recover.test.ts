@@ -141,7 +141,7 @@ test("recoverFileRing() leaves live and untagged producers alone unless told; re
     const ring = createFileRing(path, { lanes: 2, sharedLanes: 1, pageSize: 1024, pagesPerLane: 4, mode: "overwrite", metadataBytes: 1024 });
     const ev = defineEvent(ring, "job", { id: t.u32, name: t.string(8) });
     const mine = ring.writer({ tag: process.pid }); // this process: alive
-    const untagged = ring.writer({ lane: "shared" }); // tag 0: nobody knows whose
+    const untagged = ring.writer({ lane: "shared", tag: 0 }); // tag 0 (file-ring writers get their pid unless told): nobody knows whose
     ev.write(mine, { id: 1, name: "first" });
     const openMine = mine.reserve(2, 8); // reservations left open
     const openUntagged = untagged.reserve(2, 8);

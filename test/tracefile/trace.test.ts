@@ -148,8 +148,9 @@ test('a damaged record header ends its chunk with a warning naming the byte; oth
   const image = ring.snapshot();
   const pages = chunkStarts(image).filter((c) => c.kind === CHUNK_PAGE);
   const first = pages[0]!;
-  // The third record of lane 0's page: header at chunk + 40 + 48 + 2 * 16. State bits 0 with a length: invalid.
-  const at = first.at + CHUNK_HEADER_BYTES + 48 + 2 * 16;
+  // The third record of lane 0's page: header at chunk + 40 + 48 + IDENTITY record (16: pid and
+  // threadId, no name in a core-only process) + 2 * 16. State bits 0 with a length: invalid.
+  const at = first.at + CHUNK_HEADER_BYTES + 48 + 16 + 2 * 16;
   const dv = new DataView(image.buffer);
   dv.setUint32(at, 0x00ff0001, true);
   // The page is a fragment (up to its last record), which carries a checksum that would cost the

@@ -109,7 +109,12 @@ def geometry(b):
 # ---- section 9.6: the records of one lane ---------------------------------------------------
 
 def records(b, g, lane):
-    """Yield ('data', type, time, payload), ('lost', count, time, cause) oldest first (FORMAT.md 9.6)."""
+    """Yield ('data', type, time, payload, who), ('lost', count, time, cause, who) oldest first (FORMAT.md 9.6).
+
+    who = (pid, threadId, thread name): the nearest IDENTITY record before the record in its page
+    (FORMAT.md 8.5), (0, -1, '') when unknown."""
+    unknown = (0, -1, '')
+    names = {}                                           # (pid, threadId) -> name met so far
     ps, P, psh = g['ps'], g['P'], g['psh']
     lb = g['lanes_off'] + lane * g['stride']
     own = lane < g['own']                                # own lane: PG_COMMITTED is checked
@@ -140,14 +145,14 @@ def records(b, g, lane):
             next_time = None
             lost = before - seq if None not in (before, seq) else float('nan')
             if lost != 0:
-                yield ('lost', lost, base, 'overrun')
+                yield ('lost', lost, base, 'overrun', unknown)
             seq = None
         if before is not None:
             seq = before
         final = u32(b, slot + 40) if own else 48         # PG_COMMITTED: all final below it
         if final % 8 or not 48 <= final <= ps:
             raise FormatError(f'bad PG_COMMITTED {final} at byte {slot + 40}')
-        off, count = 48, 0
+        off, count, who = 48, 0, unknown
         while off < ps:
             w0 = u32(b, slot + off)
             state, length = w0 >> 30, (w0 >> 14) & 0xffff
@@ -159,17 +164,27 @@ def records(b, g, lane):
             shown = n != tail_page or off >= tail_off     # the tail's page: from the tail on
             if state == 3:
                 next_time = None                         # DISCARDED: a TIME value dies with it
-            elif w0 & 0x2000:                            # internal: PADDING 0, LOST 1, TIME 2
+            elif w0 & 0x2000:                            # internal: PADDING 0, LOST 1, TIME 2, IDENTITY 3
                 kind = w0 & 0x1fff
                 if kind == 2 and length >= 8:
                     next_time = f64(b, slot + off + 8)
+                elif kind == 3:
+                    if length < 8:
+                        who = unknown
+                    else:
+                        pid, tid = u32(b, slot + off + 8), u32(b, slot + off + 12)
+                        tid = tid - (1 << 32) if tid >> 31 else tid
+                        if length > 8:
+                            raw = bytes(b[slot + off + 16:slot + off + 8 + min(length, 263)])
+                            names[(pid, tid)] = raw.decode('utf-8', errors='replace')
+                        who = (pid, tid, names.get((pid, tid), ''))
                 elif kind == 1 and length >= 8 and shown:
-                    yield ('lost', f64(b, slot + off + 8), base + u32(b, slot + off + 4), 'dropped')
+                    yield ('lost', f64(b, slot + off + 8), base + u32(b, slot + off + 4), 'dropped', who)
             else:
                 t = base + u32(b, slot + off + 4) if next_time is None else next_time
                 next_time = None
                 if shown:
-                    yield ('data', w0 & 0x1fff, t, bytes(b[slot + off + 8:slot + off + 8 + length]))
+                    yield ('data', w0 & 0x1fff, t, bytes(b[slot + off + 8:slot + off + 8 + length]), who)
                 count += 1
             off += size
         seq, prev = None if seq is None else seq + count, n
@@ -474,7 +489,7 @@ def trace_records(t, lane):
             if missing:
                 yield ('lost', float('nan'), f64(b, pos + hb), 'damaged')
             explained, broken, missing, seq = True, False, False, float('nan')
-            yield ('lost', value, f64(b, pos + hb), 'overrun')
+            yield ('lost', value, f64(b, pos + hb), 'dropped' if u32(b, pos + hb + 8) == 2 else 'overrun')   # LC_CAUSE
             continue
         k = length // ps if length > ps else 1           # pages in the chunk (13.3)
         for i in range(k):
@@ -616,12 +631,13 @@ def _json_value(ty, v):
 def lane_entries(b, g, lane, table):
     """The lane's records as dicts: kind 'event' (decoded), 'raw' (schema id, not decodable), 'data' (raw type), 'lost'."""
     for rec in records(b, g, lane):
+        who = dict(zip(('pid', 'threadId', 'threadName'), rec[4]))
         if rec[0] == 'lost':
-            yield dict(lane=lane, kind='lost', time=rec[2], lost=rec[1], cause=rec[3])
+            yield dict(lane=lane, kind='lost', time=rec[2], lost=rec[1], cause=rec[3], **who)
             continue
-        _, ty, t, payload = rec
+        _, ty, t, payload, _ = rec
         if ty < SCHEMA_ID_BASE:
-            yield dict(lane=lane, kind='data', type=ty, time=t, payload=payload.hex())
+            yield dict(lane=lane, kind='data', type=ty, time=t, payload=payload.hex(), **who)
             continue
         s = table.get(ty)
         try:
@@ -629,11 +645,11 @@ def lane_entries(b, g, lane, table):
                 raise Malformed(f'unknown event id {ty}')
             fields, truncated = decode(s, payload)
         except Malformed as e:
-            yield dict(lane=lane, kind='raw', type=ty, time=t, payload=payload.hex(), warning=str(e))
+            yield dict(lane=lane, kind='raw', type=ty, time=t, payload=payload.hex(), warning=str(e), **who)
             continue
         types = {f['name']: f['type'] for f in s['fields']}
         yield dict(lane=lane, kind='event', type=ty, name=s['name'], time=t,
-                   fields={k: _json_value(types[k], v) for k, v in fields.items()}, truncated=truncated)
+                   fields={k: _json_value(types[k], v) for k, v in fields.items()}, truncated=truncated, **who)
 
 
 def to_json(e):

@@ -1,0 +1,209 @@
+/**
+ * `urb record` of a whole application (test/fixtures/tree-app.ts: an HTTP server, 3 worker threads,
+ * a cluster of 2 processes): every process and thread in one trace, each record stamped with who
+ * wrote it; shared-lane begin/end pairs matched per producer; and nothing committed lost when the
+ * application is SIGKILLed or calls process.exit(1) in the middle of a loop of writes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openTraceFile } from '../../src/node/index.js';
+import { nativeAddonAvailable } from '../../src/node/native.js';
+import { URB, urb } from './urb-process.js';
+
+const APP = fileURLToPath(new URL('../fixtures/tree-app.js', import.meta.url));
+const skip = !nativeAddonAvailable() && 'the native addon is not built';
+
+interface Tally {
+  /** Records of types 1..3 per "pid/threadId", and the thread's name. */
+  counts: Map<string, number>;
+  names: Map<string, string>;
+  /** Jobs begun and ended on the shared lane, per "pid/threadId", in lane order. */
+  begins: Map<string, number[]>;
+  ends: Map<string, number[]>;
+  /** Typed events per "name pid/threadId" (pino.log, otel.span, node.http.server, ...). */
+  events: Map<string, number>;
+  lost: number;
+  warnings: string[];
+  mismatched: number;
+}
+
+function tally(path: string): Tally {
+  const t: Tally = { counts: new Map(), names: new Map(), begins: new Map(), ends: new Map(), events: new Map(), lost: 0, warnings: [], mismatched: 0 };
+  const trace = openTraceFile(path);
+  try {
+    const sharedLane = trace.geometry.ownLanes;
+    trace.read(
+      (r) => {
+        if (r.kind === 'lost') {
+          t.lost += r.lost;
+          return;
+        }
+        if (r.type < 1 || r.type > 3) {
+          const name = trace.registry?.schema(r.type)?.name ?? `type ${r.type}`;
+          const key = `${name} ${r.pid}/${r.threadId}`;
+          t.events.set(key, (t.events.get(key) ?? 0) + 1);
+          return;
+        }
+        const v = new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset, r.length);
+        const key = `${r.pid}/${r.threadId}`;
+        // The payload says who wrote it: the ring's identity must agree.
+        if (v.getUint32(0, true) !== r.pid || v.getInt32(4, true) !== r.threadId) t.mismatched++;
+        t.counts.set(key, (t.counts.get(key) ?? 0) + 1);
+        t.names.set(key, r.threadName);
+        if (r.type !== 1) {
+          assert.equal(r.lane, sharedLane, 'begin/end pairs are on the shared lane');
+          const m = r.type === 2 ? t.begins : t.ends;
+          const list = m.get(key) ?? [];
+          list.push(v.getUint32(8, true));
+          m.set(key, list);
+        }
+      },
+    );
+    t.warnings.push(...trace.warnings.map((w) => w.message));
+  } finally {
+    trace.close();
+  }
+  return t;
+}
+
+test('urb record of an HTTP server with 3 worker threads and a cluster of 2: every process and thread, named, every record attributed', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'tree.urb');
+    const r = await urb(['record', '-o', out, '--', process.execPath, APP, 'run'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const ready = /ready (\d+) (\d+) (\d+)/.exec(r.stderr);
+    assert.ok(ready, r.stderr);
+    const [primary, w1, w2] = ready.slice(1).map(Number) as [number, number, number];
+    const t = tally(out);
+    assert.deepEqual(t.warnings, []);
+    assert.equal(t.lost, 0);
+    assert.equal(t.mismatched, 0, 'identity in the ring = identity in the payload, for every record');
+    const expected = new Map<string, string>([
+      [`${primary}/0`, 'main'],
+      [`${primary}/1`, 'worker 1'],
+      [`${primary}/2`, 'worker 2'],
+      [`${primary}/3`, 'worker 3'],
+      [`${w1}/0`, 'main'],
+      [`${w2}/0`, 'main'],
+    ]);
+    assert.deepEqual([...t.names.entries()].sort(), [...expected.entries()].sort(), 'every thread of every process, with its name');
+    for (const key of expected.keys()) {
+      // 2000 records, 20 pairs with one record in between each; the primary's main thread also 20 HTTP requests.
+      assert.equal(t.counts.get(key), 2000 + 20 * 3 + (key === `${primary}/0` ? 20 : 0), key);
+      const jobs = Array.from({ length: 20 }, (_, i) => i);
+      assert.deepEqual(t.begins.get(key), jobs, `${key}: its own begins, in order`);
+      assert.deepEqual(t.ends.get(key), jobs, `${key}: its own ends, in order`);
+      assert.equal(t.events.get(`pino.log ${key}`), 20, `${key}: its pino lines`);
+      assert.equal(t.events.get(`otel.span ${key}`), 20, `${key}: its spans`);
+    }
+    // Node's own events, recorded by urb record's default instrumentation in each process's main thread.
+    assert.equal(t.events.get(`node.http.server ${primary}/0`), 20);
+    assert.ok((t.events.get(`node.worker.online ${primary}/0`) ?? 0) >= 3, 'the worker threads started'); 
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The last `committed <pid> <threadId> <n>` line of each thread. */
+function lastCommitted(stderr: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [, pid, tid, n] of stderr.matchAll(/^committed (\d+) (-?\d+) (\d+)$/gm)) m.set(`${pid}/${tid}`, Number(n));
+  return m;
+}
+
+test('urb record: the application SIGKILLed mid-run (primary and cluster workers): every record committed before the kill is in the file, which reads cleanly', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'crash.urb');
+    const child = spawn(process.execPath, [URB, 'record', '-o', out, '--', process.execPath, APP, 'crash'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const closed = new Promise<number | null>((r) => child.once('close', r));
+    const deadline = Date.now() + 30_000;
+    let pids: number[] = [];
+    // Wait until every thread of every process has committed for a while.
+    while (Date.now() < deadline) {
+      const m = /ready (\d+) (\d+) (\d+)/.exec(stderr);
+      if (m) pids = m.slice(1).map(Number);
+      if (pids.length === 3 && [...lastCommitted(stderr).values()].filter((n) => n >= 400).length >= 6) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(pids.length, 3, stderr.slice(-2000));
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const code = await closed;
+    const before = lastCommitted(stderr); // every line was written after the commits it counts
+    assert.ok(before.size >= 6, `threads that reported: ${before.size}`);
+    const t = tally(out);
+    assert.deepEqual(t.warnings, [], 'the file reads cleanly');
+    assert.equal(t.mismatched, 0);
+    for (const [key, n] of before) {
+      assert.ok((t.counts.get(key) ?? 0) >= n, `${key}: ${t.counts.get(key)} records in the file, ${n} committed before the kill`);
+    }
+    assert.ok(code !== null, 'urb exited by itself');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('urb record: process.exit(1) in the middle of a loop of writes: exactly the records committed are in the file', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'exit.urb');
+    const r = await urb(['record', '-o', out, '--size', '4M', '--', process.execPath, APP, 'exit-loop'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 1, r.stderr);
+    const committed = lastCommitted(r.stderr);
+    assert.equal(committed.size, 1, r.stderr);
+    const [key, n] = [...committed.entries()][0] as [string, number];
+    const t = tally(out);
+    assert.deepEqual(t.warnings, []);
+    assert.equal(n, 25_001);
+    assert.equal((t.counts.get(key) ?? 0) + t.lost, n, `${t.counts.get(key)} in the file + ${t.lost} reported lost = ${n} committed`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('urb record names on stderr a Node.js process of the tree that does not record (its environment dropped NODE_OPTIONS)', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'env.urb');
+    // The program starts a node child with an empty environment: no preload reaches it.
+    const script = `require('child_process').spawnSync(process.execPath, ['-e', 'setTimeout(() => {}, 3500)'], { env: {} })`;
+    const r = await urb(['record', '-o', out, '--', process.execPath, '-e', script], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /urb: record: not recorded: pid \d+ \(\S*node -e setTimeout.*\): a Node\.js process that did not attach to the ring/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('urb record -- sh -c "node a & node b; wait": both Node.js processes in one trace, the shell named as not recorded', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
+  try {
+    const out = join(dir, 'sh.urb');
+    const burst = fileURLToPath(new URL('../fixtures/burst-app.js', import.meta.url));
+    const node = JSON.stringify(process.execPath);
+    const app = JSON.stringify(burst);
+    const r = await urb(['record', '-o', out, '--no-instrument', '--', '/bin/sh', '-c', `${node} ${app} 100 start & ${node} ${app} 200 start; wait`], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /not recorded: pid \d+ \(.*sh.*\): not a Node\.js process/);
+    const perPid = new Map<number, number>();
+    const trace = openTraceFile(out);
+    try {
+      trace.read((rec) => {
+        if (rec.kind === 'data' && rec.type === 1) perPid.set(rec.pid, (perPid.get(rec.pid) ?? 0) + 1);
+      });
+    } finally {
+      trace.close();
+    }
+    assert.deepEqual([...perPid.values()].sort((a, b) => a - b), [100, 200], 'one row per process, each with all its records');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
