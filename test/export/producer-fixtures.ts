@@ -20,7 +20,7 @@ export interface Producer {
 
 /**
  * `trace` with each record's identity set by a `who` that `start()` makes for each pass (undefined:
- * unknown, as in today's traces).
+ * unknown, as in traces written before identity).
  */
 export function withIdentity(trace: TraceFile, start: () => (r: RingRecord) => Producer | undefined): TimelineSource {
   return {
@@ -66,7 +66,7 @@ export class ProducerRing {
     return this.#writers[lane] as RingWriter;
   }
 
-  /** The trace of the ring's snapshot: `lanes` as today's traces (no identity), `threads` with each record's producer. */
+  /** The trace of the ring's snapshot: `lanes` as traces written before identity (none), `threads` with each record's producer. */
   traces(): { lanes: TraceFile; threads: TimelineSource } {
     const lanes = openTrace(bytesSource(this.ring.snapshot()));
     const threads = withIdentity(openTrace(bytesSource(this.ring.snapshot())), () => {
