@@ -384,16 +384,19 @@ function start(data: ViewData): void {
         ctx.fillStyle = colours[k] as string;
         if (d > 0) {
           const bar = barOf(row, i, band);
-          const w = Math.max(1, d * scale);
-          ctx.fillRect(x, bar.top, w, bar.h);
+          // Whole pixels: a bar narrower than a pixel at a fractional x would be blended into two
+          // faint columns, and a row of short intervals would look empty.
+          const left = Math.floor(x);
+          const w = Math.max(1, Math.round(x + d * scale) - left);
+          ctx.fillRect(left, bar.top, w, bar.h);
           if (isSelected) {
             ctx.strokeStyle = "#000";
             ctx.lineWidth = 2;
-            ctx.strokeRect(x, bar.top, w, bar.h);
+            ctx.strokeRect(left, bar.top, w, bar.h);
             ctx.lineWidth = 1;
           }
-          const x0 = Math.max(x, GUTTER);
-          const room = Math.min(x + w, GUTTER + plotWidth()) - x0 - 4;
+          const x0 = Math.max(left, GUTTER);
+          const room = Math.min(left + w, GUTTER + plotWidth()) - x0 - 4;
           const text = room > 12 && bar.h >= 10 ? fit(labelOf(row, i), room) : "";
           if (text !== "") {
             ctx.fillStyle = "#fff";

@@ -134,15 +134,21 @@ test('urb export --format chrome: valid Trace Event JSON; slices, pairs, counter
   const r = await urb(['export', file, '--format', 'chrome', '-o', out]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '', 'quiet when stderr is not a terminal');
-  const doc = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: { ph: string; name: string; tid: number; args?: Record<string, unknown> }[] };
+  const doc = JSON.parse(readFileSync(out, 'utf8')) as { traceEvents: { ph: string; name: string; pid: number; tid: number; args?: Record<string, unknown> }[] };
   const { violations, phases } = checkTraceEvents(doc);
   assert.deepEqual(violations, []);
   const e = expected;
-  const trace = openTraceFile(file);
-  const lanesUsed = trace.stats().lanes.filter((l) => l.records > 0).length;
-  trace.close();
+  // Rows are the recorded process's threads (identity records), not lanes: the main thread
+  // (tid = pid, as the OS numbers it) and the two workers (tid = Node's threadId), named.
+  const pids = new Set(doc.traceEvents.map((x) => x.pid));
+  assert.equal(pids.size, 1);
+  const [pid] = pids as Set<number>;
+  assert.ok(pid !== 1 && pid !== process.pid, `the recorded program's pid, not ${pid}`);
+  const threads = doc.traceEvents.filter((x) => x.name === 'thread_name').map((x) => [x.tid, x.args?.['name']] as const);
+  assert.equal(threads.length, 3, JSON.stringify(threads));
+  for (const [tid, name] of threads) assert.equal(name, tid === pid ? 'main' : `worker ${tid}`);
   assert.deepEqual(phases, {
-    M: 2 + 2 * lanesUsed, // process name and sort index, and a name and sort index for each lane that has events
+    M: 2 + 2 * threads.length, // process name and sort index, and a name and sort index for each thread
     b: e['http_request'],
     e: e['http_request'],
     B: e['tick_start']! + e['job_start']!,
@@ -150,9 +156,9 @@ test('urb export --format chrome: valid Trace Event JSON; slices, pairs, counter
     C: e['heap']! + e['queue_depth']!,
     i: e['step']! + e['log']! + 2,
   });
-  const threads = doc.traceEvents.filter((x) => x.name === 'thread_name').map((x) => x.args?.['name']);
-  assert.equal(threads.length, lanesUsed);
-  for (const name of threads) assert.match(String(name), /^lane \d$/);
+  // Each thread's slices are its own: the main thread's ticks, each worker's jobs.
+  const begins = (tid: number, name: string) => doc.traceEvents.filter((x) => x.ph === 'B' && x.tid === tid && x.name === name).length;
+  for (const [tid] of threads) assert.deepEqual([begins(tid, 'tick'), begins(tid, 'job')], tid === pid ? [REQUESTS, 0] : [0, JOBS], `thread ${tid}`);
   // Stdout works too.
   const piped = await urb(['export', file, '-o', '-']);
   assert.deepEqual(checkTraceEvents(JSON.parse(piped.stdout)).phases, phases);

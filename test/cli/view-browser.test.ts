@@ -22,6 +22,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { clientScriptForPage, renderViewHtml } from '../../src/export/html-view.js';
 import { buildViewData } from '../../src/export/view-data.js';
 import { serviceMoment } from '../export/service-moment.js';
+import { traceOf, type Op } from '../export/trace-fixtures.js';
 import { urb } from './urb-process.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -64,7 +65,15 @@ const state = (page: Page) => page.evaluate(() => {
   const v = (window as unknown as { urbView: ViewState }).urbView;
   return { ready: v.ready, from: v.from, to: v.to, drawn: { ...v.drawn }, selected: v.selected, colours: v.colours, layout: v.layout };
 });
-const redrawn = (page: Page, draws: number) => page.waitForFunction((n) => (window as unknown as { urbView: ViewState }).urbView.drawn.draws > n, draws);
+/**
+ * Wait for a draw after `draws`, then for the next animation frame: a draw counted may have been
+ * scheduled before the action (a full-page screenshot resizes the page, which redraws), and the
+ * draw the action scheduled runs at the latest in that frame.
+ */
+const redrawn = async (page: Page, draws: number) => {
+  await page.waitForFunction((n) => (window as unknown as { urbView: ViewState }).urbView.drawn.draws > n, draws);
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(done)));
+};
 
 /** Pixels of each band of the timeline canvas (right of the names) that are coloured (not grey/white). */
 const colouredPerBand = (page: Page) => page.evaluate(() => {
@@ -225,5 +234,37 @@ test('urb view in Chromium: a trace that says who wrote each record shows proces
     const after = await state(p);
     assert.equal(after.selected?.name, 'request done');
     assert.match(after.selected?.thread ?? '', /^main · pid 4100 \(pid 4100, tid 4100\)$/);
+  });
+});
+
+test('urb view in Chromium: an interval shorter than a pixel is drawn as a whole pixel of its colour, not a faint blend of two', { skip, timeout: 60_000 }, async () => {
+  assert.equal(missing, undefined, missing);
+  // 3001 clock ticks over the plot's ~1200 px: the 1-tick interval is a fraction of a pixel wide.
+  const ops: Op[] = Array.from({ length: 3001 }, (_, i) => (i === 1500 ? { kind: 'req', lane: 0, duration: 1 } : { kind: 'note', lane: 0 }));
+  const data = buildViewData(traceOf(ops).trace, { title: 'a short interval' });
+  const k = data.types.findIndex((x) => x.name === 'req');
+  const page = join(dir, 'short.html');
+  writeFileSync(page, renderViewHtml(data, clientScriptForPage(readFileSync(CLIENT, 'utf8'))));
+  await open(pathToFileURL(page).href, async (p, _requests, errors) => {
+    assert.deepEqual(errors, []);
+    const { exact, tinted } = await p.evaluate((k) => {
+      const v = (window as unknown as { urbView: ViewState }).urbView;
+      const band = v.layout.bands.find((b) => b.kind === 'async')!;
+      const want = Number.parseInt(v.colours[k]!.slice(1), 16);
+      const c = document.getElementById('timeline') as HTMLCanvasElement;
+      const scale = c.width / c.clientWidth;
+      const x0 = Math.round(v.layout.gutter * scale);
+      const img = c.getContext('2d')!.getImageData(x0, Math.round(band.y * scale), c.width - x0, Math.round(band.h * scale)).data;
+      let exact = 0;
+      let tinted = 0;
+      for (let i = 0; i < img.length; i += 4) {
+        const rgb = (img[i]! << 16) | (img[i + 1]! << 8) | img[i + 2]!;
+        if (rgb === want) exact++;
+        else if (Math.max(img[i]!, img[i + 1]!, img[i + 2]!) - Math.min(img[i]!, img[i + 1]!, img[i + 2]!) > 10) tinted++;
+      }
+      return { exact, tinted };
+    }, k);
+    assert.ok(exact >= 5, `${exact} pixels of the interval's colour (${tinted} tinted ones)`);
+    assert.equal(tinted, 0, 'no blended columns');
   });
 });

@@ -7,12 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { UNKNOWN_IDENTITY } from '../../src/index.js';
 import { PF, exportPerfetto } from '../../src/export/perfetto.js';
 import { ProtoWriter, varintSize } from '../../src/export/protobuf.js';
 import { MemorySink } from '../../src/export/sink.js';
 import { decodeMessage, double, get, text, type ProtoField } from './proto-decode.js';
 import { decodeTrace } from './perfetto-decode.js';
-import { traceOf, type Op } from './trace-fixtures.js';
+import { OWN_TID, traceOf, type Op } from './trace-fixtures.js';
 import { exportViolations, validateExports } from './validate.js';
 
 type Value = { kind: 'uint'; field: number; n: number } | { kind: 'int'; field: number; n: number } | { kind: 'double'; field: number; x: number } | { kind: 'string'; field: number; s: string } | { kind: 'msg'; field: number; body: Value[] };
@@ -75,28 +76,35 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('raw'), lane: fc.nat(2), length: fc.nat(40) }) as fc.Arbitrary<Op>,
 );
 
-test('perfetto export: packets are well formed, tracks come before use, slices balance per track, same events as the Chrome export (property)', () => {
+test('perfetto export: packets are well formed, tracks come before use, slices balance per track, same events as the Chrome export, with and without identity (property)', () => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 100 }), (ops) => {
-      const { trace } = traceOf(ops, 'mono');
-      const v = validateExports(trace, { processName: 'p' });
-      assert.deepEqual(exportViolations(v), []);
-      const d = v.perfetto;
-      const phases = v.rules.phases;
-      const count = (type: number) => d.events.filter((e) => e.type === type).length;
-      assert.equal(count(PF.TYPE_SLICE_BEGIN), (phases['b'] ?? 0) + (phases['B'] ?? 0));
-      assert.equal(count(PF.TYPE_SLICE_END), (phases['e'] ?? 0) + (phases['E'] ?? 0));
-      assert.equal(count(PF.TYPE_INSTANT), phases['i'] ?? 0);
-      assert.equal(count(PF.TYPE_COUNTER), phases['C'] ?? 0);
-      // Records without a producer: one process (pid 1, the given name), a thread track per lane with events (tid lane + 1).
-      const processes = [...d.tracks.values()].filter((t) => t.process !== undefined);
-      assert.ok(processes.length <= 1);
-      for (const p of processes) assert.deepEqual([get(p.process!, PF.PROCESS_PID)?.varint, text(get(p.process!, PF.PROCESS_NAME))], [1n, 'p']);
-      for (const t of d.tracks.values()) {
-        if (t.thread === undefined) continue;
-        assert.equal(get(t.thread, PF.THREAD_PID)?.varint, 1n);
-        const tid = Number(get(t.thread, PF.THREAD_TID)!.varint);
-        assert.match(text(get(t.thread, PF.THREAD_NAME))!, new RegExp(`^lane ${tid - 1}( \\(shared\\))?$`));
+      for (const identity of [UNKNOWN_IDENTITY, undefined]) {
+        const { trace } = traceOf(ops, 'mono', identity);
+        const v = validateExports(trace, { processName: 'p' });
+        assert.deepEqual(exportViolations(v), []);
+        const d = v.perfetto;
+        const phases = v.rules.phases;
+        const count = (type: number) => d.events.filter((e) => e.type === type).length;
+        assert.equal(count(PF.TYPE_SLICE_BEGIN), (phases['b'] ?? 0) + (phases['B'] ?? 0));
+        assert.equal(count(PF.TYPE_SLICE_END), (phases['e'] ?? 0) + (phases['E'] ?? 0));
+        assert.equal(count(PF.TYPE_INSTANT), phases['i'] ?? 0);
+        assert.equal(count(PF.TYPE_COUNTER), phases['C'] ?? 0);
+        // Without identity: one process (pid 1, the given name), a thread track per lane with events
+        // (tid lane + 1). With it: this process ("pid N"), one track for this thread ("main").
+        const pid = identity === undefined ? process.pid : 1;
+        const processes = [...d.tracks.values()].filter((t) => t.process !== undefined);
+        assert.ok(processes.length <= 1);
+        for (const p of processes) assert.deepEqual([get(p.process!, PF.PROCESS_PID)?.varint, text(get(p.process!, PF.PROCESS_NAME))], [BigInt(pid), identity === undefined ? `pid ${pid}` : 'p']);
+        const threads = [...d.tracks.values()].filter((t) => t.thread !== undefined);
+        if (identity === undefined) assert.ok(threads.length <= 1);
+        for (const t of threads) {
+          assert.equal(get(t.thread!, PF.THREAD_PID)?.varint, BigInt(pid));
+          const tid = Number(get(t.thread!, PF.THREAD_TID)!.varint);
+          const name = text(get(t.thread!, PF.THREAD_NAME))!;
+          if (identity === undefined) assert.deepEqual([tid, name], [OWN_TID, 'main']);
+          else assert.match(name, new RegExp(`^lane ${tid - 1}( \\(shared\\))?$`));
+        }
       }
     }),
     { numRuns: 80 },

@@ -1,11 +1,12 @@
 /**
  * Traces whose records say who wrote them (pid, threadId, threadName), for the exporters' tests
- * before the ring itself carries producer identity: a ring written by one test thread on behalf of
- * several "producers" (each with its lane: its own, or the shared one as workers use it), and a
- * stand-in for the trace that sets each record's identity from the log of who wrote what, lane by
- * lane, in write order. The records, times and schemas are the ring's own.
+ * of producers a test cannot start (other processes, workers): a ring written without identity
+ * (UNKNOWN_IDENTITY) by one test thread on behalf of several "producers" (each with its lane: its
+ * own, or the shared one as workers use it), and a stand-in for the trace that sets each record's
+ * identity from the log of who wrote what, lane by lane, in write order. The records, times and
+ * schemas are the ring's own.
  */
-import { bytesSource, createRing, openTrace, type RingBuffer, type RingWriter, type TraceFile } from '../../src/index.js';
+import { UNKNOWN_IDENTITY, bytesSource, createRing, openTrace, type RingBuffer, type RingWriter, type TraceFile } from '../../src/index.js';
 import type { RingRecord } from '../../src/reader.js';
 import type { TimelineSource } from '../../src/export/timeline.js';
 
@@ -19,7 +20,7 @@ export interface Producer {
 
 /**
  * `trace` with each record's identity set by a `who` that `start()` makes for each pass (undefined:
- * unknown, as in today's traces).
+ * unknown, as in traces written before identity).
  */
 export function withIdentity(trace: TraceFile, start: () => (r: RingRecord) => Producer | undefined): TimelineSource {
   return {
@@ -51,8 +52,9 @@ export class ProducerRing {
 
   constructor(ownLanes: number, pagesPerLane = 64) {
     this.ring = createRing({ lanes: ownLanes, sharedLanes: 1, pageSize: 4096, pagesPerLane, mode: 'discard', clock: 'mono' });
-    this.#writers = Array.from({ length: ownLanes }, (_, lane) => this.ring.writer({ lane }));
-    this.#writers.push(this.ring.writer({ lane: 'shared' }));
+    // Without identity: the records say nothing of who wrote them until `traces().threads` does.
+    this.#writers = Array.from({ length: ownLanes }, (_, lane) => this.ring.writer({ lane, identity: UNKNOWN_IDENTITY }));
+    this.#writers.push(this.ring.writer({ lane: 'shared', identity: UNKNOWN_IDENTITY }));
     this.#shared = ownLanes;
     this.#log = this.#writers.map(() => []);
   }
@@ -64,7 +66,7 @@ export class ProducerRing {
     return this.#writers[lane] as RingWriter;
   }
 
-  /** The trace of the ring's snapshot: `lanes` as today's traces (no identity), `threads` with each record's producer. */
+  /** The trace of the ring's snapshot: `lanes` as traces written before identity (none), `threads` with each record's producer. */
   traces(): { lanes: TraceFile; threads: TimelineSource } {
     const lanes = openTrace(bytesSource(this.ring.snapshot()));
     const threads = withIdentity(openTrace(bytesSource(this.ring.snapshot())), () => {

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openTraceFile } from '../../src/node/index.js';
+import { PF } from '../../src/export/perfetto.js';
+import { get, text } from './proto-decode.js';
 import { APP, urb } from '../cli/urb-process.js';
 import { exportViolations, validateExports, type Validated } from './validate.js';
 
@@ -40,6 +42,26 @@ function startsAtStartNs(v: Validated): number {
   return n;
 }
 
+/**
+ * Rows are the recorded process and its threads (from the ring's IDENTITY records), not lanes:
+ * one process with the program's pid, the main thread (tid = pid) and each worker (tid = its
+ * threadId, named "worker N"), the same in both formats. Returns the threads' names.
+ */
+function threadRows(v: Validated): string[] {
+  const events = v.chrome.traceEvents;
+  const pids = new Set(events.map((e) => e.pid));
+  assert.equal(pids.size, 1, `one process: ${[...pids].join(', ')}`);
+  const [pid] = pids as Set<number>;
+  assert.ok(pid !== 1 && pid !== process.pid, `the program's pid, not ${pid}`);
+  const threads = events.filter((e) => e.name === 'thread_name').map((e) => [e.tid as number, (e.args as { name: string }).name] as const);
+  for (const [tid, name] of threads) assert.equal(name, tid === pid ? 'main' : `worker ${tid}`);
+  const tracks = [...v.perfetto.tracks.values()];
+  assert.deepEqual(tracks.filter((x) => x.process).map((x) => Number(get(x.process!, PF.PROCESS_PID)!.varint)), [pid]);
+  const perfettoThreads = tracks.filter((x) => x.thread).map((x) => `${get(x.thread!, PF.THREAD_PID)!.varint}/${get(x.thread!, PF.THREAD_TID)!.varint} ${text(get(x.thread!, PF.THREAD_NAME))}`);
+  assert.deepEqual(perfettoThreads.sort(), threads.map(([tid, name]) => `${pid}/${tid} ${name}`).sort());
+  return threads.map(([, name]) => name).sort();
+}
+
 /** Pairs of async slices of one process that overlap without nesting (what X events on one thread could not express). */
 function crossingPairs(v: Validated): number {
   const spans = v.chrome.traceEvents.filter((e) => e.ph === 'b').map((e) => ({ s: e.ts as number, e: (e.ts as number) + (((e.args as { durationNs?: number }).durationNs ?? 0) / 1000) }));
@@ -55,7 +77,9 @@ test('recording of the example program (urb record): Chrome and Perfetto exports
   try {
     const v = validateExports(trace, { processName: 'app.urb' });
     assert.deepEqual(exportViolations(v), []);
-    t.diagnostic(`phases ${JSON.stringify(v.rules.phases)}; perfetto ${v.perfetto.events.length} events on ${v.perfetto.tracks.size} tracks, ${v.perfetto.slices.length} slices`);
+    const threads = threadRows(v);
+    t.diagnostic(`threads ${threads.join(', ')}; phases ${JSON.stringify(v.rules.phases)}; perfetto ${v.perfetto.events.length} events on ${v.perfetto.tracks.size} tracks, ${v.perfetto.slices.length} slices`);
+    assert.deepEqual(threads.length, 3, 'main and 2 workers');
     assert.ok((v.rules.phases['B'] ?? 0) >= 40 + 60, 'ticks and jobs are synchronous slices');
     assert.ok((v.rules.phases['b'] ?? 0) >= 40, 'requests are async');
     // The requests are labelled by method and URL.
@@ -75,7 +99,9 @@ test('recording of the example service (HTTP, fetch, pool, pino, OpenTelemetry, 
     const placed = startsAtStartNs(v);
     const crossing = crossingPairs(v);
     const cats = new Set(v.chrome.traceEvents.filter((e) => e.ph === 'b').map((e) => e.cat));
-    t.diagnostic(`${placed} intervals placed at startNs; ${crossing} pairs of intervals overlap without nesting; categories ${[...cats].join(', ')}`);
+    const threads = threadRows(v);
+    assert.ok(threads.length === 3 && threads.includes('main'), `main and 2 pool workers: ${threads.join(', ')}`);
+    t.diagnostic(`threads ${threads.join(', ')}; ${placed} intervals placed at startNs; ${crossing} pairs of intervals overlap without nesting; categories ${[...cats].join(', ')}`);
     for (const c of ['node.http.server', 'node.fetch', 'otel.span', 'node.worker.exit']) assert.ok(cats.has(c), c);
     assert.ok(placed >= 100);
     assert.ok(crossing > 0, 'the recording has overlapping operations (what the async tracks are for)');

@@ -2,7 +2,8 @@
  * The exports of one application's timeline: processes and threads by who wrote each record (pid,
  * threadId, threadName), intervals at their `startNs` on async tracks, begin/end paired per
  * producer, labels as names, and every export valid for its format (validate.ts), with producer
- * identity (producer-fixtures.ts) and without it (lanes as rows, today's traces).
+ * identity (producer-fixtures.ts) and without it (lanes as rows, as in traces written before
+ * identity).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,7 +102,7 @@ test('threads: an interval starts at its startNs exactly (GC written late, spans
   }
 });
 
-test('threads: without identity (today\'s traces) rows are lanes, honestly named, under one stand-in process', () => {
+test('threads: without identity (traces written before it) rows are lanes, honestly named, under one stand-in process', () => {
   const { p } = serviceMoment();
   const v = validateExports(p.traces().lanes, { processName: 'moment.urb' });
   assert.deepEqual(exportViolations(v), []);

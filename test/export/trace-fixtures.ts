@@ -1,8 +1,16 @@
 /**
  * Small traces for the exporter tests: a ring with the events of each shape (shapes.ts), written by
- * a script of operations, read back from its snapshot image.
+ * a script of operations, read back from its snapshot image; with the writing thread's identity
+ * (rows are threads) or without one (UNKNOWN_IDENTITY: rows are lanes, as in traces written before
+ * identity).
  */
-import { bytesSource, createRing, defineEvent, openTrace, t, type RingBuffer, type RingWriter, type TraceFile } from '../../src/index.js';
+import { threadId } from 'node:worker_threads';
+import { bytesSource, createRing, defineEvent, openTrace, t, type RingBuffer, type RingWriter, type ThreadIdentity, type TraceFile } from '../../src/index.js';
+// Installs Node's identity provider (pid, threadId, "main"), as an application that records does.
+import '../../src/node/index.js';
+
+/** The tid of this thread's row in the exports: the pid for the main thread (as the OS numbers it), else Node's threadId. */
+export const OWN_TID = threadId === 0 ? process.pid : threadId;
 
 /** The events of every shape. */
 export function defineShapes(ring: RingBuffer) {
@@ -24,11 +32,16 @@ export type Op =
   | { kind: 'note'; lane: number }
   | { kind: 'raw'; lane: number; length: number };
 
-/** Write `ops` into a fresh ring (2 own lanes + 1 shared, lane 2) and return the trace of its snapshot. */
-export function traceOf(ops: readonly Op[], clock: 'counter' | 'mono' = 'counter'): { trace: TraceFile; ring: RingBuffer } {
+/**
+ * Write `ops` into a fresh ring (2 own lanes + 1 shared, lane 2) and return the trace of its
+ * snapshot. The writers have `identity` (default: the calling thread's, so one thread writes all
+ * three lanes).
+ */
+export function traceOf(ops: readonly Op[], clock: 'counter' | 'mono' = 'counter', identity?: Partial<ThreadIdentity>): { trace: TraceFile; ring: RingBuffer } {
   const ring = createRing({ lanes: 2, sharedLanes: 1, pageSize: 4096, pagesPerLane: 64, mode: 'discard', clock });
   const ev = defineShapes(ring);
-  const writers: RingWriter[] = [ring.writer({ lane: 0 }), ring.writer({ lane: 1 }), ring.writer({ lane: 'shared' })];
+  const writer = (lane: number | 'shared'): RingWriter => ring.writer(identity === undefined ? { lane } : { lane, identity });
+  const writers: RingWriter[] = [writer(0), writer(1), writer('shared')];
   let n = 0;
   for (const op of ops) {
     const w = writers[op.lane] as RingWriter;
@@ -47,12 +60,16 @@ export function traceOf(ops: readonly Op[], clock: 'counter' | 'mono' = 'counter
   return { trace: openTrace(bytesSource(ring.snapshot())), ring };
 }
 
-/** What the conventions make of `ops`, per lane in order (the model the exporters are checked against). */
-export function expectedShapes(ops: readonly Op[]): { slices: number; begins: number; ends: number; unpaired: number; unfinished: number; counters: number; instants: number; raw: number } {
+/**
+ * What the conventions make of `ops`, per row in order (the model the exporters are checked
+ * against): `_start`/`_end` nest per lane when the trace has no identity, per thread when it has
+ * (one thread wrote every lane: one stack).
+ */
+export function expectedShapes(ops: readonly Op[], rows: 'lanes' | 'one thread' = 'lanes'): { slices: number; begins: number; ends: number; unpaired: number; unfinished: number; counters: number; instants: number; raw: number } {
   const stacks: string[][] = [[], [], []];
   const r = { slices: 0, begins: 0, ends: 0, unpaired: 0, unfinished: 0, counters: 0, instants: 0, raw: 0 };
   for (const op of ops) {
-    const stack = stacks[op.lane] as string[];
+    const stack = stacks[rows === 'lanes' ? op.lane : 0] as string[];
     switch (op.kind) {
       case 'aStart':
       case 'bStart':

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesSource, createRing, openTrace } from '../../src/index.js';
+import { UNKNOWN_IDENTITY, bytesSource, createRing, openTrace } from '../../src/index.js';
 import { openTraceFile, pipeToFile } from '../../src/node/index.js';
 import { clientScriptForPage, renderViewHtml } from '../../src/export/html-view.js';
 import { VIEW_BINS, buildViewData, type ViewRow } from '../../src/export/view-data.js';
@@ -15,10 +15,11 @@ function times(l: ViewRow): number[] {
   return l.t.map((d) => (at += d));
 }
 
-test('view data: past the budget each lane keeps 1 in stride events, uniformly; bins stay exact', () => {
+test('view data: past the budget each row keeps 1 in stride events, uniformly; bins stay exact', () => {
   const ring = createRing({ lanes: 2, sharedLanes: 0, pageSize: 65536, pagesPerLane: 16, mode: 'discard', clock: 'counter' });
+  // Two threads, one lane each: this (main) thread and a thread 1 (the rows in that order).
   const w0 = ring.writer({ lane: 0 });
-  const w1 = ring.writer({ lane: 1 });
+  const w1 = ring.writer({ lane: 1, identity: { threadId: 1, name: 'worker 1' } });
   const payload = new Uint8Array(4);
   for (let i = 0; i < 3000; i++) {
     w0.write(1, payload);
@@ -28,6 +29,7 @@ test('view data: past the budget each lane keeps 1 in stride events, uniformly; 
   const laneTimes: number[][] = [[], []];
   trace.read((r) => laneTimes[r.lane]!.push(r.timestamp));
   const data = buildViewData(trace, { maxEvents: 500 });
+  assert.deepEqual(data.rows.map((r) => [r.kind, r.name]), [['thread', 'main'], ['thread', 'worker 1']]);
   // 4000 events, budget 500: the stride doubled until the kept events fit.
   assert.equal(data.stride, 8);
   assert.equal(data.records, 4000);
@@ -45,34 +47,39 @@ test('view data: past the budget each lane keeps 1 in stride events, uniformly; 
   assert.ok(data.binNs * VIEW_BINS <= 2 * data.spanNs, 'and no more than twice');
 });
 
-test('view data: pairs and durationNs become slices with start and duration; empty lanes are left out', () => {
-  const { trace } = traceOf([
-    { kind: 'aStart', lane: 1 },
-    { kind: 'req', lane: 1, duration: 3 },
-    { kind: 'aEnd', lane: 1 },
-    { kind: 'bStart', lane: 1 },
-    { kind: 'gauge', lane: 1, value: 1 },
-  ]);
-  const t: number[] = [];
-  trace.read((r) => t.push(r.timestamp));
-  const data = buildViewData(trace);
-  assert.deepEqual(data.rows.map((l) => [l.kind, l.name, l.lane]), [['thread', 'lane 1', 1], ['async', 'req', 1]]);
-  assert.deepEqual(data.processes, [{ pid: 1, name: 'urb trace' }]);
-  const [lane, async] = data.rows as [ViewRow, ViewRow];
-  assert.equal(lane.records, 4);
-  assert.equal(async.records, 1);
-  const o = data.originNs;
-  const events = (row: ViewRow) => times(row).map((at, i) => [data.types[row.k[i]!]!.name, at, row.d[i], data.strings[row.l[i]!]]);
-  // Sorted by start: the a slice (records 0..2), b (unfinished: closed at the last record), the
-  // gauge counter; the req interval (3 ticks long, ending at record 1) on the lane's async row.
-  assert.deepEqual(events(lane), [
-    ['a', t[0]! - o, t[2]! - t[0]!, 'a'],
-    ['b', t[3]! - o, t[4]! - t[3]!, 'b'],
-    ['gauge', t[4]! - o, 0, 'gauge'],
-  ]);
-  assert.deepEqual(events(async), [['req', t[1]! - 3 - o, 3, 'req']]);
-  assert.deepEqual(JSON.parse(data.strings[async.a[0]!]!), { status: 200, durationNs: 3, path: '/p2' });
-  assert.deepEqual(data.types.map((x) => [x.name, x.shape, x.count]), [['req', 'interval', 1], ['a', 'slice', 1], ['gauge', 'counter', 1], ['b', 'slice', 0]]);
+test('view data: pairs and durationNs become slices with start and duration; rows are the threads (lanes without identity) that wrote', () => {
+  const lanes = { identity: UNKNOWN_IDENTITY, rows: [['thread', 'lane 1', 1], ['async', 'req', 1]], processes: [{ pid: 1, name: 'urb trace' }] };
+  const thread = { identity: undefined, rows: [['thread', 'main', -1], ['async', 'req', -1]], processes: [{ pid: process.pid, name: `pid ${process.pid}` }] };
+  for (const want of [lanes, thread]) {
+    const { trace } = traceOf([
+      { kind: 'aStart', lane: 1 },
+      { kind: 'req', lane: 1, duration: 3 },
+      { kind: 'aEnd', lane: 1 },
+      { kind: 'bStart', lane: 1 },
+      { kind: 'gauge', lane: 1, value: 1 },
+    ], 'counter', want.identity);
+    const t: number[] = [];
+    trace.read((r) => t.push(r.timestamp));
+    const data = buildViewData(trace);
+    // Lanes 0 and 2 are empty: no rows for them.
+    assert.deepEqual(data.rows.map((l) => [l.kind, l.name, l.lane]), want.rows);
+    assert.deepEqual(data.processes, want.processes);
+    const [lane, async] = data.rows as [ViewRow, ViewRow];
+    assert.equal(lane.records, 4);
+    assert.equal(async.records, 1);
+    const o = data.originNs;
+    const events = (row: ViewRow) => times(row).map((at, i) => [data.types[row.k[i]!]!.name, at, row.d[i], data.strings[row.l[i]!]]);
+    // Sorted by start: the a slice (records 0..2), b (unfinished: closed at the last record), the
+    // gauge counter; the req interval (3 ticks long, ending at record 1) on the row's async row.
+    assert.deepEqual(events(lane), [
+      ['a', t[0]! - o, t[2]! - t[0]!, 'a'],
+      ['b', t[3]! - o, t[4]! - t[3]!, 'b'],
+      ['gauge', t[4]! - o, 0, 'gauge'],
+    ]);
+    assert.deepEqual(events(async), [['req', t[1]! - 3 - o, 3, 'req']]);
+    assert.deepEqual(JSON.parse(data.strings[async.a[0]!]!), { status: 200, durationNs: 3, path: '/p2' });
+    assert.deepEqual(data.types.map((x) => [x.name, x.shape, x.count]), [['req', 'interval', 1], ['a', 'slice', 1], ['gauge', 'counter', 1], ['b', 'slice', 0]]);
+  }
 });
 
 test('view page: the title is escaped in HTML and in the embedded JSON; the script must not end its element', () => {
