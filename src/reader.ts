@@ -22,6 +22,10 @@ import {
   CONSUMER_SINGLE,
   L_CLEARED_HI,
   L_CLEARED_LO,
+  L_OVERRUN_TOLD,
+  L_UNREPORTED_HI,
+  L_UNREPORTED_LO,
+  L_UNREPORTED_TOLD,
   L_CONSUMER,
   L_GROUP_READ_HI,
   L_GROUP_READ_LO,
@@ -49,7 +53,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
+import { PageWalk, type RingCore, addPair, loadPair, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
 import { RecordCopier, type RecordCopy } from "./record-batch.js";
 import type { RingBuffer } from "./ring.js";
 import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
@@ -189,6 +193,66 @@ class LaneCursor {
       this.#joinGroup();
     }
     this.#startAtTail();
+    if (role === "consumer") this.#overrunBeforeAttach();
+  }
+
+  /**
+   * A new consumer's first loss: the records overwritten while no consumer was there (or that a
+   * group member passed over), which no consumer was told of: the records before the tail less
+   * those read, cleared, or reported lost to a consumer already (L_OVERRUN_TOLD). Exact: the page
+   * cumulatives count what the ring overwrote.
+   */
+  #overrunBeforeAttach(): void {
+    const c = this.#c;
+    const lb = this.#laneBase;
+    for (let i = 0; i < LAPPED_ATTEMPTS && Number.isNaN(this.#seq); i++) {
+      if (!this.#passRecycledTailPage()) this.#startAtTail();
+    }
+    const told = c.f64[(lb + L_OVERRUN_TOLD) >> 3] ?? 0;
+    const taken = this.#readCount + loadPair(c.i32, lb + L_GROUP_READ_LO, lb + L_GROUP_READ_HI) + loadPair(c.i32, lb + L_CLEARED_LO, lb + L_CLEARED_HI);
+    const lost = this.#seq - taken - told;
+    if (!(lost > 0)) return; // none, or not knowable (a ring lapping faster than we can look): NaN is not reported as a count
+    this.#tellOverrun(lost);
+    this.#lostPending = lost;
+    this.#lostTime = c.f64[(slotOffset(c.g, lb, this.#pageNo) + PG_BASE_TIME) >> 3] ?? 0;
+  }
+
+  readonly #unreported = { count: 0, time: 0 };
+
+  /** Record (single consumer) that the consumers were told of `lost` overwritten records. */
+  #tellOverrun(lost: number): void {
+    if (this.#group || !this.#consuming || !(lost > 0)) return;
+    const f = (this.#laneBase + L_OVERRUN_TOLD) >> 3;
+    this.#c.f64[f] = (this.#c.f64[f] ?? 0) + lost; // single writer: the lane's consumer
+  }
+
+  /**
+   * Single consumer: drops of the lane's retired writers that no LOST record carries (a writer that
+   * closed while its lane was full, or died), not yet reported to a consumer; marks them told.
+   */
+  takeUnreported(out: { count: number; time: number }): void {
+    out.count = 0;
+    out.time = this.#base; // where the cursor is: the drops happened after the writer's last record, somewhere before
+    if (this.#group || !this.#consuming) return;
+    const c = this.#c;
+    const lb = this.#laneBase;
+    const all = loadPair(c.i32, lb + L_UNREPORTED_LO, lb + L_UNREPORTED_HI);
+    const f = (lb + L_UNREPORTED_TOLD) >> 3;
+    const told = c.f64[f] ?? 0;
+    if (!(all > told)) return;
+    c.f64[f] = all; // single writer: the lane's consumer
+    out.count = all - told;
+  }
+
+  /**
+   * Page hand-off in overwrite mode: when the ring overwrote the page at the cursor (it lapped the
+   * consumer), move to the tail now, the loss pending for {@link takeLost}, so complete pages after
+   * it can be handed off whole again (completePageSlot() does not move the cursor).
+   */
+  skipOverwritten(): void {
+    if (!this.#consuming || this.#group || this.hasHead || this.#bPos < this.#bEnd) return;
+    const c = this.#c;
+    if (pageState(c, slotOffset(c.g, this.#laneBase, this.#pageNo), this.#pageNo) > 0) this.#lapped();
   }
 
   /** Join the lane's consumer group (creating it if the lane has no consumer). */
@@ -471,6 +535,7 @@ class LaneCursor {
       return false;
     }
     const lost = this.#seq - before;
+    this.#tellOverrun(lost);
     this.#nextTime = NO_TIME;
     this.#bPos = this.#bEnd = 0;
     if (lost !== 0) {
@@ -559,7 +624,12 @@ class LaneCursor {
         this.hasHead = true;
         return true;
       }
-      if (!this.#fill()) return false;
+      if (!this.#fill()) {
+        // Caught up: now is the time to report the drops retired writers left unreported.
+        const u = this.#unreported;
+        this.takeUnreported(u);
+        return u.count > 0 && this.#headLost(u.count, u.time, "dropped");
+      }
       if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     }
   }
@@ -713,19 +783,6 @@ class LaneCursor {
 }
 
 /**
- * Add `n` (may be negative) to a lane's u32 (lo, hi) counter pair shared by several threads: an
- * atomic add to lo, and the thread whose add carried out of (or borrowed from) lo adjusts hi.
- */
-function addPair(i32: Int32Array, lo: number, hi: number, n: number): void {
-  if (n === 0) return;
-  // Add to the shared count; stats read the pair (a momentarily torn pair only skews a snapshot of it).
-  const old = Atomics.add(i32, lo >> 2, n) >>> 0;
-  // Carry or borrow into the high word; same pairing.
-  if (old + n >= 4294967296) Atomics.add(i32, hi >> 2, 1);
-  else if (old + n < 0) Atomics.sub(i32, hi >> 2, 1);
-}
-
-/**
  * A page copied out and then taken by the tail compare-exchange has intact records, but a recycler
  * may have claimed its slot between the copy and the take: the copy's PG_SEQ then shows the
  * preparing marker and PG_PREPARER a producer (the recycler zeroes nothing before it has pushed
@@ -753,6 +810,8 @@ export interface LaneHandoff {
   copyPage(dest: Uint8Array, at: number): number;
   takeRun(): boolean;
   takeLost(out: { count: number; time: number }): void;
+  takeUnreported(out: { count: number; time: number }): void;
+  skipOverwritten(): void;
 }
 
 /** A page handed off whole by {@link RingReader.readPage}. */

@@ -34,6 +34,7 @@ import {
   MAX_TIME_DELTA,
   MAX_TYPE,
   P_DROPPED,
+  P_REPORTED,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_COMMITTED,
@@ -127,6 +128,8 @@ abstract class WriterBase {
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
   protected droppedTotal = 0;
+  /** Of droppedTotal, the drops published in LOST records. */
+  protected reportedTotal = 0;
   protected closed = false;
 
   constructor(ring: RingBuffer, lane: number, producerId: number) {
@@ -169,6 +172,13 @@ abstract class WriterBase {
     this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
   }
 
+  /** `count` drops were just published in-band in a LOST record. */
+  protected countReported(count: number): void {
+    this.reportedTotal += count;
+    // Single writer (this producer); read by whoever retires the producer, after its state exchange.
+    this.f64[(producerOffset(this.g, this.producerId) + P_REPORTED) >> 3] = this.reportedTotal;
+  }
+
   write(type: number, payload: Uint8Array): boolean {
     const at = this.reserve(type, payload.length);
     if (at < 0) return false;
@@ -179,12 +189,30 @@ abstract class WriterBase {
 
   abstract reserve(type: number, size: number): number;
   abstract commit(at: number): void;
+  abstract discard(at: number): void;
 
   close(): void {
     if (this.closed) return;
+    if (this.pendingLost > 0) this.reportPendingLost();
     this.closed = true;
     this.onClose();
     this.ring.releaseWriter(this.producerId, this.lane);
+  }
+
+  /**
+   * Publish the drops not yet reported in-band before the writer goes: a LOST record carried by an
+   * empty reservation that is then discarded (readers skip it). When the lane is still full, the
+   * drops stay unreported here, and retiring the producer counts them in the lane's L_UNREPORTED,
+   * which the lane's consumer reports.
+   */
+  private reportPendingLost(): void {
+    let at = -1;
+    try {
+      at = this.tryReserve(0, 0);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e; // too many reservations open: left to L_UNREPORTED
+    }
+    if (at >= 0) this.discard(at);
   }
 
   /** Make the write path fail from now on (it checks `closed` only on its slow path). */
@@ -332,6 +360,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
         // Publish the lost count in-band; pairs with the readers' Atomics.load of word0.
         Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
+        this.countReported(this.pendingLost);
         this.pendingLost = 0;
       }
       this.limit = this.pageEnd; // back on the fast path
@@ -692,6 +721,7 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       if ((flags & SPAN_TIME) !== 0) i32[hdr - (TIME_RECORD_BYTES >> 2)] = time;
       // Publish the span: LOST header last; pairs with readers' Atomics.load(word0).
       Atomics.store(i32, first, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
+      this.countReported(this.f64[(first >> 1) + 1] ?? 0); // the LOST payload, written at reserve time
     } else {
       // Publish the span: TIME header last; pairs with readers' Atomics.load(word0).
       Atomics.store(i32, first, time);
