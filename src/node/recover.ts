@@ -31,8 +31,8 @@ export interface RecoverOptions extends AttachOptions {
    * Which ALIVE producers to declare dead and repair: `"dead-processes"` (default) those whose tag
    * is the pid of a process that no longer runs (tags <= 0 are left alone); `"all"` every one
    * (when you know every writer and reader is gone, e.g. untagged writers; this also clears the
-   * sleeper count a reader killed while asleep leaves behind); `"none"` nobody (read only: records
-   * behind an uncommitted reservation stay out of reach).
+   * sleeper count a reader killed while asleep leaves behind); `"none"` nobody: read only, not a
+   * byte of the ring changes (records behind an uncommitted reservation stay out of reach).
    */
   reclaim?: "dead-processes" | "all" | "none";
   /**
@@ -138,12 +138,10 @@ export function recoverFileRing(path: string, options: RecoverOptions = {}): Rec
   };
   // Bounded even if live writers keep writing: at most twice what the ring can hold.
   const limit = 2 * g.lanes * g.lanePages * Math.floor(g.pageSize / RECORD_HEADER_BYTES);
+  // Not closed: an iterator claims nothing, and its close() would only wake sleepers, a store to
+  // H_WAKE_SEQ that `reclaim: "none"` (read only) must not make.
   const it = ring.iterator();
-  try {
-    let delivered = 0;
-    for (let n = it.read(visit, 4096); n > 0 && delivered < limit; n = it.read(visit, 4096)) delivered += n;
-  } finally {
-    it.close();
-  }
+  let delivered = 0;
+  for (let n = it.read(visit, 4096); n > 0 && delivered < limit; n = it.read(visit, 4096)) delivered += n;
   return { ring, records, bytes, lost, abandoned, reclaimed, alive, preparationsFinished, sleepersCleared, stats: ring.stats() };
 }

@@ -108,3 +108,31 @@ test('urb clear: empties a file ring while it stays writable; refuses a lane ano
   w.close();
   shared.close();
 });
+
+test('issue 13 item 10: urb recover --reclaim none changes no byte of the ring, and says the open reservation is in the file', async () => {
+  const { createHash } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const path = join(dir, 'readonly.ring');
+  createFileRing(path, { lanes: 1, sharedLanes: 1, pageSize: 1024, pagesPerLane: 8, mode: 'overwrite' });
+  const script = `
+    import { openFileRing } from ${JSON.stringify(src + 'node/index.js')};
+    const ring = openFileRing(${JSON.stringify(path)});
+    const w = ring.writer({ tag: process.pid });
+    for (let i = 0; i < 25; i++) w.write(1, new Uint8Array(8));
+    w.reserve(9, 8); // never committed
+    process.kill(process.pid, 'SIGKILL');`;
+  const child = await run(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const sum = () => createHash('sha256').update(readFileSync(path)).digest('hex');
+  const before = sum();
+  const out = join(dir, 'readonly.urb');
+  const r = await urb(['recover', '--reclaim', 'none', path, '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sum(), before, 'not a byte of the ring changed');
+  assert.match(r.stdout, /25 records/);
+  assert.match(r.stdout, /0 reserved but never committed, skipped/);
+  assert.match(r.stdout, /1 reservation still open, left in place/);
+  const stats = await urb(['stats', out, '--json']);
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.equal((JSON.parse(stats.stdout) as { uncommitted: number }).uncommitted, 1, 'the file holds what the report says');
+});
