@@ -347,7 +347,9 @@ export class RingBuffer {
     const base = producerOffset(g, id);
     const i32 = this.core.i32;
     // Only one reclaimer wins ALIVE -> DEAD; pairs with the claim in #claimProducer().
-    if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD) !== PRODUCER_ALIVE) return -1;
+    const was = Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD);
+    if (was === PRODUCER_CLAIMING) return this.#reclaimClaiming(id);
+    if (was !== PRODUCER_ALIVE) return -1;
     // Acquire the lane recorded by writer(); ordered after the state exchange above.
     const lane = Atomics.load(i32, (base + P_LANE) >> 2);
     if (!Number.isInteger(lane) || lane < 0 || lane >= g.lanes) {
@@ -362,14 +364,40 @@ export class RingBuffer {
     return abandoned;
   }
 
-  /** Ids of live producers whose tag is `tag` (e.g. the producers of a worker that exited). */
+  /**
+   * A producer that died inside writer(), between taking its slot and publishing it ALIVE (a
+   * worker terminated there): it wrote nothing, but its slot (and maybe a per-thread lane) would
+   * stay taken for good. Its counters were zeroed by the claim or hold what the slot's previous
+   * producer left (folded already at its retirement): nothing to fold. Returns 0, or -1 if the
+   * slot changed meanwhile.
+   */
+  #reclaimClaiming(id: number): number {
+    const g = this.geometry;
+    const i32 = this.core.i32;
+    const base = producerOffset(g, id);
+    // Take the slot from its dead claimer; pairs with the claim's exchange and writer()'s ALIVE store.
+    if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_CLAIMING, PRODUCER_DEAD) !== PRODUCER_CLAIMING) return -1;
+    for (let lane = 0; lane < g.ownLanes; lane++) {
+      // Release a lane it claimed before it died; pairs with the claim in writer().
+      Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
+    }
+    this.#releaseProducer(id);
+    return 0;
+  }
+
+  /**
+   * Ids of live producers whose tag is `tag` (e.g. the producers of a worker that exited),
+   * including one caught between taking its slot and becoming ALIVE (see {@link reclaimProducer}).
+   */
   producersByTag(tag: number): number[] {
     const ids: number[] = [];
     const i32 = this.core.i32;
     for (let id = 0; id < this.geometry.maxProducers; id++) {
       const base = producerOffset(this.geometry, id);
       // Acquire the slot state; pairs with #claimProducer()'s exchange.
-      if (Atomics.load(i32, (base + P_STATE) >> 2) === PRODUCER_ALIVE && Atomics.load(i32, (base + P_TAG) >> 2) === (tag | 0)) {
+      const state = Atomics.load(i32, (base + P_STATE) >> 2);
+      // The tag is stored right after the slot is taken (CLAIMING), before the slot is published ALIVE.
+      if ((state === PRODUCER_ALIVE || state === PRODUCER_CLAIMING) && Atomics.load(i32, (base + P_TAG) >> 2) === (tag | 0)) {
         ids.push(id);
       }
     }
@@ -383,10 +411,11 @@ export class RingBuffer {
       const base = producerOffset(g, id);
       // Take a free slot (CLAIMING until its fields are written); pairs with the release stores.
       if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_CLAIMING) === PRODUCER_FREE) {
+        // First, so a reclaimer can find a claimer that dies right here by its tag (producersByTag()).
+        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0);
         this.core.f64[(base + P_DROPPED) >> 3] = 0;
         this.core.f64[(base + P_ABANDONED) >> 3] = 0;
         this.core.f64[(base + P_REPORTED) >> 3] = 0;
-        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // made visible with P_STATE below
         Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
         return id;
       }

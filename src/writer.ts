@@ -128,8 +128,13 @@ abstract class WriterBase {
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
   protected droppedTotal = 0;
-  /** Of droppedTotal, the drops published in LOST records. */
+  /**
+   * Of droppedTotal, the drops published in LOST records, mirrored in P_REPORTED (index
+   * reportedIdx) by a plain store right after the LOST record's publication, with no call between
+   * (a terminated worker stops at a call or loop edge: the two cannot disagree for it).
+   */
   protected reportedTotal = 0;
+  protected readonly reportedIdx: number;
   protected closed = false;
 
   constructor(ring: RingBuffer, lane: number, producerId: number) {
@@ -146,6 +151,7 @@ abstract class WriterBase {
     this.laneBase = laneOffset(this.g, lane);
     this.laneEnd = this.laneBase + this.g.laneStride;
     this.maxPayload = this.g.maxPayload;
+    this.reportedIdx = (producerOffset(this.g, producerId) + P_REPORTED) >> 3;
   }
 
   get dropped(): number {
@@ -170,13 +176,6 @@ abstract class WriterBase {
     this.droppedTotal++;
     // Single writer (this producer); readers of stats load it after the producer state.
     this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
-  }
-
-  /** `count` drops were just published in-band in a LOST record. */
-  protected countReported(count: number): void {
-    this.reportedTotal += count;
-    // Single writer (this producer); read by whoever retires the producer, after its state exchange.
-    this.f64[(producerOffset(this.g, this.producerId) + P_REPORTED) >> 3] = this.reportedTotal;
   }
 
   write(type: number, payload: Uint8Array): boolean {
@@ -359,8 +358,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
         this.f64[(at >> 3) + 1] = this.pendingLost;
         // Publish the lost count in-band; pairs with the readers' Atomics.load of word0.
         Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
+        // Single writer (this producer); read by whoever retires it, after its state exchange.
+        this.f64[this.reportedIdx] = this.reportedTotal += this.pendingLost;
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
-        this.countReported(this.pendingLost);
         this.pendingLost = 0;
       }
       this.limit = this.pageEnd; // back on the fast path
@@ -721,7 +721,8 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       if ((flags & SPAN_TIME) !== 0) i32[hdr - (TIME_RECORD_BYTES >> 2)] = time;
       // Publish the span: LOST header last; pairs with readers' Atomics.load(word0).
       Atomics.store(i32, first, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
-      this.countReported(this.f64[(first >> 1) + 1] ?? 0); // the LOST payload, written at reserve time
+      // The LOST payload written at reserve time, now published. Single writer (this producer).
+      this.f64[this.reportedIdx] = this.reportedTotal += this.f64[(first >> 1) + 1] ?? 0;
     } else {
       // Publish the span: TIME header last; pairs with readers' Atomics.load(word0).
       Atomics.store(i32, first, time);
