@@ -12,7 +12,7 @@
  *    loads complete before that re-read on weakly ordered CPUs.
  * So a reader never hands out a torn or overwritten record; it reports a loss instead.
  */
-import { ConsumerClaimError, RingClosedError } from "./errors.js";
+import { ConsumerClaimError, RingClosedError, RingFormatError } from "./errors.js";
 import {
   INTERNAL_BIT,
   INTERNAL_LOST,
@@ -53,7 +53,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, addPair, loadPair, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
+import { PageWalk, type RingCore, addPair, loadPair, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
 import { RecordCopier, type RecordCopy } from "./record-batch.js";
 import type { RingBuffer } from "./ring.js";
 import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
@@ -75,9 +75,15 @@ export class RingRecord {
   lost = 0;
   /**
    * For a `lost` marker: `overrun` (records overwritten before this reader got to them, overwrite
-   * mode) or `dropped` (records a writer refused, reported in-band by that writer). Empty for data.
+   * mode), `dropped` (records a writer refused, reported in-band by that writer, or by the consumer
+   * for a writer that retired before it could), or `damaged` (a corrupt record header or page
+   * header at {@link RingRecord.damageOffset}: the reader skipped the rest of that page and went
+   * on with the next one; `lost` counts the records skipped, NaN when that cannot be known).
+   * Empty for data.
    */
-  cause: "" | "overrun" | "dropped" = "";
+  cause: "" | "overrun" | "dropped" | "damaged" = "";
+  /** For a `damaged` marker: the byte offset in the ring of the word that does not parse; -1 otherwise. */
+  damageOffset = -1;
   bytes: Uint8Array = EMPTY;
   offset = 0;
   length = 0;
@@ -105,7 +111,7 @@ export interface RecordData {
   type: number;
   timestamp: number;
   lost: number;
-  cause: "" | "overrun" | "dropped";
+  cause: "" | "overrun" | "dropped" | "damaged";
   payload: Uint8Array;
 }
 
@@ -422,6 +428,7 @@ class LaneCursor {
       let end = start;
       let records = 0;
       let scanFrom = end;
+      let damaged = -1; // byte offset of a header that does not parse (the page still holds), else -1
       if (this.#own) {
         // Per-thread lane: everything below PG_COMMITTED is final and visible after this one load.
         let limit: number;
@@ -429,14 +436,17 @@ class LaneCursor {
           limit = committedEnd(c, slot);
         } catch (e) {
           if (pageState(c, slot, pageNo) !== 0) continue; // being recycled: not corruption
-          throw e;
+          if (!(e instanceof RingFormatError)) throw e;
+          if (this.#skipDamagedPage(pageNo, start, e.byteOffset)) continue; // a corrupt page header: the whole page
+          return false;
         }
         while (end < limit) {
           const h = i32[(slot + end) >> 2] ?? 0; // plain: ordered by the acquire in committedEnd()
           const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
           if (h >>> STATE_SHIFT <= STATE_BUSY || end + size > limit) {
             if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
-            throw badHeader(slot + end, h, limit - end);
+            damaged = slot + end; // deliver the records before it; the next look starts on it
+            break;
           }
           if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
           end += size;
@@ -448,6 +458,7 @@ class LaneCursor {
         scanFrom = end > start ? ps : end;
       }
       let timeAt = -1; // offset of a TIME record that ends the run so far, else -1
+      if (damaged >= 0) scanFrom = ps;
       while (scanFrom < ps && end < ps) {
         // Acquire each record; pairs with its producer's commit Atomics.store of word0.
         const h = Atomics.load(i32, (slot + end) >> 2);
@@ -460,13 +471,18 @@ class LaneCursor {
         const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
         if (h >>> STATE_SHIFT === 0 || end + size > ps) {
           if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
-          throw badHeader(slot + end, h, ps - end);
+          damaged = slot + end; // deliver the records before it; the next look starts on it
+          if (timeAt >= 0) end = timeAt;
+          break;
         }
         if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
         timeAt = (h & (INTERNAL_BIT | TYPE_MASK)) === (INTERNAL_BIT | INTERNAL_TIME) ? end : -1;
         end += size;
       }
-      if (end === start) return false;
+      if (end === start) {
+        if (damaged >= 0 && this.#skipDamagedPage(pageNo, start, damaged)) continue;
+        return false;
+      }
       // Copy the run (plain reads: made safe by the validation below). One memcpy-like set()
       // (about 0.25 ns a word here, against 0.9 for a word loop); the subarray is one small object per run.
       if (withHeader) this.bytes.set(c.u8.subarray(slot, slot + PAGE_HEADER_BYTES), 0); // validated with the run
@@ -504,6 +520,51 @@ class LaneCursor {
       return true;
     }
     return false;
+  }
+
+  /** Byte offset of the corrupt word a `damaged` marker is pending for, else -1. */
+  #damageAt = -1;
+  /** Records skipped with the damaged page's rest (NaN when unknown). */
+  #damageLost = 0;
+
+  /**
+   * Damage is contained to the page it is in: the word at byte `at` of page `pageNo` (at or after
+   * the cursor's offset `from`) does not parse while the page is still the lane's. Skip the rest of
+   * the page and go on with the next one (a consumer takes the rest of the page from the tail, so
+   * writers can reuse it), with a `damaged` marker pending that says where and how many records
+   * were skipped (from the next page's cumulative count, NaN when that is not known). False when
+   * the tail moved meanwhile (a consumer: lapped, or the page was recycled): look again.
+   */
+  #skipDamagedPage(pageNo: number, from: number, at: number): boolean {
+    const c = this.#c;
+    const g = c.g;
+    const next = pageNo + 1;
+    if (this.#consuming) {
+      const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
+      const was = toPos8(g, pageNo, from) | 0; // signed, as compareExchange returns it
+      // Take the damaged rest of the page; pairs with the recyclers' compareExchange in pages.ts#pushTail().
+      if (Atomics.compareExchange(c.i32, tailIdx, was, toPos8(g, next, PAGE_HEADER_BYTES)) !== was) {
+        return this.#group ? true : this.#lapped();
+      }
+    }
+    let after: number;
+    try {
+      after = this.#seqAt(next, PAGE_HEADER_BYTES);
+    } catch (e) {
+      if (!(e instanceof RingFormatError)) throw e;
+      after = Number.NaN; // counting needs a walk of the damaged page: unknown
+    }
+    const lost = after - this.#seq;
+    this.#tellOverrun(lost); // a consumer leaves them before the tail, which stats count as overrun
+    this.#seq = after;
+    this.#pageNo = next;
+    this.#off = PAGE_HEADER_BYTES;
+    this.#bPos = this.#bEnd = 0;
+    this.#nextTime = NO_TIME;
+    this.#damageAt = at;
+    this.#damageLost = lost;
+    this.#lostTime = this.#base;
+    return true;
   }
 
   /**
@@ -589,6 +650,7 @@ class LaneCursor {
   /** Load the next record or loss marker into the head fields. */
   head(): boolean {
     if (this.hasHead) return true;
+    if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
     if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     for (;;) {
       while (this.#bPos < this.#bEnd) {
@@ -625,18 +687,22 @@ class LaneCursor {
         return true;
       }
       if (!this.#fill()) {
+        if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
         // Caught up: now is the time to report the drops retired writers left unreported.
         const u = this.#unreported;
         this.takeUnreported(u);
         return u.count > 0 && this.#headLost(u.count, u.time, "dropped");
       }
+      if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
       if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     }
   }
 
-  #headLost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
+  #headLost(count: number, time: number, cause: "overrun" | "dropped" | "damaged"): boolean {
     if (cause === "overrun") this.#lostPending = 0;
     this.record.cause = cause;
+    this.record.damageOffset = cause === "damaged" ? this.#damageAt : -1;
+    this.#damageAt = -1;
     this.record.kind = "lost";
     this.record.lost = count;
     this.record.timestamp = time;
@@ -679,10 +745,20 @@ class LaneCursor {
         return slot;
       }
     }
-    if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
+    if (!this.#walkHeld(slot, pageNo, PAGE_HEADER_BYTES)) return -1;
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1;
     this.#pendingRecords[k] = this.#walk.records;
     return slot;
+  }
+
+  /** walkHeldPage(), with a corrupt page as "not complete": the record reads find the damage and report it. */
+  #walkHeld(slot: number, pageNo: number, from: number): boolean {
+    try {
+      return walkHeldPage(this.#c, slot, pageNo, from, this.#walk, this.#own);
+    } catch (e) {
+      if (e instanceof RingFormatError) return false;
+      throw e;
+    }
   }
 
   /** The page counter the cursor stands in. */
@@ -696,7 +772,7 @@ class LaneCursor {
     const c = this.#c;
     const slot = slotOffset(c.g, this.#laneBase, this.#pageNo);
     if (pageState(c, slot, this.#pageNo) !== 0) return false;
-    if (!walkHeldPage(c, slot, this.#pageNo, this.#off, this.#walk, this.#own)) return false;
+    if (!this.#walkHeld(slot, this.#pageNo, this.#off)) return false;
     return this.#walk.end >= this.#ps && !this.#walk.busy;
   }
 
@@ -759,6 +835,10 @@ class LaneCursor {
     out.count = this.#lostPending;
     out.time = this.#lostTime;
     this.#lostPending = 0;
+    if (this.#damageAt >= 0) {
+      out.count += this.#damageLost; // a damaged page's skipped rest is lost to the hand-off too (NaN: unknown)
+      this.#damageAt = -1;
+    }
   }
 
   /** Copy a whole complete page (consumer only): see {@link RingReader.readPage}. */

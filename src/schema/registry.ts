@@ -57,7 +57,7 @@ export interface LostEvent {
   readonly lane: number;
   readonly timestamp: number;
   readonly lost: number;
-  readonly cause: "" | "overrun" | "dropped";
+  readonly cause: "" | "overrun" | "dropped" | "damaged";
 }
 export type Decoded = DecodedEvent | RawEvent | LostEvent;
 
