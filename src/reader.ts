@@ -112,6 +112,8 @@ export interface RecordData {
   timestamp: number;
   lost: number;
   cause: "" | "overrun" | "dropped" | "damaged";
+  /** For cause `damaged`: the byte offset in the ring of the word that does not parse. */
+  damageOffset?: number;
   payload: Uint8Array;
 }
 

@@ -32,6 +32,7 @@ import {
 } from "./layout.js";
 import { PageWalk, type RingCore, cumulativeRecords, loadPair, recordsBefore, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
+import { RingFormatError } from "./errors.js";
 
 /** Counters of one lane (or the sum over lanes). */
 export interface LaneCounters {
@@ -77,8 +78,20 @@ export function collectStats(ring: RingBuffer): RingStats {
   const perLane = retiredAndLive(c);
   const lanes: LaneStats[] = [];
   const total: LaneCounters = { written: 0, bytes: 0, read: 0, overrun: 0, cleared: 0, dropped: 0, abandoned: 0, inRing: 0 };
+  // A page whose records do not parse (damage) makes the counts that walk it unknown (NaN), for its lane only.
+  let damagedLane = false;
+  const countable = <T>(count: () => T, unknown: T): T => {
+    try {
+      return count();
+    } catch (e) {
+      if (!(e instanceof RingFormatError)) throw e;
+      damagedLane = true;
+      return unknown;
+    }
+  };
   for (let lane = 0; lane < g.lanes; lane++) {
     const lb = laneOffset(g, lane);
+    damagedLane = false;
     let written = Number.NaN;
     let bytes = Number.NaN;
     let head = 0;
@@ -88,10 +101,10 @@ export function collectStats(ring: RingBuffer): RingStats {
       // Acquire the high half, published before PG_SEQ by preparePage().
       const hi = Atomics.load(c.i32, (slotOffset(g, lb, lo) + PG_SEQ_HI) >> 2) >>> 0;
       head = pageNumber(lo, hi, slotOffset(g, lb, lo) + PG_SEQ_HI);
-      if (cumulativeRecords(c, lb, head + 1, walk, cum, false)) {
+      if (countable(() => cumulativeRecords(c, lb, head + 1, walk, cum, false), false)) {
         written = cum.records;
         bytes = cum.bytes;
-      }
+      } else if (damagedLane) break;
     }
     // Acquire the group members' count (atomic adds); the single consumer's f64 is plain.
     const groupRead = Atomics.load(c.i32, (lb + L_GROUP_READ_HI) >> 2) * 4294967296 + (Atomics.load(c.i32, (lb + L_GROUP_READ_LO) >> 2) >>> 0);
@@ -101,7 +114,7 @@ export function collectStats(ring: RingBuffer): RingStats {
     // Records before the tail were consumed, cleared, or pushed over by a writer recycling their page.
     // Acquire the tail; pairs with the consumer's and the recyclers' compareExchange.
     const tail = Atomics.load(c.i32, (lb + L_TAIL_POS8) >> 2);
-    const beforeTail = recordsBefore(c, lb, Math.max(0, pos8Page(g, tail, head)), pos8Offset(g, tail), walk, cum);
+    const beforeTail = countable(() => recordsBefore(c, lb, Math.max(0, pos8Page(g, tail, head)), pos8Offset(g, tail), walk, cum), Number.NaN);
     const overrun = Math.max(0, beforeTail - read - cleared);
     const p = perLane[lane] ?? { dropped: 0, abandoned: 0 };
     const s: LaneStats = {

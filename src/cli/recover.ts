@@ -55,6 +55,12 @@ Example:
         `${open > 0 ? `; ${plural(open, "reservation")} still open, left in place${reclaim === "none" ? " (--reclaim none reads only)" : ""}` : ""}` +
         `${report.alive.length > 0 ? `; ${plural(report.alive.length, "producer")} still alive, left alone` : ""})\n`,
     );
+    for (const d of report.damaged) {
+      io.stdout.text(
+        `damaged: lane ${d.lane}, bad word at byte ${d.offset} of the ring: the rest of its page skipped` +
+          ` (${d.lost === d.lost ? plural(d.lost, "record") : "an unknown number of records"}); the other pages and lanes are in the file\n`,
+      );
+    }
     return 0;
   },
 };
