@@ -235,6 +235,7 @@ export class TracePipe {
     for (const lane of this.#lanes) {
       this.#lostOf(lane);
       this.#fragments(lane);
+      this.#unreportedOf(lane);
     }
     if (this.#iov.length > 0) {
       try {
@@ -314,16 +315,20 @@ export class TracePipe {
     throw new Error(`no lane ${index}`);
   }
 
-  /**
-   * Queue a LOST chunk for what `lane` lost since the last look (overwritten before it was taken),
-   * and one for the drops of retired writers no LOST record carries. True when records were
-   * overwritten (the cursor moved to the tail).
-   */
+  /** Queue a LOST chunk for what `lane` lost since the last look (overwritten before it was taken). True when it did. */
   #lostOf(lane: LaneHandoff): boolean {
-    lane.takeUnreported(this.#lost);
-    this.#queueLost(lane.lane);
     lane.takeLost(this.#lost);
     return this.#queueLost(lane.lane);
+  }
+
+  /**
+   * Queue a LOST chunk for the drops of `lane`'s retired writers that no LOST record carries. Only
+   * once everything committed was handed off (after the fragments of a flush): they happened after
+   * those writers' last records.
+   */
+  #unreportedOf(lane: LaneHandoff): void {
+    lane.takeUnreported(this.#lost);
+    this.#queueLost(lane.lane);
   }
 
   #queueLost(lane: number): boolean {
