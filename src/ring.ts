@@ -246,7 +246,18 @@ export class RingBuffer {
       : new SharedLaneWriter(this, lane, pid);
   }
 
-  /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
+  /**
+   * A consuming reader: records it reads leave the ring. One consumer per lane at a time. It is
+   * told of every record that left a lane unread, exactly once (docs/FORMAT.md 9.7.1): first the
+   * records overwritten before it attached that no earlier consumer was told of, then overruns,
+   * in-band drops, and, when it has caught up, the drops of writers that closed or died before
+   * they could report them.
+   *
+   * @example
+   * ```ts
+   * ring.consumer().read((r) => { if (r.kind === "lost") console.log(`lane ${r.lane}: ${r.lost} ${r.cause}`); });
+   * ```
+   */
   consumer(options: ReaderOptions = {}): RingReader {
     return new RingReader(this, this.#lanesOf(options), "consumer");
   }
