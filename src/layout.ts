@@ -55,6 +55,14 @@ export const H_EPOCH_ORIGIN_MS = 80;
 /** u32: the `counter` clock, alone on its cache line (every writer increments it). */
 export const H_COUNTER = 128;
 /**
+ * u32 pair: folds of a retired producer's counters into its lane's totals begun / ended (each an
+ * Atomics.add by the folder). A statistics reader that loads H_FOLDS_ENDED before reading producer
+ * slots and lane totals and H_FOLDS_BEGUN after, and finds them equal, saw no fold half done (no
+ * count in both places or in neither). See docs/FORMAT.md section 4.1.
+ */
+export const H_FOLDS_BEGUN = 120;
+export const H_FOLDS_ENDED = 124;
+/**
  * f64: a recent unwrapped value of the counter clock, stored (plainly; any recent value will do) by
  * every page preparation. The 32-bit counter is unwrapped against it, which stays right as long as
  * some lane switches pages within every 2^31 records ring-wide.
@@ -97,15 +105,11 @@ export const P_GENERATION = 12;
 export const P_DROPPED = 16;
 /** f64: reservations of this producer abandoned by reclaim after it died (single writer: the reclaimer). */
 export const P_ABANDONED = 24;
-/**
- * f64: records this producer dropped that no LOST record in the ring reports yet (single writer:
- * the producer, then, once it is dead, the drain that reports them for it). Added by each drop,
- * taken back when the LOST record carrying them is published.
- */
-export const P_UNREPORTED = 32;
+/** f64: of P_DROPPED, the drops this producer reported in-band in LOST records (single writer: the producer). */
+export const P_REPORTED = 56;
 export const PRODUCER_FREE = 0;
 export const PRODUCER_ALIVE = 1;
-/** Closed or declared dead, keeping non-zero counters (stats still sum them); never reused. */
+/** Closed or declared dead, while its counters are folded into its lane's totals; FREE right after. */
 export const PRODUCER_DEAD = 2;
 /** Being claimed: tag and lane are not written yet. */
 export const PRODUCER_CLAIMING = 3;
@@ -144,7 +148,31 @@ export const L_GROUP_READ_HI = 132;
  */
 export const L_CLEARED_LO = 136;
 export const L_CLEARED_HI = 140;
-// Bytes 144..191 are reserved and zero.
+/**
+ * u32 pairs (lo, hi), added atomically the same way as L_GROUP_READ by whoever retires a producer
+ * of the lane (its close() or reclaim): the P_DROPPED and P_ABANDONED of the lane's retired
+ * producers, whose slots are then free again (docs/FORMAT.md section 4.1).
+ */
+export const L_DROPPED_LO = 144;
+export const L_DROPPED_HI = 148;
+export const L_ABANDONED_LO = 152;
+export const L_ABANDONED_HI = 156;
+/**
+ * u32 pair (lo, hi): drops of the lane's retired producers that no LOST record carries
+ * (P_DROPPED - P_REPORTED at retirement: a writer that closed while its lane was still full, or
+ * died). A consumer reports them as a loss (L_UNREPORTED - L_UNREPORTED_TOLD) when it catches up.
+ */
+export const L_UNREPORTED_LO = 160;
+export const L_UNREPORTED_HI = 164;
+/** f64: of L_UNREPORTED, what consumers were told (single writer: the lane's consumer). */
+export const L_UNREPORTED_TOLD = 168;
+/**
+ * f64: records overwritten before a consumer got to them that consumers were told of (single
+ * writer: the lane's consumer). A new consumer reports the overrun no consumer was told of
+ * (records before the tail - L_READ - L_CLEARED - L_OVERRUN_TOLD) as its first loss.
+ */
+export const L_OVERRUN_TOLD = 176;
+// Bytes 184..191 are reserved and zero.
 export const LANE_OWN = 0;
 export const LANE_SHARED = 1;
 

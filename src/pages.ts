@@ -424,6 +424,34 @@ export function cumulativeRecords(
   return true;
 }
 
+/**
+ * Add `n` (may be negative) to a lane's u32 (lo, hi) counter pair shared by several threads: an
+ * atomic add to lo, and the thread whose add carried out of (or borrowed from) lo adjusts hi.
+ */
+export function addPair(i32: Int32Array, lo: number, hi: number, n: number): void {
+  if (n === 0) return;
+  if (n > 0) {
+    // Any count up to 2^53: the low 32 bits to lo, the rest (and the carry) to hi.
+    const low = n % 4294967296;
+    // Add to the shared count; stats read the pair (a momentarily torn pair only skews a snapshot of it).
+    const old = Atomics.add(i32, lo >> 2, low | 0) >>> 0;
+    const up = (n - low) / 4294967296 + (old + low >= 4294967296 ? 1 : 0);
+    // Carry into the high word; same pairing.
+    if (up !== 0) Atomics.add(i32, hi >> 2, up);
+    return;
+  }
+  // Take back a count (n > -2^32); same pairing.
+  const old = Atomics.add(i32, lo >> 2, n) >>> 0;
+  // Borrow from the high word; same pairing.
+  if (old + n < 0) Atomics.sub(i32, hi >> 2, 1);
+}
+
+/** Read a counter pair kept by {@link addPair} (byte offsets of its lo and hi words). */
+export function loadPair(i32: Int32Array, lo: number, hi: number): number {
+  // Acquire both words of the atomic adds; a pair read during a carry may be off by 2^32 for an instant.
+  return Atomics.load(i32, hi >> 2) * 4294967296 + (Atomics.load(i32, lo >> 2) >>> 0);
+}
+
 // Without SharedArrayBuffer (a page that is not cross-origin isolated) nothing is shared, so there is
 // nothing to order; the module must still load there (readGeometry() reads a plain ArrayBuffer).
 const fenceWord = new Int32Array(typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(4) : new ArrayBuffer(4));

@@ -12,7 +12,7 @@
  *    loads complete before that re-read on weakly ordered CPUs.
  * So a reader never hands out a torn or overwritten record; it reports a loss instead.
  */
-import { ConsumerClaimError, RingClosedError } from "./errors.js";
+import { ConsumerClaimError, RingClosedError, RingFormatError } from "./errors.js";
 import {
   CLOCK_NONE,
   INTERNAL_BIT,
@@ -24,6 +24,10 @@ import {
   CONSUMER_SINGLE,
   L_CLEARED_HI,
   L_CLEARED_LO,
+  L_OVERRUN_TOLD,
+  L_UNREPORTED_HI,
+  L_UNREPORTED_LO,
+  L_UNREPORTED_TOLD,
   L_CONSUMER,
   L_GROUP_READ_HI,
   L_GROUP_READ_LO,
@@ -51,7 +55,7 @@ import {
   slotOffset,
   toPos8,
 } from "./layout.js";
-import { PageWalk, type RingCore, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
+import { PageWalk, type RingCore, addPair, loadPair, badHeader, committedEnd, fence, pageState, recordsBefore, walkHeldPage, walkPage, laneHeadPage } from "./pages.js";
 import { RecordBatch } from "./batch.js";
 import { LaneMerge } from "./merge.js";
 import { RecordCopier, type RecordCopy } from "./record-batch.js";
@@ -76,11 +80,16 @@ export class RingRecord {
   lost = 0;
   /**
    * For a `lost` marker: `overrun` (records overwritten before this reader got to them, overwrite
-   * mode), `dropped` (records a writer refused, reported in-band by that writer) or `damaged`
-   * (records of a trace file that damage made unreadable, counted from the pages around it).
+   * mode), `dropped` (records a writer refused, reported in-band by that writer, or by the consumer
+   * for a writer that retired before it could), or `damaged` (a corrupt record header or page
+   * header at {@link RingRecord.damageOffset}: the reader skipped the rest of that page and went
+   * on with the next one; or records of a trace file that damage made unreadable, counted from the
+   * pages around it; `lost` counts the records skipped, NaN when that cannot be known).
    * Empty for data.
    */
   cause: "" | "overrun" | "dropped" | "damaged" = "";
+  /** For a `damaged` marker of a ring: the byte offset in the ring of the word that does not parse; -1 otherwise. */
+  damageOffset = -1;
   bytes: Uint8Array = EMPTY;
   offset = 0;
   length = 0;
@@ -109,6 +118,8 @@ export interface RecordData {
   timestamp: number;
   lost: number;
   cause: "" | "overrun" | "dropped" | "damaged";
+  /** For cause `damaged`: the byte offset in the ring of the word that does not parse. */
+  damageOffset?: number;
   payload: Uint8Array;
   /** Who wrote it (see {@link RingRecord.pid}): 0, -1 and "" when unknown. */
   pid: number;
@@ -204,6 +215,66 @@ class LaneCursor {
       this.#joinGroup();
     }
     this.#startAtTail();
+    if (role === "consumer") this.#overrunBeforeAttach();
+  }
+
+  /**
+   * A new consumer's first loss: the records overwritten while no consumer was there (or that a
+   * group member passed over), which no consumer was told of: the records before the tail less
+   * those read, cleared, or reported lost to a consumer already (L_OVERRUN_TOLD). Exact: the page
+   * cumulatives count what the ring overwrote.
+   */
+  #overrunBeforeAttach(): void {
+    const c = this.#c;
+    const lb = this.#laneBase;
+    for (let i = 0; i < LAPPED_ATTEMPTS && Number.isNaN(this.#seq); i++) {
+      if (!this.#passRecycledTailPage()) this.#startAtTail();
+    }
+    const told = c.f64[(lb + L_OVERRUN_TOLD) >> 3] ?? 0;
+    const taken = this.#readCount + loadPair(c.i32, lb + L_GROUP_READ_LO, lb + L_GROUP_READ_HI) + loadPair(c.i32, lb + L_CLEARED_LO, lb + L_CLEARED_HI);
+    const lost = this.#seq - taken - told;
+    if (!(lost > 0)) return; // none, or not knowable (a ring lapping faster than we can look): NaN is not reported as a count
+    this.#tellOverrun(lost);
+    this.#lostPending = lost;
+    this.#lostTime = c.f64[(slotOffset(c.g, lb, this.#pageNo) + PG_BASE_TIME) >> 3] ?? 0;
+  }
+
+  readonly #unreported = { count: 0, time: 0 };
+
+  /** Record (single consumer) that the consumers were told of `lost` overwritten records. */
+  #tellOverrun(lost: number): void {
+    if (this.#group || !this.#consuming || !(lost > 0)) return;
+    const f = (this.#laneBase + L_OVERRUN_TOLD) >> 3;
+    this.#c.f64[f] = (this.#c.f64[f] ?? 0) + lost; // single writer: the lane's consumer
+  }
+
+  /**
+   * Single consumer: drops of the lane's retired writers that no LOST record carries (a writer that
+   * closed while its lane was full, or died), not yet reported to a consumer; marks them told.
+   */
+  takeUnreported(out: { count: number; time: number }): void {
+    out.count = 0;
+    out.time = this.#base; // where the cursor is: the drops happened after the writer's last record, somewhere before
+    if (this.#group || !this.#consuming) return;
+    const c = this.#c;
+    const lb = this.#laneBase;
+    const all = loadPair(c.i32, lb + L_UNREPORTED_LO, lb + L_UNREPORTED_HI);
+    const f = (lb + L_UNREPORTED_TOLD) >> 3;
+    const told = c.f64[f] ?? 0;
+    if (!(all > told)) return;
+    c.f64[f] = all; // single writer: the lane's consumer
+    out.count = all - told;
+  }
+
+  /**
+   * Page hand-off in overwrite mode: when the ring overwrote the page at the cursor (it lapped the
+   * consumer), move to the tail now, the loss pending for {@link takeLost}, so complete pages after
+   * it can be handed off whole again (completePageSlot() does not move the cursor).
+   */
+  skipOverwritten(): void {
+    if (!this.#consuming || this.#group || this.hasHead || this.#bPos < this.#bEnd) return;
+    const c = this.#c;
+    if (pageState(c, slotOffset(c.g, this.#laneBase, this.#pageNo), this.#pageNo) > 0) this.#lapped();
   }
 
   /** Join the lane's consumer group (creating it if the lane has no consumer). */
@@ -373,6 +444,7 @@ class LaneCursor {
       let end = start;
       let records = 0;
       let scanFrom = end;
+      let damaged = -1; // byte offset of a header that does not parse (the page still holds), else -1
       if (this.#own) {
         // Per-thread lane: everything below PG_COMMITTED is final and visible after this one load.
         let limit: number;
@@ -380,14 +452,17 @@ class LaneCursor {
           limit = committedEnd(c, slot);
         } catch (e) {
           if (pageState(c, slot, pageNo) !== 0) continue; // being recycled: not corruption
-          throw e;
+          if (!(e instanceof RingFormatError)) throw e;
+          if (this.#skipDamagedPage(pageNo, start, e.byteOffset)) continue; // a corrupt page header: the whole page
+          return false;
         }
         while (end < limit) {
           const h = i32[(slot + end) >> 2] ?? 0; // plain: ordered by the acquire in committedEnd()
           const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
           if (h >>> STATE_SHIFT <= STATE_BUSY || end + size > limit) {
             if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
-            throw badHeader(slot + end, h, limit - end);
+            damaged = slot + end; // deliver the records before it; the next look starts on it
+            break;
           }
           if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
           end += size;
@@ -399,6 +474,7 @@ class LaneCursor {
         scanFrom = end > start ? ps : end;
       }
       let timeAt = -1; // offset of a TIME record that ends the run so far, else -1
+      if (damaged >= 0) scanFrom = ps;
       while (scanFrom < ps && end < ps) {
         // Acquire each record; pairs with its producer's commit Atomics.store of word0.
         const h = Atomics.load(i32, (slot + end) >> 2);
@@ -411,13 +487,18 @@ class LaneCursor {
         const size = (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
         if (h >>> STATE_SHIFT === 0 || end + size > ps) {
           if (pageState(c, slot, pageNo) !== 0) break; // a page being recycled looks like garbage
-          throw badHeader(slot + end, h, ps - end);
+          damaged = slot + end; // deliver the records before it; the next look starts on it
+          if (timeAt >= 0) end = timeAt;
+          break;
         }
         if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) records++;
         timeAt = (h & (INTERNAL_BIT | TYPE_MASK)) === (INTERNAL_BIT | INTERNAL_TIME) ? end : -1;
         end += size;
       }
-      if (end === start) return false;
+      if (end === start) {
+        if (damaged >= 0 && this.#skipDamagedPage(pageNo, start, damaged)) continue;
+        return false;
+      }
       // Copy the run (plain reads: made safe by the validation below). One memcpy-like set()
       // (about 0.25 ns a word here, against 0.9 for a word loop); the subarray is one small object per run.
       if (withHeader) this.bytes.set(c.u8.subarray(slot, slot + PAGE_HEADER_BYTES), 0); // validated with the run
@@ -465,6 +546,51 @@ class LaneCursor {
     return false;
   }
 
+  /** Byte offset of the corrupt word a `damaged` marker is pending for, else -1. */
+  #damageAt = -1;
+  /** Records skipped with the damaged page's rest (NaN when unknown). */
+  #damageLost = 0;
+
+  /**
+   * Damage is contained to the page it is in: the word at byte `at` of page `pageNo` (at or after
+   * the cursor's offset `from`) does not parse while the page is still the lane's. Skip the rest of
+   * the page and go on with the next one (a consumer takes the rest of the page from the tail, so
+   * writers can reuse it), with a `damaged` marker pending that says where and how many records
+   * were skipped (from the next page's cumulative count, NaN when that is not known). False when
+   * the tail moved meanwhile (a consumer: lapped, or the page was recycled): look again.
+   */
+  #skipDamagedPage(pageNo: number, from: number, at: number): boolean {
+    const c = this.#c;
+    const g = c.g;
+    const next = pageNo + 1;
+    if (this.#consuming) {
+      const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
+      const was = toPos8(g, pageNo, from) | 0; // signed, as compareExchange returns it
+      // Take the damaged rest of the page; pairs with the recyclers' compareExchange in pages.ts#pushTail().
+      if (Atomics.compareExchange(c.i32, tailIdx, was, toPos8(g, next, PAGE_HEADER_BYTES)) !== was) {
+        return this.#group ? true : this.#lapped();
+      }
+    }
+    let after: number;
+    try {
+      after = this.#seqAt(next, PAGE_HEADER_BYTES);
+    } catch (e) {
+      if (!(e instanceof RingFormatError)) throw e;
+      after = Number.NaN; // counting needs a walk of the damaged page: unknown
+    }
+    const lost = after - this.#seq;
+    this.#tellOverrun(lost); // a consumer leaves them before the tail, which stats count as overrun
+    this.#seq = after;
+    this.#pageNo = next;
+    this.#off = PAGE_HEADER_BYTES;
+    this.#bPos = this.#bEnd = 0;
+    this.#nextTime = NO_TIME;
+    this.#damageAt = at;
+    this.#damageLost = lost;
+    this.#lostTime = this.#base;
+    return true;
+  }
+
   /**
    * Our page was overwritten: jump to the tail and account for what was skipped. Returns false when
    * the tail has not moved past our page yet (its recycling is in progress).
@@ -494,6 +620,7 @@ class LaneCursor {
       return false;
     }
     const lost = this.#seq - before;
+    this.#tellOverrun(lost);
     this.#nextTime = NO_TIME;
     this.#who.atPage(Number.NaN);
     this.#bPos = this.#bEnd = 0;
@@ -548,6 +675,7 @@ class LaneCursor {
   /** Load the next record or loss marker into the head fields. */
   head(): boolean {
     if (this.hasHead) return true;
+    if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
     if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     for (;;) {
       while (this.#bPos < this.#bEnd) {
@@ -586,7 +714,14 @@ class LaneCursor {
         this.hasHead = true;
         return true;
       }
-      if (!this.#fill()) return false;
+      if (!this.#fill()) {
+        if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
+        // Caught up: now is the time to report the drops retired writers left unreported.
+        const u = this.#unreported;
+        this.takeUnreported(u);
+        return u.count > 0 && this.#headLost(u.count, u.time, "dropped");
+      }
+      if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
       if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
     }
   }
@@ -643,17 +778,19 @@ class LaneCursor {
     return k;
   }
 
-  #headLost(count: number, time: number, cause: "overrun" | "dropped"): boolean {
-    if (cause === "overrun") {
-      this.#lostPending = 0;
+  #headLost(count: number, time: number, cause: "overrun" | "dropped" | "damaged"): boolean {
+    if (cause === "dropped") {
+      this.#who.stamp(this.record); // a writer's drops are that writer's
+    } else {
+      if (cause === "overrun") this.#lostPending = 0;
       // Records of any writers may be in the gap: the marker is the lane's, nobody's in particular.
       this.record.pid = 0;
       this.record.threadId = -1;
       this.record.threadName = "";
-    } else {
-      this.#who.stamp(this.record); // a writer's drops are that writer's
     }
     this.record.cause = cause;
+    this.record.damageOffset = cause === "damaged" ? this.#damageAt : -1;
+    this.#damageAt = -1;
     this.record.kind = "lost";
     this.record.lost = count;
     this.record.timestamp = time;
@@ -696,10 +833,20 @@ class LaneCursor {
         return slot;
       }
     }
-    if (!walkHeldPage(c, slot, pageNo, PAGE_HEADER_BYTES, this.#walk, this.#own)) return -1;
+    if (!this.#walkHeld(slot, pageNo, PAGE_HEADER_BYTES)) return -1;
     if (this.#walk.end < this.#ps || this.#walk.busy) return -1;
     this.#pendingRecords[k] = this.#walk.records;
     return slot;
+  }
+
+  /** walkHeldPage(), with a corrupt page as "not complete": the record reads find the damage and report it. */
+  #walkHeld(slot: number, pageNo: number, from: number): boolean {
+    try {
+      return walkHeldPage(this.#c, slot, pageNo, from, this.#walk, this.#own);
+    } catch (e) {
+      if (e instanceof RingFormatError) return false;
+      throw e;
+    }
   }
 
   /** The page counter the cursor stands in. */
@@ -713,7 +860,7 @@ class LaneCursor {
     const c = this.#c;
     const slot = slotOffset(c.g, this.#laneBase, this.#pageNo);
     if (pageState(c, slot, this.#pageNo) !== 0) return false;
-    if (!walkHeldPage(c, slot, this.#pageNo, this.#off, this.#walk, this.#own)) return false;
+    if (!this.#walkHeld(slot, this.#pageNo, this.#off)) return false;
     return this.#walk.end >= this.#ps && !this.#walk.busy;
   }
 
@@ -776,6 +923,10 @@ class LaneCursor {
     out.count = this.#lostPending;
     out.time = this.#lostTime;
     this.#lostPending = 0;
+    if (this.#damageAt >= 0) {
+      out.count += this.#damageLost; // a damaged page's skipped rest is lost to the hand-off too (NaN: unknown)
+      this.#damageAt = -1;
+    }
   }
 
   /** Copy a whole complete page (consumer only): see {@link RingReader.readPage}. */
@@ -797,19 +948,6 @@ class LaneCursor {
       Atomics.store(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0);
     }
   }
-}
-
-/**
- * Add `n` (may be negative) to a lane's u32 (lo, hi) counter pair shared by several threads: an
- * atomic add to lo, and the thread whose add carried out of (or borrowed from) lo adjusts hi.
- */
-function addPair(i32: Int32Array, lo: number, hi: number, n: number): void {
-  if (n === 0) return;
-  // Add to the shared count; stats read the pair (a momentarily torn pair only skews a snapshot of it).
-  const old = Atomics.add(i32, lo >> 2, n) >>> 0;
-  // Carry or borrow into the high word; same pairing.
-  if (old + n >= 4294967296) Atomics.add(i32, hi >> 2, 1);
-  else if (old + n < 0) Atomics.sub(i32, hi >> 2, 1);
 }
 
 /**
@@ -840,6 +978,8 @@ export interface LaneHandoff {
   copyPage(dest: Uint8Array, at: number): number;
   takeRun(): boolean;
   takeLost(out: { count: number; time: number }): void;
+  takeUnreported(out: { count: number; time: number }): void;
+  skipOverwritten(): void;
 }
 
 /** A page handed off whole by {@link RingReader.readPage}. */

@@ -47,7 +47,15 @@ import {
   P_STATE,
   P_TAG,
   P_ABANDONED,
-  P_UNREPORTED,
+  P_REPORTED,
+  H_FOLDS_BEGUN,
+  H_FOLDS_ENDED,
+  L_ABANDONED_HI,
+  L_ABANDONED_LO,
+  L_DROPPED_HI,
+  L_DROPPED_LO,
+  L_UNREPORTED_HI,
+  L_UNREPORTED_LO,
   PAGE_HEADER_BYTES,
   PG_COMMITTED,
   PG_CUM_READY,
@@ -71,7 +79,7 @@ import {
 } from "./layout.js";
 import { CapacityError, ConsumerClaimError, RingFormatError, showValue } from "./errors.js";
 import { type ClockKind, RingClock, calibrateMonotonic, calibrateOrigin, clockCode, monotonicNowWords } from "./clock.js";
-import type { RingCore } from "./pages.js";
+import { type RingCore, addPair } from "./pages.js";
 import { LaneWriter, SharedLaneWriter, type RingWriter } from "./writer.js";
 import { RingReader } from "./reader.js";
 import { type RingStats, collectStats } from "./stats.js";
@@ -284,7 +292,18 @@ export class RingBuffer {
       : new SharedLaneWriter(this, lane, pid, identity);
   }
 
-  /** A consuming reader: records it reads leave the ring. One consumer per lane at a time. */
+  /**
+   * A consuming reader: records it reads leave the ring. One consumer per lane at a time. It is
+   * told of every record that left a lane unread, exactly once (docs/FORMAT.md 9.7.1): first the
+   * records overwritten before it attached that no earlier consumer was told of, then overruns,
+   * in-band drops, and, when it has caught up, the drops of writers that closed or died before
+   * they could report them.
+   *
+   * @example
+   * ```ts
+   * ring.consumer().read((r) => { if (r.kind === "lost") console.log(`lane ${r.lane}: ${r.lost} ${r.cause}`); });
+   * ```
+   */
   consumer(options: ReaderOptions = {}): RingReader {
     return new RingReader(this, this.#lanesOf(options), "consumer", readOrder(options));
   }
@@ -372,8 +391,10 @@ export class RingBuffer {
   /**
    * Declare producer `id` dead (its thread or process is gone) and repair what it left: its open
    * reservations become discarded records (counted as abandoned), a page it was preparing is
-   * finished, and its per-thread lane is released for another writer. Returns the number of
-   * reservations abandoned, or -1 if the producer was not alive.
+   * finished, its per-thread lane is released for another writer, and its counters are folded into
+   * its lane's totals, so its slot is free for a new writer (`stats()` stays exact). Call it only
+   * for a producer that will never write again: its slot may be claimed by a new writer at once.
+   * Returns the number of reservations abandoned, or -1 if the producer was not alive.
    */
   reclaimProducer(id: number): number {
     const g = this.geometry;
@@ -383,27 +404,57 @@ export class RingBuffer {
     const base = producerOffset(g, id);
     const i32 = this.core.i32;
     // Only one reclaimer wins ALIVE -> DEAD; pairs with the claim in #claimProducer().
-    if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD) !== PRODUCER_ALIVE) return -1;
+    const was = Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD);
+    if (was === PRODUCER_CLAIMING) return this.#reclaimClaiming(id);
+    if (was !== PRODUCER_ALIVE) return -1;
     // Acquire the lane recorded by writer(); ordered after the state exchange above.
     const lane = Atomics.load(i32, (base + P_LANE) >> 2);
+    if (!Number.isInteger(lane) || lane < 0 || lane >= g.lanes) {
+      throw new RingFormatError(`Cannot reclaim producer ${id}: its lane word at byte ${base + P_LANE} is ${lane}, not a lane of this ring`, base + P_LANE);
+    }
     const abandoned = reclaimProducerPages(this, lane, id);
-    const f = (base + P_ABANDONED) >> 3;
-    this.core.f64[f] = (this.core.f64[f] ?? 0) + abandoned;
     if (lane < g.ownLanes) {
       // Release the lane to a new owner; pairs with the claim in writer().
       Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
     }
+    this.#retire(id, lane, abandoned);
     return abandoned;
   }
 
-  /** Ids of live producers whose tag is `tag` (e.g. the producers of a worker that exited). */
+  /**
+   * A producer that died inside writer(), between taking its slot and publishing it ALIVE (a
+   * worker terminated there): it wrote nothing, but its slot (and maybe a per-thread lane) would
+   * stay taken for good. Its counters were zeroed by the claim or hold what the slot's previous
+   * producer left (folded already at its retirement): nothing to fold. Returns 0, or -1 if the
+   * slot changed meanwhile.
+   */
+  #reclaimClaiming(id: number): number {
+    const g = this.geometry;
+    const i32 = this.core.i32;
+    const base = producerOffset(g, id);
+    // Take the slot from its dead claimer; pairs with the claim's exchange and writer()'s ALIVE store.
+    if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_CLAIMING, PRODUCER_DEAD) !== PRODUCER_CLAIMING) return -1;
+    for (let lane = 0; lane < g.ownLanes; lane++) {
+      // Release a lane it claimed before it died; pairs with the claim in writer().
+      Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
+    }
+    this.#releaseProducer(id);
+    return 0;
+  }
+
+  /**
+   * Ids of live producers whose tag is `tag` (e.g. the producers of a worker that exited),
+   * including one caught between taking its slot and becoming ALIVE (see {@link reclaimProducer}).
+   */
   producersByTag(tag: number): number[] {
     const ids: number[] = [];
     const i32 = this.core.i32;
     for (let id = 0; id < this.geometry.maxProducers; id++) {
       const base = producerOffset(this.geometry, id);
       // Acquire the slot state; pairs with #claimProducer()'s exchange.
-      if (Atomics.load(i32, (base + P_STATE) >> 2) === PRODUCER_ALIVE && Atomics.load(i32, (base + P_TAG) >> 2) === (tag | 0)) {
+      const state = Atomics.load(i32, (base + P_STATE) >> 2);
+      // The tag is stored right after the slot is taken (CLAIMING), before the slot is published ALIVE.
+      if ((state === PRODUCER_ALIVE || state === PRODUCER_CLAIMING) && Atomics.load(i32, (base + P_TAG) >> 2) === (tag | 0)) {
         ids.push(id);
       }
     }
@@ -417,10 +468,11 @@ export class RingBuffer {
       const base = producerOffset(g, id);
       // Take a free slot (CLAIMING until its fields are written); pairs with the release stores.
       if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_FREE, PRODUCER_CLAIMING) === PRODUCER_FREE) {
+        // First, so a reclaimer can find a claimer that dies right here by its tag (producersByTag()).
+        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0);
         this.core.f64[(base + P_DROPPED) >> 3] = 0;
         this.core.f64[(base + P_ABANDONED) >> 3] = 0;
-        this.core.f64[(base + P_UNREPORTED) >> 3] = 0;
-        Atomics.store(i32, (base + P_TAG) >> 2, tag | 0); // made visible with P_STATE below
+        this.core.f64[(base + P_REPORTED) >> 3] = 0;
         Atomics.add(i32, (base + P_GENERATION) >> 2, 1); // bump so a reused slot is told apart
         return id;
       }
@@ -443,17 +495,39 @@ export class RingBuffer {
     // already, whose reservations are not ours to discard); pairs with reclaimProducer()'s exchange.
     if (Atomics.compareExchange(i32, (base + P_STATE) >> 2, PRODUCER_ALIVE, PRODUCER_DEAD) !== PRODUCER_ALIVE) return;
     const abandoned = reclaimProducerPages(this, lane, id);
-    const f = (base + P_ABANDONED) >> 3;
-    this.core.f64[f] = (this.core.f64[f] ?? 0) + abandoned;
     if (lane < g.ownLanes) {
       // Release the lane; pairs with the claim in writer().
       Atomics.compareExchange(i32, (laneOffset(g, lane) + L_OWNER) >> 2, id + 1, 0);
     }
-    // A slot with counters to keep stays DEAD (stats still sum it); a clean one is free for reuse.
-    if ((this.core.f64[(base + P_DROPPED) >> 3] ?? 0) === 0 && (this.core.f64[f] ?? 0) === 0) {
-      // Free the slot; pairs with the claim in #claimProducer() and the loads in stats.
-      Atomics.store(i32, (base + P_STATE) >> 2, PRODUCER_FREE);
-    }
+    this.#retire(id, lane, abandoned);
+  }
+
+  /**
+   * Fold a DEAD producer's counters (and the `abandoned` reservations just found) into its lane's
+   * totals and free its slot, whatever it counted: writers can come and go (and die) forever.
+   * The fold is bracketed by H_FOLDS_BEGUN / H_FOLDS_ENDED (sequentially consistent adds), so a
+   * statistics reader that loads ENDED before and BEGUN after its reads, and finds them equal,
+   * counted this producer exactly once: in its slot (fold not begun) or in the lane (fold ended).
+   */
+  #retire(id: number, lane: number, abandoned: number): void {
+    const g = this.geometry;
+    const { i32, f64 } = this.core;
+    const base = producerOffset(g, id);
+    const lb = laneOffset(g, lane);
+    // Open the fold window before the counters move; pairs with collectStats()'s load of H_FOLDS_BEGUN after its reads.
+    Atomics.add(i32, H_FOLDS_BEGUN >> 2, 1);
+    // Plain f64 reads: single writers that stopped (the producer is DEAD; its last stores came before).
+    const dropped = f64[(base + P_DROPPED) >> 3] ?? 0;
+    const reported = f64[(base + P_REPORTED) >> 3] ?? 0;
+    const lost = (f64[(base + P_ABANDONED) >> 3] ?? 0) + abandoned;
+    addPair(i32, lb + L_DROPPED_LO, lb + L_DROPPED_HI, dropped);
+    addPair(i32, lb + L_ABANDONED_LO, lb + L_ABANDONED_HI, lost);
+    // Drops no LOST record carries: the lane's consumer reports them (reader.ts, LaneCursor#unreported()).
+    addPair(i32, lb + L_UNREPORTED_LO, lb + L_UNREPORTED_HI, Math.max(0, dropped - reported));
+    // Free the slot; pairs with the claim in #claimProducer() and the state loads in stats.
+    Atomics.store(i32, (base + P_STATE) >> 2, PRODUCER_FREE);
+    // Close the fold window; pairs with collectStats()'s load of H_FOLDS_ENDED before its reads.
+    Atomics.add(i32, H_FOLDS_ENDED >> 2, 1);
   }
 
   #lanesOf(options: ReaderOptions): number[] {

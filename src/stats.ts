@@ -11,6 +11,12 @@ import {
   L_GROUP_READ_LO,
   L_READ,
   L_TAIL_POS8,
+  H_FOLDS_BEGUN,
+  H_FOLDS_ENDED,
+  L_ABANDONED_HI,
+  L_ABANDONED_LO,
+  L_DROPPED_HI,
+  L_DROPPED_LO,
   P_ABANDONED,
   P_DROPPED,
   P_LANE,
@@ -24,8 +30,9 @@ import {
   pos8Page,
   slotOffset,
 } from "./layout.js";
-import { PageWalk, cumulativeRecords, recordsBefore, pageNumber } from "./pages.js";
+import { PageWalk, type RingCore, cumulativeRecords, loadPair, recordsBefore, pageNumber } from "./pages.js";
 import type { RingBuffer } from "./ring.js";
+import { RingFormatError } from "./errors.js";
 
 /** Counters of one lane (or the sum over lanes). */
 export interface LaneCounters {
@@ -68,23 +75,23 @@ export function collectStats(ring: RingBuffer): RingStats {
   const g = c.g;
   const walk = new PageWalk();
   const cum = { records: 0, bytes: 0 };
-  const perLane = new Map<number, { dropped: number; abandoned: number }>();
-  for (let id = 0; id < g.maxProducers; id++) {
-    const base = producerOffset(g, id);
-    // Acquire the slot state; pairs with the claim in ring.ts#writer().
-    const state = Atomics.load(c.i32, (base + P_STATE) >> 2);
-    if (state !== PRODUCER_ALIVE && state !== PRODUCER_DEAD) continue;
-    // Acquire the lane recorded at claim time.
-    const lane = Atomics.load(c.i32, (base + P_LANE) >> 2);
-    const e = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
-    e.dropped += c.f64[(base + P_DROPPED) >> 3] ?? 0;
-    e.abandoned += c.f64[(base + P_ABANDONED) >> 3] ?? 0;
-    perLane.set(lane, e);
-  }
+  const perLane = retiredAndLive(c);
   const lanes: LaneStats[] = [];
   const total: LaneCounters = { written: 0, bytes: 0, read: 0, overrun: 0, cleared: 0, dropped: 0, abandoned: 0, inRing: 0 };
+  // A page whose records do not parse (damage) makes the counts that walk it unknown (NaN), for its lane only.
+  let damagedLane = false;
+  const countable = <T>(count: () => T, unknown: T): T => {
+    try {
+      return count();
+    } catch (e) {
+      if (!(e instanceof RingFormatError)) throw e;
+      damagedLane = true;
+      return unknown;
+    }
+  };
   for (let lane = 0; lane < g.lanes; lane++) {
     const lb = laneOffset(g, lane);
+    damagedLane = false;
     let written = Number.NaN;
     let bytes = Number.NaN;
     let head = 0;
@@ -94,10 +101,10 @@ export function collectStats(ring: RingBuffer): RingStats {
       // Acquire the high half, published before PG_SEQ by preparePage().
       const hi = Atomics.load(c.i32, (slotOffset(g, lb, lo) + PG_SEQ_HI) >> 2) >>> 0;
       head = pageNumber(lo, hi, slotOffset(g, lb, lo) + PG_SEQ_HI);
-      if (cumulativeRecords(c, lb, head + 1, walk, cum, false)) {
+      if (countable(() => cumulativeRecords(c, lb, head + 1, walk, cum, false), false)) {
         written = cum.records;
         bytes = cum.bytes;
-      }
+      } else if (damagedLane) break;
     }
     // Acquire the group members' count (atomic adds); the single consumer's f64 is plain.
     const groupRead = Atomics.load(c.i32, (lb + L_GROUP_READ_HI) >> 2) * 4294967296 + (Atomics.load(c.i32, (lb + L_GROUP_READ_LO) >> 2) >>> 0);
@@ -107,9 +114,9 @@ export function collectStats(ring: RingBuffer): RingStats {
     // Records before the tail were consumed, cleared, or pushed over by a writer recycling their page.
     // Acquire the tail; pairs with the consumer's and the recyclers' compareExchange.
     const tail = Atomics.load(c.i32, (lb + L_TAIL_POS8) >> 2);
-    const beforeTail = recordsBefore(c, lb, Math.max(0, pos8Page(g, tail, head)), pos8Offset(g, tail), walk, cum);
+    const beforeTail = countable(() => recordsBefore(c, lb, Math.max(0, pos8Page(g, tail, head)), pos8Offset(g, tail), walk, cum), Number.NaN);
     const overrun = Math.max(0, beforeTail - read - cleared);
-    const p = perLane.get(lane) ?? { dropped: 0, abandoned: 0 };
+    const p = perLane[lane] ?? { dropped: 0, abandoned: 0 };
     const s: LaneStats = {
       lane,
       kind: lane < g.ownLanes ? "own" : "shared",
@@ -136,4 +143,44 @@ export function collectStats(ring: RingBuffer): RingStats {
     total.inRing += s.inRing;
   }
   return { mode: ring.mode, lanes, total };
+}
+
+/** Attempts at a read of the producer table that no fold overlapped (a fold takes a few stores). */
+const FOLD_ATTEMPTS = 1000;
+
+/**
+ * Dropped and abandoned records per lane: the live (and retiring) producers' own counters plus
+ * the totals folded into the lane by retired ones. Read inside a window no fold overlapped
+ * (ring.ts#retire() brackets each fold by H_FOLDS_BEGUN / H_FOLDS_ENDED): with sequentially
+ * consistent Atomics, ENDED loaded before the reads equal to BEGUN loaded after them means no fold
+ * was half done and none began meanwhile, so no producer is counted twice (slot and lane) or not
+ * at all (slot freed, lane not yet added). Under a fold storm the last attempt is kept.
+ */
+function retiredAndLive(c: RingCore): { dropped: number; abandoned: number }[] {
+  const g = c.g;
+  let out: { dropped: number; abandoned: number }[] = [];
+  for (let attempt = 0; attempt < FOLD_ATTEMPTS; attempt++) {
+    // Folds ended so far; pairs with the Atomics.add closing each fold in ring.ts#retire().
+    const ended = Atomics.load(c.i32, H_FOLDS_ENDED >> 2);
+    out = [];
+    for (let lane = 0; lane < g.lanes; lane++) {
+      const lb = laneOffset(g, lane);
+      out.push({ dropped: loadPair(c.i32, lb + L_DROPPED_LO, lb + L_DROPPED_HI), abandoned: loadPair(c.i32, lb + L_ABANDONED_LO, lb + L_ABANDONED_HI) });
+    }
+    for (let id = 0; id < g.maxProducers; id++) {
+      const base = producerOffset(g, id);
+      // Acquire the slot state; pairs with the claim in ring.ts#writer() and the free in ring.ts#retire().
+      const state = Atomics.load(c.i32, (base + P_STATE) >> 2);
+      if (state !== PRODUCER_ALIVE && state !== PRODUCER_DEAD) continue;
+      // Acquire the lane recorded at claim time.
+      const lane = Atomics.load(c.i32, (base + P_LANE) >> 2);
+      const e = out[lane];
+      if (e === undefined) continue; // a corrupt lane word: nothing to add it to
+      e.dropped += c.f64[(base + P_DROPPED) >> 3] ?? 0;
+      e.abandoned += c.f64[(base + P_ABANDONED) >> 3] ?? 0;
+    }
+    // Folds begun so far; pairs with the Atomics.add opening each fold.
+    if (Atomics.load(c.i32, H_FOLDS_BEGUN >> 2) === ended) break;
+  }
+  return out;
 }

@@ -36,7 +36,7 @@ import {
   MAX_TIME_DELTA,
   MAX_TYPE,
   P_DROPPED,
-  P_UNREPORTED,
+  P_REPORTED,
   PAGE_HEADER_BYTES,
   PG_BASE_TIME,
   PG_COMMITTED,
@@ -190,6 +190,13 @@ abstract class WriterBase {
   /** Drops not yet reported in-band. */
   protected pendingLost = 0;
   protected droppedTotal = 0;
+  /**
+   * Of droppedTotal, the drops published in LOST records, mirrored in P_REPORTED (index
+   * reportedIdx) by a plain store right after the LOST record's publication, with no call between
+   * (a terminated worker stops at a call or loop edge: the two cannot disagree for it).
+   */
+  protected reportedTotal = 0;
+  protected readonly reportedIdx: number;
   protected closed = false;
 
   constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
@@ -210,6 +217,7 @@ abstract class WriterBase {
     this.laneBase = laneOffset(this.g, lane);
     this.laneEnd = this.laneBase + this.g.laneStride;
     this.maxPayload = this.g.maxPayload;
+    this.reportedIdx = (producerOffset(this.g, producerId) + P_REPORTED) >> 3;
   }
 
   get dropped(): number {
@@ -271,13 +279,6 @@ abstract class WriterBase {
     this.droppedTotal++;
     // Single writer (this producer); readers of stats load it after the producer state.
     this.f64[(producerOffset(this.g, this.producerId) + P_DROPPED) >> 3] = this.droppedTotal;
-    this.unreported(1);
-  }
-
-  /** Add `n` to this producer's drops not reported in-band (P_UNREPORTED): a drain reports them if it dies first. */
-  protected unreported(n: number): void {
-    const i = (producerOffset(this.g, this.producerId) + P_UNREPORTED) >> 3;
-    this.f64[i] = (this.f64[i] ?? 0) + n; // single writer while we live; advisory to others
   }
 
   write(type: number, payload: Uint8Array | ArrayBufferView): boolean {
@@ -291,6 +292,7 @@ abstract class WriterBase {
 
   abstract reserve(type: number, size: number): number;
   abstract commit(at: number): void;
+  abstract discard(at: number): void;
 
   /** Write the IDENTITY payload `p` and word1 of the record at `at` (its word0 is stored by the caller, last). Returns the record's size. */
   protected putIdentity(at: number, named: boolean): number {
@@ -308,9 +310,26 @@ abstract class WriterBase {
 
   close(): void {
     if (this.closed) return;
+    if (this.pendingLost > 0) this.reportPendingLost();
     this.closed = true;
     this.onClose();
     this.ring.releaseWriter(this.producerId, this.lane);
+  }
+
+  /**
+   * Publish the drops not yet reported in-band before the writer goes: a LOST record carried by an
+   * empty reservation that is then discarded (readers skip it). When the lane is still full, the
+   * drops stay unreported here, and retiring the producer counts them in the lane's L_UNREPORTED,
+   * which the lane's consumer reports.
+   */
+  private reportPendingLost(): void {
+    let at = -1;
+    try {
+      at = this.tryReserve(0, 0);
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e; // too many reservations open: left to L_UNREPORTED
+    }
+    if (at >= 0) this.discard(at);
   }
 
   /** Make the write path fail from now on (it checks `closed` only on its slow path). */
@@ -477,8 +496,9 @@ export class LaneWriter extends WriterBase implements RingWriter {
         this.f64[(at >> 3) + 1] = this.pendingLost;
         // Publish the lost count in-band; pairs with the readers' Atomics.load of word0.
         Atomics.store(i32, at >> 2, recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST));
+        // Single writer (this producer); read by whoever retires it, after its state exchange.
+        this.f64[this.reportedIdx] = this.reportedTotal += this.pendingLost;
         at += RECORD_HEADER_BYTES + LOST_PAYLOAD_BYTES;
-        this.unreported(-this.pendingLost);
         this.pendingLost = 0;
       }
       this.limit = this.pageEnd; // back on the fast path
@@ -900,12 +920,16 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
       i32[hdr - (TIME_RECORD_BYTES >> 2)] = recordWord(STATE_COMMITTED, TIME_RECORD_BYTES - RECORD_HEADER_BYTES, INTERNAL_BIT | INTERNAL_TIME);
     }
     const identLength = flags >>> SPAN_IDENT_SHIFT;
+    let lostCount = 0;
     if ((flags & SPAN_LOST) !== 0) {
       const lost = first + ((RECORD_HEADER_BYTES + identLength + 7) >> 3) * 2;
       i32[lost] = recordWord(STATE_COMMITTED, LOST_PAYLOAD_BYTES, INTERNAL_BIT | INTERNAL_LOST);
-      this.unreported(-(this.f64[(lost >> 1) + 1] ?? 0)); // reported by the store below
+      lostCount = this.f64[(lost >> 1) + 1] ?? 0; // the LOST payload written at reserve time
     }
     // Publish the span: IDENTITY header last; pairs with readers' Atomics.load(word0).
     Atomics.store(i32, first, recordWord(STATE_COMMITTED, identLength, INTERNAL_BIT | INTERNAL_IDENTITY));
+    // The LOST record is published: count it reported, right after the store with no call between
+    // (single writer: this producer; read by whoever retires it, after its state exchange).
+    if (lostCount !== 0) this.f64[this.reportedIdx] = this.reportedTotal += lostCount;
   }
 }

@@ -131,6 +131,12 @@ test("a worker writer's stream arrives whole through for await: checksums, seque
     worker.on("message", (m: Msg) => m.type === "done" && resolve(m));
     worker.once("error", reject);
   });
+  // The writer is writing before the abort timer starts: on a loaded machine a worker can take
+  // longer than the timer to start, and would then be stopped before its first record.
+  await new Promise<void>((resolve, reject) => {
+    worker.on("message", (m: Msg) => m.type === "ready" && resolve());
+    worker.once("error", reject);
+  });
   const reader = ring.consumer();
   let nextSeq = 0;
   let data = 0;

@@ -55,7 +55,10 @@ const big = (_: string, v: unknown) => (typeof v === "bigint" ? String(v) : v in
 
 function textLine(e: Decoded): string {
   const head = `${formatSeconds(e.timestamp, 14)}  L${e.lane}  `;
-  if (e.kind === "lost") return `${head}LOST  ${e.lost === e.lost ? `${e.lost} records` : "an unknown number of records"} (${e.cause || "unknown"})\n`;
+  if (e.kind === "lost") {
+    const why = e.cause === "damaged" ? `damaged: bad word at byte ${e.damageOffset ?? "?"} of the ring, rest of its page skipped` : e.cause || "unknown";
+    return `${head}LOST  ${e.lost === e.lost ? `${e.lost} records` : "an unknown number of records"} (${why})\n`;
+  }
   if (e.kind === "raw") return `${head}type ${e.type}  len=${e.payload.length} data=${Buffer.from(e.payload.subarray(0, 32)).toString("hex")}${e.payload.length > 32 ? "..." : ""}\n`;
   const fields = Object.entries(e.fields)
     .map(([k, v]) => `${k}=${typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v, big)}`)
@@ -64,7 +67,10 @@ function textLine(e: Decoded): string {
 }
 
 function jsonLine(e: Decoded): string {
-  if (e.kind === "lost") return `${JSON.stringify({ t: e.timestamp, lane: e.lane, lost: e.lost === e.lost ? e.lost : null, cause: e.cause || "unknown" })}\n`;
+  if (e.kind === "lost") {
+    const at = e.cause === "damaged" ? { offset: e.damageOffset } : {};
+    return `${JSON.stringify({ t: e.timestamp, lane: e.lane, lost: e.lost === e.lost ? e.lost : null, cause: e.cause || "unknown", ...at })}\n`;
+  }
   if (e.kind === "raw") return `${JSON.stringify({ t: e.timestamp, lane: e.lane, type: e.type, data: Buffer.from(e.payload).toString("hex") })}\n`;
   return `${JSON.stringify({ t: e.timestamp, lane: e.lane, event: e.name, id: e.id, fields: e.fields }, big)}\n`;
 }

@@ -5,7 +5,7 @@
  * `.urb` file. The ring can be written again afterwards. Needs the native addon (file rings).
  */
 import { recoverFileRing } from "../node/recover.js";
-import { dumpRing } from "../node/trace-file.js";
+import { dumpRing, openTraceFile } from "../node/trace-file.js";
 import { type Command, InputError, UsageError, oneFile, stringOption } from "./command.js";
 import { describeFsError } from "./open-trace.js";
 import { basename, extname } from "node:path";
@@ -24,7 +24,8 @@ Options:
                         NAME.urb for a ring file NAME, or NAME.recovered.urb for NAME.urb)
   --reclaim WHO         dead-processes (default: producers tagged with a pid that no longer runs),
                         all (every producer: use when you know every process is gone),
-                        none (read only)
+                        none (read only: not a byte of RING changes; open
+                        reservations stay in place and are counted as such)
   -h, --help            show this help
 
 Example:
@@ -47,12 +48,28 @@ Example:
     } catch (e) {
       throw new InputError(`cannot write ${out}: ${describeFsError(e)}`);
     }
+    // What the file holds, counted as `urb stats` counts it: reservations still open in the pages written.
+    const written = openTraceFile(out);
+    let open: number;
+    try {
+      open = written.stats().uncommitted;
+    } finally {
+      written.close();
+    }
     const dead = report.reclaimed.length;
+    const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     io.stdout.text(
       `${out}: ${info.records} records in ${info.pages} pages` +
-        ` (${report.abandoned} reserved but never committed, skipped; ${dead} dead producer${dead === 1 ? "" : "s"} repaired` +
-        `${report.alive.length > 0 ? `; ${report.alive.length} producer${report.alive.length === 1 ? "" : "s"} still alive, left alone` : ""})\n`,
+        ` (${report.abandoned} reserved but never committed, skipped; ${plural(dead, "dead producer")} repaired` +
+        `${open > 0 ? `; ${plural(open, "reservation")} still open, left in place${reclaim === "none" ? " (--reclaim none reads only)" : ""}` : ""}` +
+        `${report.alive.length > 0 ? `; ${plural(report.alive.length, "producer")} still alive, left alone` : ""})\n`,
     );
+    for (const d of report.damaged) {
+      io.stdout.text(
+        `damaged: lane ${d.lane}, bad word at byte ${d.offset} of the ring: the rest of its page skipped` +
+          ` (${d.lost === d.lost ? plural(d.lost, "record") : "an unknown number of records"}); the other pages and lanes are in the file\n`,
+      );
+    }
     return 0;
   },
 };

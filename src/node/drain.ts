@@ -11,7 +11,7 @@
  * (e.g. one feeding log transports): the loop knows nothing of what the target does with pages.
  */
 import type { RingBuffer } from "../ring.js";
-import { P_LANE, P_STATE, P_UNREPORTED, PRODUCER_ALIVE, PRODUCER_DEAD, producerOffset } from "../layout.js";
+import { P_DROPPED, P_LANE, P_REPORTED, P_STATE, PRODUCER_ALIVE, producerOffset } from "../layout.js";
 import { finishOrphanedPreparations } from "../reclaim.js";
 import { type LiveProducer, liveProducers, processAlive } from "./producers.js";
 import type { ReclaimedProducer } from "./recover.js";
@@ -60,22 +60,22 @@ export interface DrainReport {
 }
 
 /**
- * Take the drops that no LOST record reports from the producer table (P_UNREPORTED of every
- * producer that is gone, or of every one with `all`), zeroing them: the caller reports them.
- * Returns [lane, count] pairs.
+ * The drops that no LOST record reports of the producers still ALIVE in the table (P_DROPPED -
+ * P_REPORTED), for the end of a drain when no process of theirs will write again (writers that
+ * cannot be told dead: untagged ones). Producers that closed or were reclaimed need nothing here:
+ * retiring folds their unreported drops into the lane's L_UNREPORTED, which the consumer reports
+ * (FORMAT.md 4.1, 9.7.1). Returns [lane, count] pairs.
  */
-export function takeUnreportedDrops(ring: RingBuffer, all: boolean): [number, number][] {
+export function unreportedDropsOfLive(ring: RingBuffer): [number, number][] {
   const g = ring.geometry;
   const { i32, f64 } = ring.core;
   const out: [number, number][] = [];
   for (let id = 0; id < g.maxProducers; id++) {
     const base = producerOffset(g, id);
-    // Acquire the slot's state; its lane and counters were stored before it became ALIVE or DEAD.
-    const state = Atomics.load(i32, (base + P_STATE) >> 2);
-    if (state !== PRODUCER_DEAD && !(all && state === PRODUCER_ALIVE)) continue;
-    const n = f64[(base + P_UNREPORTED) >> 3] ?? 0;
+    // Acquire the slot's state; its lane and counters were stored before it became ALIVE.
+    if (Atomics.load(i32, (base + P_STATE) >> 2) !== PRODUCER_ALIVE) continue;
+    const n = (f64[(base + P_DROPPED) >> 3] ?? 0) - (f64[(base + P_REPORTED) >> 3] ?? 0);
     if (!(n > 0)) continue;
-    f64[(base + P_UNREPORTED) >> 3] = 0; // the producer is gone (or stopped for good): we report them now
     // Stored before P_STATE = ALIVE; ordered after the load above.
     const lane = Atomics.load(i32, (base + P_LANE) >> 2);
     if (lane >= 0 && lane < g.lanes) out.push([lane, n]);
@@ -151,9 +151,12 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
       abandoned += p.abandoned;
       onReclaimed?.(p);
     }
-    // Drops of writers that are gone, which they never reported in-band: a LOST chunk says so.
-    // The pages before it were moved first, so the loss stands after what the writer committed.
-    const drops = takeUnreportedDrops(ring, final);
+    // Writers that are gone were retired by the reclaim: the consumer (the target) reports their
+    // unreported drops from the lane's totals. At the end, those still ALIVE in the table will not
+    // write again either (untagged writers, whose death cannot be seen): a LOST chunk says what
+    // they dropped and never reported, after the pages moved by a flush.
+    if (!final) return;
+    const drops = unreportedDropsOfLive(ring);
     if (drops.length === 0) return;
     target.flush();
     const now = ring.clock.read(0);

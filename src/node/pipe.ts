@@ -52,7 +52,11 @@ export interface PipeStats {
   fragments: number;
   /** Bytes written to the file, framing included. */
   bytes: number;
-  /** Records lost before they could be handed off (overwrite mode), as written in LOST chunks. */
+  /**
+   * Records lost before they could be handed off, as written in LOST chunks: overwritten (overwrite
+   * mode, including before the pipe attached) or dropped by writers that retired before they could
+   * report it in-band.
+   */
   lost: number;
   /** writev calls. */
   writes: number;
@@ -81,6 +85,9 @@ export type PageSink = (parts: readonly Uint8Array[], bytes: number) => void;
 export function pipeToFile(ring: RingBuffer, target: string | number, options: PipeOptions = {}): TracePipe {
   return new TracePipe(ring, target, options);
 }
+
+/** Laps one lane may take within one batch of {@link TracePipe.pump} (each restarts from the tail). */
+const LAPS_PER_PUMP = 8;
 
 export class TracePipe {
   readonly stats: PipeStats = { pages: 0, fragments: 0, bytes: 0, lost: 0, writes: 0 };
@@ -185,14 +192,21 @@ export class TracePipe {
           if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
           if (k > 0) takes.push(lane.lane, k);
         } else {
-          // Copies of consecutive pages of a lane sit side by side in the staging buffer: one chunk for them.
-          const first = n;
-          let firstPage = -1;
-          for (let page: number; n < this.#batch && (page = lane.copyPage(this.#staging, n * this.#ps)) >= 0; n++) {
-            if (firstPage < 0) firstPage = page;
+          // Copies of consecutive pages of a lane sit side by side in the staging buffer: one chunk
+          // for them. A lap (the ring overwrote the pages at the cursor, before or while they were
+          // copied) moves the cursor to the tail with the loss pending: queue the loss, go on from there.
+          for (let lap = 0; lap < LAPS_PER_PUMP && n < this.#batch; lap++) {
+            lane.skipOverwritten();
+            this.#lostOf(lane);
+            const first = n;
+            let firstPage = -1;
+            for (let page: number; n < this.#batch && (page = lane.copyPage(this.#staging, n * this.#ps)) >= 0; n++) {
+              if (firstPage < 0) firstPage = page;
+            }
+            if (n > first) iov.push(...this.#pageRun(h++, lane.lane, firstPage, this.#staging.subarray(first * this.#ps, n * this.#ps)));
+            lane.skipOverwritten();
+            if (!this.#lostOf(lane)) break; // no lap: every complete page of the lane is in this batch (or it is full)
           }
-          if (n > first) iov.push(...this.#pageRun(h++, lane.lane, firstPage, this.#staging.subarray(first * this.#ps, n * this.#ps)));
-          this.#lostOf(lane); // a page overwritten while it was copied
         }
       }
       if (iov.length === 0) break;
@@ -224,6 +238,7 @@ export class TracePipe {
     for (const lane of this.#lanes) {
       this.#lostOf(lane);
       this.#fragments(lane);
+      this.#unreportedOf(lane);
     }
     if (this.#iov.length > 0) {
       try {
@@ -313,12 +328,28 @@ export class TracePipe {
     throw new Error(`no lane ${index}`);
   }
 
-  /** Queue a LOST chunk for what `lane` lost since the last look. */
-  #lostOf(lane: LaneHandoff): void {
+  /** Queue a LOST chunk for what `lane` lost since the last look (overwritten before it was taken). True when it did. */
+  #lostOf(lane: LaneHandoff): boolean {
     lane.takeLost(this.#lost);
-    if (this.#lost.count === 0) return;
-    this.#iov.push(lostChunk(lane.lane, this.#lost.count, this.#lost.time));
-    if (this.#lost.count === this.#lost.count) this.stats.lost += this.#lost.count;
+    return this.#queueLost(lane.lane);
+  }
+
+  /**
+   * Queue a LOST chunk for the drops of `lane`'s retired writers that no LOST record carries. Only
+   * once everything committed was handed off (after the fragments of a flush): they happened after
+   * those writers' last records.
+   */
+  #unreportedOf(lane: LaneHandoff): void {
+    lane.takeUnreported(this.#lost);
+    this.#queueLost(lane.lane);
+  }
+
+  #queueLost(lane: number): boolean {
+    const { count, time } = this.#lost;
+    if (count === 0) return false;
+    this.#iov.push(lostChunk(lane, count, time));
+    if (count === count) this.stats.lost += count; // NaN (not knowable) is in the chunk, not in the sum
+    return true;
   }
 
   /** Queue fragments: the committed records of `lane` from its cursor on, as page chunks. */

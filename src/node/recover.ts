@@ -31,8 +31,8 @@ export interface RecoverOptions extends AttachOptions {
    * Which ALIVE producers to declare dead and repair: `"dead-processes"` (default) those whose tag
    * is the pid of a process that no longer runs (tags <= 0 are left alone); `"all"` every one
    * (when you know every writer and reader is gone, e.g. untagged writers; this also clears the
-   * sleeper count a reader killed while asleep leaves behind); `"none"` nobody (read only: records
-   * behind an uncommitted reservation stay out of reach).
+   * sleeper count a reader killed while asleep leaves behind); `"none"` nobody: read only, not a
+   * byte of the ring changes (records behind an uncommitted reservation stay out of reach).
    */
   reclaim?: "dead-processes" | "all" | "none";
   /**
@@ -69,6 +69,12 @@ export interface RecoveryReport {
   readonly preparationsFinished: number;
   /** With `reclaim: "all"`: the registered sleepers (H_WAITERS) cleared, left by reader processes that died asleep. */
   readonly sleepersCleared: number;
+  /**
+   * Damage met while reading: a word that does not parse (a corrupt record header or committed
+   * offset). Each cost the rest of its page (`lost` records, NaN when unknown); the other pages
+   * and lanes were read on.
+   */
+  readonly damaged: readonly { lane: number; offset: number; lost: number }[];
   /** Ring statistics after recovery (written, overrun, dropped, abandoned, ... per lane and in total). */
   readonly stats: RingStats;
 }
@@ -77,8 +83,9 @@ export interface RecoveryReport {
  * Recover a file ring after its writers died: repair what dead producers left, deliver every
  * record still in the ring to `onRecord`, and return the counts and the ring (ready to be written
  * again). Records committed by live writers while this runs may or may not be delivered.
- * Throws like {@link openFileRing} for a file that is not a valid ring, and RingFormatError for
- * corruption met while reading.
+ * Throws like {@link openFileRing} for a file that is not a valid ring (a bad ring header). Damage
+ * inside a lane costs only the rest of the page it is in: it is listed in `damaged`, and every
+ * other page and lane is delivered.
  *
  * @example
  * ```ts
@@ -127,23 +134,23 @@ export function recoverFileRing(path: string, options: RecoverOptions = {}): Rec
   let records = 0;
   let bytes = 0;
   let lost = 0;
+  const damaged: { lane: number; offset: number; lost: number }[] = [];
   const visit = (r: RingRecord): void => {
     if (r.kind === "data") {
       records++;
       bytes += r.length;
-    } else if (Number.isFinite(r.lost)) {
-      lost += r.lost;
+    } else {
+      if (Number.isFinite(r.lost)) lost += r.lost;
+      if (r.cause === "damaged") damaged.push({ lane: r.lane, offset: r.damageOffset, lost: r.lost });
     }
     onRecord?.(r, ring);
   };
   // Bounded even if live writers keep writing: at most twice what the ring can hold.
   const limit = 2 * g.lanes * g.lanePages * Math.floor(g.pageSize / RECORD_HEADER_BYTES);
+  // Not closed: an iterator claims nothing, and its close() would only wake sleepers, a store to
+  // H_WAKE_SEQ that `reclaim: "none"` (read only) must not make.
   const it = ring.iterator();
-  try {
-    let delivered = 0;
-    for (let n = it.read(visit, 4096); n > 0 && delivered < limit; n = it.read(visit, 4096)) delivered += n;
-  } finally {
-    it.close();
-  }
-  return { ring, records, bytes, lost, abandoned, reclaimed, alive, preparationsFinished, sleepersCleared, stats: ring.stats() };
+  let delivered = 0;
+  for (let n = it.read(visit, 4096); n > 0 && delivered < limit; n = it.read(visit, 4096)) delivered += n;
+  return { ring, records, bytes, lost, abandoned, reclaimed, alive, preparationsFinished, sleepersCleared, damaged, stats: ring.stats() };
 }

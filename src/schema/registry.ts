@@ -59,6 +59,8 @@ export interface LostEvent {
   readonly timestamp: number;
   readonly lost: number;
   readonly cause: "" | "overrun" | "dropped" | "damaged";
+  /** For cause `damaged`: the byte offset in the ring of the word that does not parse. */
+  readonly damageOffset?: number;
 }
 export type Decoded = DecodedEvent | RawEvent | LostEvent;
 
@@ -353,7 +355,8 @@ export class EventRegistry {
    */
   decode(record: RingRecord | RecordData): Decoded {
     if (record.kind === "lost") {
-      return { kind: "lost", lane: record.lane, timestamp: record.timestamp, lost: record.lost, cause: record.cause };
+      const lost: LostEvent = { kind: "lost", lane: record.lane, timestamp: record.timestamp, lost: record.lost, cause: record.cause };
+      return record.cause === "damaged" ? { ...lost, damageOffset: record.damageOffset ?? -1 } : lost;
     }
     let bytes: Uint8Array;
     let offset: number;

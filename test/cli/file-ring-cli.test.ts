@@ -108,3 +108,72 @@ test('urb clear: empties a file ring while it stays writable; refuses a lane ano
   w.close();
   shared.close();
 });
+
+test('issue 13 item 10: urb recover --reclaim none changes no byte of the ring, and says the open reservation is in the file', async () => {
+  const { createHash } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const path = join(dir, 'readonly.ring');
+  createFileRing(path, { lanes: 1, sharedLanes: 1, pageSize: 1024, pagesPerLane: 8, mode: 'overwrite' });
+  const script = `
+    import { openFileRing } from ${JSON.stringify(src + 'node/index.js')};
+    const ring = openFileRing(${JSON.stringify(path)});
+    const w = ring.writer({ tag: process.pid });
+    for (let i = 0; i < 25; i++) w.write(1, new Uint8Array(8));
+    w.reserve(9, 8); // never committed
+    process.kill(process.pid, 'SIGKILL');`;
+  const child = await run(process.execPath, ['--input-type=module', '-e', script]);
+  assert.equal(child.signal, 'SIGKILL', child.stderr);
+  const sum = () => createHash('sha256').update(readFileSync(path)).digest('hex');
+  const before = sum();
+  const out = join(dir, 'readonly.urb');
+  const r = await urb(['recover', '--reclaim', 'none', path, '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(sum(), before, 'not a byte of the ring changed');
+  assert.match(r.stdout, /25 records/);
+  assert.match(r.stdout, /0 reserved but never committed, skipped/);
+  assert.match(r.stdout, /1 reservation still open, left in place/);
+  const stats = await urb(['stats', out, '--json']);
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.equal((JSON.parse(stats.stdout) as { uncommitted: number }).uncommitted, 1, 'the file holds what the report says');
+});
+
+test('issue 13 item 11: one corrupt record header in one lane: urb recover writes every intact lane and page, urb attach prints them and the damage', async () => {
+  const { PAGE_HEADER_BYTES, laneOffset, recordBytes, slotOffset } = await import('../../src/layout.js');
+  const path = join(dir, 'damaged.ring');
+  const ring = createFileRing(path, { lanes: 2, sharedLanes: 1, pageSize: 512, pagesPerLane: 8, mode: 'discard' });
+  const perPage = Math.floor((512 - PAGE_HEADER_BYTES) / recordBytes(2));
+  for (const lane of [0, 1, 'shared'] as const) {
+    const w = ring.writer({ lane, tag: process.pid });
+    for (let i = 0; i < 3 * perPage; i++) w.write(1, new Uint8Array([typeof lane === 'number' ? lane : 2, i]));
+    w.close();
+  }
+  const bad = slotOffset(ring.geometry, laneOffset(ring.geometry, 1), 1) + PAGE_HEADER_BYTES + 4 * recordBytes(2);
+  ring.core.i32[bad >> 2] = 1; // lane 1, page 1, 5th record: not a header any more
+  const out = join(dir, 'damaged.urb');
+  const r = await urb(['recover', '--reclaim', 'none', path, '-o', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`damaged: lane 1, bad word at byte ${bad} of the ring`));
+  const dump = await urb(['dump', out, '--json']);
+  assert.equal(dump.code, 0, dump.stderr);
+  const rows = dump.stdout.trim().split('\n').map((l) => JSON.parse(l) as { lane: number; data?: string });
+  const count = (lane: number) => rows.filter((x) => x.lane === lane && x.data !== undefined).length;
+  assert.equal(count(0), 3 * perPage, 'lane 0 is whole');
+  assert.equal(count(2), 3 * perPage, 'the shared lane is whole');
+  assert.ok(count(1) >= 2 * perPage, `lane 1 keeps its intact pages (${count(1)})`);
+
+  const child = spawn(process.execPath, [URB, 'attach', '--from-start', path], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const deadline = Date.now() + 20_000;
+  while (stdout.split('\n').filter(Boolean).length < 8 * perPage + 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  child.kill('SIGINT');
+  const code = await new Promise((res) => child.once('close', res));
+  assert.equal(code, 0, stderr);
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.filter((l) => / L0 /.test(` ${l} `) || /\sL0\s/.test(l)).length, 3 * perPage, 'lane 0 printed whole');
+  assert.equal(lines.filter((l) => /\sL2\s/.test(l)).length, 3 * perPage, 'the shared lane printed whole');
+  assert.equal(lines.filter((l) => /\sL1\s/.test(l) && !/LOST/.test(l)).length, 2 * perPage + 4, 'lane 1: its records but the damaged page\'s rest');
+  assert.match(stdout, new RegExp(`L1 {2}LOST .*damaged: bad word at byte ${bad}`));
+});

@@ -116,6 +116,7 @@ export class Exerciser {
     if (r.kind === "lost") {
       if (typeof r.lost !== "number") bad("a loss marker whose count is not a number");
       if (r.cause !== "overrun" && r.cause !== "dropped" && r.cause !== "damaged") bad(`a loss marker with cause ${JSON.stringify(r.cause)}`);
+      if (r.cause === "damaged" && !(Number.isInteger(r.damageOffset) && r.damageOffset >= 0)) bad(`a damage marker at offset ${r.damageOffset}`);
       return;
     }
     if (r.kind !== "data") bad(`a record of kind ${String(r.kind)}`);

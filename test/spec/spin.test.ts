@@ -24,7 +24,7 @@ const cc = process.env.CC ?? 'gcc';
 const full = process.env.SPIN_FULL === '1';
 
 interface Run {
-  model: 'wakeup' | 'own-lane' | 'shared-lane';
+  model: 'wakeup' | 'own-lane' | 'shared-lane' | 'producer-fold';
   /** Promela macros (spin -D...). */
   defines: string[];
   /** verified: no error in the whole state space; violated: spin finds a counterexample. */
@@ -77,6 +77,14 @@ const runs: Run[] = [
   { model: 'shared-lane', defines: ['RECS1=1', 'RECS2=1', 'MUT_PLAIN_CLAIM'], expect: 'violated', error: /assertion violated \(claimed/, what: 'mutation: claim by load and store, not CAS' },
   { model: 'shared-lane', defines: ['RECS1=1', 'RECS2=1', 'MUT_SPAN_ORDER'], pan: ['-DREVERSE'], expect: 'violated', error: /assertion violated \(claimed/, what: 'mutation: LOST span published before its inner header' },
   { model: 'shared-lane', defines: ['RECS1=1', 'RECS2=1', 'MUT_WALK_NO_BUSY'], expect: 'violated', error: /assertion violated/, what: 'mutation: a page with a BUSY record is recycled' },
+
+  // (d) Retiring producers (issue 13 item 14): the fold of a closed producer's counters into its
+  // lane, against a statistics reader; every drop counted exactly once.
+  { model: 'producer-fold', defines: [], expect: 'verified', what: 'the code: a reader inside an equal fold window counts each drop once' },
+  { model: 'producer-fold', defines: ['MUT_NO_WINDOW'], expect: 'violated', error: /assertion violated/, what: 'mutation: the reader ignores the fold counters' },
+  { model: 'producer-fold', defines: ['MUT_END_EARLY'], expect: 'violated', error: /assertion violated/, what: 'mutation: H_FOLDS_ENDED added before the slot is freed' },
+  { model: 'producer-fold', defines: ['MUT_BEGIN_LATE'], expect: 'violated', error: /assertion violated/, what: 'mutation: H_FOLDS_BEGUN added after the lane add' },
+  { model: 'producer-fold', defines: ['MUT_READ_BEGUN_FIRST'], expect: 'violated', error: /assertion violated/, what: 'mutation: the reader loads BEGUN first and ENDED last' },
 ];
 
 interface Outcome {
