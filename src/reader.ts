@@ -88,7 +88,10 @@ export class RingRecord {
    * Empty for data.
    */
   cause: "" | "overrun" | "dropped" | "damaged" = "";
-  /** For a `damaged` marker of a ring: the byte offset in the ring of the word that does not parse; -1 otherwise. */
+  /**
+   * For a `damaged` marker of a ring: the byte offset in the ring of the word that does not parse;
+   * -1 otherwise (a trace file's damage is reported in its `warnings`, by file offset).
+   */
   damageOffset = -1;
   bytes: Uint8Array = EMPTY;
   offset = 0;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRing, type RingBuffer, type RingRecord } from '../src/index.js';
-import { INTERNAL_BIT, LENGTH_MASK, LENGTH_SHIFT, PAGE_HEADER_BYTES, PG_COMMITTED, RECORD_HEADER_BYTES, laneOffset, recordBytes, slotOffset } from '../src/layout.js';
+import { PAGE_HEADER_BYTES, PG_COMMITTED, laneOffset, recordBytes, slotOffset } from '../src/layout.js';
+import { dataHeaders } from './fixtures/page-walk.js';
 
 /** A ring with 3 lanes (2 own, 1 shared), `perLane` 8-byte records in each, payload = [lane, i]. */
 function filledRing(perLane: number): RingBuffer {
@@ -35,24 +36,6 @@ function readAll(read: (visit: (r: RingRecord) => void) => number): Seen {
 }
 
 const perPage = Math.floor((512 - PAGE_HEADER_BYTES) / recordBytes(2)); // at most 29 records of 16 bytes a page
-
-/**
- * Ring offsets of the data record headers in page `page` of `lane`, walked from the page start:
- * internal records (IDENTITY, LOST, TIME, PADDING) take room too, so the positions are read, not
- * computed.
- */
-function dataHeaders(ring: RingBuffer, lane: number, page: number): number[] {
-  const g = ring.geometry;
-  const slot = slotOffset(g, laneOffset(g, lane), page);
-  const out: number[] = [];
-  for (let at = slot + PAGE_HEADER_BYTES; at < slot + g.pageSize; ) {
-    const h = ring.core.i32[at >> 2]!;
-    if (h === 0) break;
-    if ((h & INTERNAL_BIT) === 0) out.push(at);
-    at += (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
-  }
-  return out;
-}
 
 for (const lane of [1, 2]) {
   for (const role of ['iterator', 'consumer'] as const) {

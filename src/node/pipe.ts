@@ -19,7 +19,7 @@ import type { LaneHandoff, RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { crc32 } from "../tracefile/crc32.js";
 import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
-import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE, LOST_CAUSE_DROPPED } from "../tracefile/file-layout.js";
+import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE, LOST_CAUSE_DROPPED, LOST_CAUSE_OVERRUN } from "../tracefile/file-layout.js";
 import { metadataChunk, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
 import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
 import { checkOptions, optionKeys } from "../options.js";
@@ -341,13 +341,13 @@ export class TracePipe {
    */
   #unreportedOf(lane: LaneHandoff): void {
     lane.takeUnreported(this.#lost);
-    this.#queueLost(lane.lane);
+    this.#queueLost(lane.lane, LOST_CAUSE_DROPPED);
   }
 
-  #queueLost(lane: number): boolean {
+  #queueLost(lane: number, cause: number = LOST_CAUSE_OVERRUN): boolean {
     const { count, time } = this.#lost;
     if (count === 0) return false;
-    this.#iov.push(lostChunk(lane, count, time));
+    this.#iov.push(lostChunk(lane, count, time, cause));
     if (count === count) this.stats.lost += count; // NaN (not knowable) is in the chunk, not in the sum
     return true;
   }

@@ -173,8 +173,9 @@ test('urb record names on stderr a Node.js process of the tree that does not rec
   const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
   try {
     const out = join(dir, 'env.urb');
-    // The program starts a node child with an empty environment: no preload reaches it.
-    const script = `require('child_process').spawnSync(process.execPath, ['-e', 'setTimeout(() => {}, 3500)'], { env: {} })`;
+    // The program starts a node child with an empty environment: no preload reaches it. It lives
+    // 6 s: the tree is looked at once a second and a process gets 2 s to attach, with room for load.
+    const script = `require('child_process').spawnSync(process.execPath, ['-e', 'setTimeout(() => {}, 6000)'], { env: {} })`;
     const r = await urb(['record', '-o', out, '--', process.execPath, '-e', script], { timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /urb: record: not recorded: pid \d+ \(\S*node -e setTimeout.*\): a Node\.js process that did not attach to the ring/);
