@@ -155,6 +155,32 @@ export function openOrCreateFileRing(path: string, options: FileRingOptions): Ri
   return openFileRing(path);
 }
 
+/** Rings this process keeps served (path -> config), checked by one unref'd timer. */
+const watched = new Map<string, DrainConfig>();
+/** How often a writer process checks that a drain serves its rings, in ms. */
+const WATCH_MS = 1000;
+
+/**
+ * {@link ensureDrain} now, and again every second while this process runs (an unref'd timer: it
+ * never keeps the process alive), so a drain that died is replaced and picks up where it stopped
+ * (its consumer's position is the ring's tail, in the ring).
+ */
+export function keepDrained(ringPath: string, config: DrainConfig): void {
+  ensureDrain(ringPath, config);
+  if (watched.size === 0) {
+    setInterval(() => {
+      for (const [path, c] of watched) {
+        try {
+          ensureDrain(path, c);
+        } catch {
+          // the ring's directory is gone or unwritable: nothing this process can do about it
+        }
+      }
+    }, WATCH_MS).unref();
+  }
+  watched.set(ringPath, config);
+}
+
 /** The `urb` executable of this package (dist/src/cli/main.js). */
 const URB_MAIN = new URL("../cli/main.js", import.meta.url);
 

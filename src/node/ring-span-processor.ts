@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import { RingSpanProcessor, type RingSpanProcessorOptions } from "../otel/span-processor.js";
-import { DRAIN_RING_DEFAULTS, defaultRingPath, ensureDrain, openOrCreateFileRing } from "./drain-service.js";
+import { DRAIN_RING_DEFAULTS, defaultRingPath, keepDrained, openOrCreateFileRing } from "./drain-service.js";
 import type { FileRingOptions } from "./file-ring.js";
 import type { SpanDrainConfig } from "./span-sink.js";
 
@@ -44,6 +44,6 @@ export function ringSpanProcessor(options: RingSpanExportOptions): RingSpanProce
     ...(maxAttributes !== undefined ? { maxAttributes } : {}),
     ...(maxAttributeBytes !== undefined ? { maxAttributeBytes } : {}),
   });
-  if (startDrain) ensureDrain(ringPath, config);
+  if (startDrain) keepDrained(ringPath, config);
   return processor;
 }

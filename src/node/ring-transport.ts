@@ -6,7 +6,7 @@
  */
 import { basename } from "node:path";
 import { type RingDestination, ringDestination } from "../pino/destination.js";
-import { DRAIN_RING_DEFAULTS, defaultRingPath, ensureDrain, openOrCreateFileRing } from "./drain-service.js";
+import { DRAIN_RING_DEFAULTS, defaultRingPath, keepDrained, openOrCreateFileRing } from "./drain-service.js";
 import type { FileRingOptions } from "./file-ring.js";
 import { type PinoTransportOptions, resolvePinoDrainConfig } from "./pino-sink.js";
 
@@ -24,7 +24,7 @@ export interface RingTransportOptions extends PinoTransportOptions {
   /**
    * When the ring is full (the drain behind, or not started yet), block the log call up to this
    * many ms for room before dropping the line (counted, and reported by the drain as a warning
-   * line). Default 1000. See RingDestinationOptions.fullWaitMs.
+   * line). Default 5000. See RingDestinationOptions.fullWaitMs.
    */
   fullWaitMs?: number;
   /** Start a drain process if none serves the ring. Default true (false: run `urb drain` yourself). */
@@ -50,7 +50,7 @@ export function ringTransport(options: RingTransportOptions): RingDestination {
   const config = { pino: resolvePinoDrainConfig(transport, resolveFrom ?? `${process.cwd()}/`) };
   const ringPath = path ?? defaultRingPath(`pino-${basename(process.cwd())}`, config);
   const ring = openOrCreateFileRing(ringPath, { ...DRAIN_RING_DEFAULTS, ...ringOptions });
-  const dest = ringDestination(ring, { fullWaitMs: fullWaitMs ?? 1000 }); // registers this thread's writer before the drain looks for writers
-  if (startDrain) ensureDrain(ringPath, config);
+  const dest = ringDestination(ring, { fullWaitMs: fullWaitMs ?? 5000 }); // registers this thread's writer before the drain looks for writers
+  if (startDrain) keepDrained(ringPath, config);
   return dest;
 }
