@@ -47,7 +47,6 @@ for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]
       const p = arrival(jsonLines(pinoLog), N);
       const report = `${end}: ringTransport ${a.arrived}/${N} lines + exit handler ${a.exitHandler}; pino.transport ${p.arrived}/${N} lines + exit handler ${p.exitHandler}`;
       t.diagnostic(report);
-      console.log(`# comparison ${report}`);
     } finally {
       cleanRing(ring);
       rmSync(dir, { recursive: true, force: true });
@@ -106,7 +105,7 @@ test("ringTransport: a drain that cannot keep up: the writer drops lines (discar
   }
 });
 
-test("ringTransport: the drain is SIGKILLed while the program logs: a new one is started and picks up where it stopped; at most its batch in flight is lost, in one piece", async () => {
+test("ringTransport: the drain is SIGKILLed while the program logs: a new one is started and picks up where it stopped; at most its batch in flight is lost, in one piece", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
   const ring = ringPath("transport-drainkill");
   try {
@@ -139,7 +138,7 @@ test("ringTransport: the drain is SIGKILLed while the program logs: a new one is
     for (let k = 1; k < is.length; k++) if ((is[k] as number) !== (is[k - 1] as number) + 1) gaps++;
     assert.ok(gaps <= 1, `missing lines form at most one run (gaps: ${gaps})`);
     assert.equal(is[is.length - 1], n - 1, "the new drain delivered the rest");
-    console.log(`# drain killed: ${n - is.length} of ${n} lines lost (the killed drain's batch in flight)`);
+    t.diagnostic(`drain killed: ${n - is.length} of ${n} lines lost (the killed drain's batch in flight)`);
   } finally {
     cleanRing(ring);
     rmSync(dir, { recursive: true, force: true });
