@@ -20,6 +20,7 @@ import { ringScenarios } from './ring.js';
 import { typedHeapScenario, typedScenario } from './typed.js';
 import { xprocessScenario } from './xprocess.js';
 import { integrationScenarios } from './integrations.js';
+import { ringTransportScenario } from './ring-transport.js';
 
 export type { Scenario } from './harness.js';
 
@@ -29,6 +30,7 @@ export const scenarios: readonly Scenario[] = [
   typedScenario,
   typedHeapScenario,
   ...integrationScenarios,
+  ringTransportScenario,
   ...peerScenarios,
   pipeScenario,
   groupScenario,

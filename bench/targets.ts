@@ -27,6 +27,8 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   export_peak_rss_bytes: { op: '<', bound: 0.25, source: 'issue 6' },
   http_instrumented_rps: { op: '>=', bound: 0.95, source: 'issue 7' },
   otel_span_ns: { op: '<', bound: 1, source: 'issue 7, an aim' },
+  ring_transport_lines_ps: { op: '>=', bound: 2, source: 'issue 16' },
+  ring_transport_e2e_lines_ps: { op: '>=', bound: 1.5, source: 'issue 16' },
 };
 
 /** Whether `ratio` meets `target`. */

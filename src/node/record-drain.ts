@@ -82,7 +82,11 @@ export class RecordDrainTarget implements DrainTarget {
   /** Wait for the running take, or for records to arrive. Rethrows a sink's error (which ends the drain). */
   async waitForPages(options: { timeoutMs: number; wakeRecords?: number; signal?: AbortSignal }): Promise<void> {
     if (this.#busy !== undefined) await this.#busy;
-    else await this.#reader.waitAsync({ timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    else {
+      // Woken after wakeRecords commits (or the timeout), not by each: a wake is a futex call in the writer.
+      const records = options.wakeRecords ?? 1;
+      await this.#reader.waitAsync({ records, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    }
     this.#rethrow();
   }
 
