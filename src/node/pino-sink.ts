@@ -140,13 +140,19 @@ export class PinoSink implements RecordSink {
   #lostPending = 0;
   readonly #visit = (r: RingRecord): void => this.#record(r);
 
+  #error: Error | undefined;
+
   constructor(ring: RingBuffer, stream: Writable) {
     this.#ring = ring;
     this.#stream = stream;
     this.#registry = eventRegistry(ring);
+    // A target that fails (ENOSPC from pino/file, a closed socket) ends this drain at its next take
+    // with the error; what is still in the ring waits there for the next drain.
+    stream.on("error", (e: Error) => (this.#error ??= e));
   }
 
   async take(reader: RingReader): Promise<number> {
+    if (this.#error !== undefined) throw new Error(`a pino target failed: ${this.#error.message}`, { cause: this.#error });
     const n = reader.read(this.#visit, TAKE_RECORDS);
     this.#writeLostLine();
     const chunk = this.#chunk;
