@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { existsSync } from "node:fs";
 import type { RingBuffer } from "../ring.js";
 import { drainRing, liveWriters } from "./drain.js";
@@ -194,7 +195,7 @@ export function ensureDrain(ringPath: string, config: DrainConfig): number | und
   if (drainHolder(ringPath) !== undefined) return undefined;
   const err = openSync(`${ringPath}.drain.log`, "a", 0o600);
   try {
-    const child = spawn(process.execPath, [URB_MAIN.pathname, "drain", ringPath, "--config-json", JSON.stringify(config)], {
+    const child = spawn(process.execPath, [fileURLToPath(URB_MAIN), "drain", ringPath, "--config-json", JSON.stringify(config)], {
       detached: true, // its own process group: a signal to the application's group does not reach it
       stdio: ["ignore", "ignore", err],
       env: { ...process.env, NODE_OPTIONS: "" }, // not the application's preloads (urb record's, a tracer's)

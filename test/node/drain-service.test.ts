@@ -1,0 +1,55 @@
+/**
+ * serveDrain() in this process (no drain process spawned): pino.transport()'s multistream path
+ * (two targets with their own levels) fed from the ring, lines of a writer that closed, and the
+ * drain's exit once no writer is left.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { ringTransport } from "../../src/node/pino.js";
+import { serveDrain } from "../../src/node/drain-service.js";
+import { resolvePinoDrainConfig } from "../../src/node/pino-sink.js";
+import { ringPath, removeFile } from "./children.js";
+import { jsonLines } from "./drain-apps.js";
+
+test("serveDrain: two pino/file targets with their own levels get the lines pino.transport() would give them; the drain exits when the writer is gone", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-drain-service-"));
+  const ring = ringPath("drain-service");
+  try {
+    const all = join(dir, "all.log");
+    const warn = join(dir, "warn.log");
+    const options = {
+      targets: [
+        { target: "pino/file", options: { destination: all }, level: "info" },
+        { target: "pino/file", options: { destination: warn }, level: "warn" },
+      ],
+    };
+    const dest = ringTransport({ ...options, ring, startDrain: false });
+    const log = pino({}, dest);
+    for (let i = 0; i < 300; i++) (i % 3 === 0 ? log.warn : log.info).call(log, { i }, `line ${i}`);
+    dest.end();
+    const report = await serveDrain(ring, { pino: resolvePinoDrainConfig(options, `${process.cwd()}/`) }, { lingerMs: 0 });
+    assert.ok(report !== undefined);
+    assert.equal(report.records, 300);
+    assert.equal(report.lost, 0);
+    assert.deepEqual(jsonLines(all).map((l) => l.i), Array.from({ length: 300 }, (_, i) => i));
+    assert.deepEqual(jsonLines(warn).map((l) => l.i), Array.from({ length: 100 }, (_, k) => 3 * k));
+    assert.ok(jsonLines(warn).every((l) => l.level === 40));
+  } finally {
+    for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("resolvePinoDrainConfig: pino/file is pino's own file.js, absolute paths stay, pipelines keep their entry's level, targets and pipeline together are refused", () => {
+  const c = resolvePinoDrainConfig({ targets: [{ target: "pino/file" }, { target: "/abs/t.js", level: 50 }, { pipeline: [{ target: "pino/file" }], level: "warn" }] }, `${process.cwd()}/`);
+  assert.match(c.worker, /pino[/\\]lib[/\\]worker\.js$/);
+  assert.match(c.targets?.[0]?.target ?? "", /pino[/\\]file\.js$/);
+  assert.deepEqual(c.targets?.[1], { target: "/abs/t.js", level: 50 });
+  assert.equal(c.pipelines?.[0]?.[0]?.level, "warn");
+  assert.throws(() => resolvePinoDrainConfig({ targets: [], pipeline: [] }, `${process.cwd()}/`), /targets or pipeline, not both/);
+  assert.throws(() => resolvePinoDrainConfig({ targets: [{ target: "no-such-transport-xyz" }] }, `${process.cwd()}/`), /no-such-transport-xyz/);
+});
