@@ -22,7 +22,7 @@ const WARMUP = 20_000;
 const targets = [{ target: 'pino/file', options: { destination: cfg.log } }];
 const dest =
   cfg.transport === 'ring'
-    ? ringTransport({ targets, ring: cfg.ring, ringOptions: { pageSize: 32768, pagesPerLane: 2048 } })
+    ? ringTransport({ targets, ring: cfg.ring, ringOptions: { lanes: 1, sharedLanes: 1, pageSize: 32768, pagesPerLane: 2048 } })
     : pino.transport({ targets });
 const log = pino({}, dest);
 

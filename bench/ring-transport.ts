@@ -8,7 +8,8 @@
  * | ring_transport_e2e_lines_ps | lines/s from the burst's first log call until its last line is in the file | pino_transport_e2e_lines_ps |
  *
  * Both warm up first (20,000 lines, until they are in the file: the drain process or the worker
- * runs). The ring holds the whole burst (64 MiB per lane), so the app-thread figure is the cost of
+ * runs). The ring holds the whole burst (64 MiB per lane, one per-thread lane and one shared: less
+ * to set up), so the app-thread figure is the cost of
  * the log call, as thread-stream's figure is while its 4 MiB buffer has room (it blocks when full).
  */
 import { spawn } from 'node:child_process';

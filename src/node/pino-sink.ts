@@ -136,6 +136,10 @@ export class PinoSink implements RecordSink {
   readonly #decoder = new TextDecoder();
   #logType = -1;
   #lineOffset = 0;
+  /** The lines of the take in progress, as UTF-8 (decoded once per take, not once per line). */
+  #bytes = new Uint8Array(1 << 20);
+  #used = 0;
+  /** Warning lines of the take in progress. */
   #chunk = "";
   #lostPending = 0;
   readonly #visit = (r: RingRecord): void => this.#record(r);
@@ -155,7 +159,8 @@ export class PinoSink implements RecordSink {
     if (this.#error !== undefined) throw new Error(`a pino target failed: ${this.#error.message}`, { cause: this.#error });
     const n = reader.read(this.#visit, TAKE_RECORDS);
     this.#writeLostLine();
-    const chunk = this.#chunk;
+    const chunk = this.#decoder.decode(this.#bytes.subarray(0, this.#used)) + this.#chunk;
+    this.#used = 0;
     this.#chunk = "";
     if (chunk.length > 0 && !this.#stream.write(chunk)) await once(this.#stream, "drain");
     return n;
@@ -179,9 +184,15 @@ export class PinoSink implements RecordSink {
       return;
     }
     const len = Math.min((p[at] as number) | (((p[at + 1] as number) << 8) & ~VAR_TRUNCATED), p.length - at - VAR_PREFIX_BYTES);
-    const bytes = p.subarray(at + VAR_PREFIX_BYTES, at + VAR_PREFIX_BYTES + len);
+    if (this.#used + len + 1 > this.#bytes.length) {
+      const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.#used + len + 1));
+      grown.set(this.#bytes.subarray(0, this.#used));
+      this.#bytes = grown;
+    }
+    this.#bytes.set(p.subarray(at + VAR_PREFIX_BYTES, at + VAR_PREFIX_BYTES + len), this.#used);
+    this.#used += len;
     // A line cut to the event's maximum length lost its newline: the targets split on it.
-    this.#chunk += bytes[len - 1] === NEWLINE ? this.#decoder.decode(bytes) : `${this.#decoder.decode(bytes)}\n`;
+    if (p[at + VAR_PREFIX_BYTES + len - 1] !== NEWLINE) this.#bytes[this.#used++] = NEWLINE;
     this.lines++;
   }
 
@@ -220,9 +231,8 @@ export class PinoSink implements RecordSink {
   async close(): Promise<void> {
     if (this.#lostPending > 0) {
       this.#writeLostLine();
-      const chunk = this.#chunk;
+      this.#stream.write(this.#chunk);
       this.#chunk = "";
-      this.#stream.write(chunk);
     }
     const closed = once(this.#stream, "close");
     this.#stream.end();
