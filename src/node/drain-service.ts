@@ -13,11 +13,10 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { existsSync } from "node:fs";
 import type { RingBuffer } from "../ring.js";
 import { drainRing, liveWriters } from "./drain.js";
 import { acquireDrainLock, drainHolder, releaseStaleConsumerClaims } from "./drain-lock.js";
@@ -101,10 +100,9 @@ export async function serveDrain(ringPath: string, config: DrainConfig, options:
       await target.finish();
       records += target.taken;
       reclaimed += report.reclaimed;
-      const s = sink as RecordSink & { lost?: number; failed?: number };
-      lost += s.lost ?? 0;
-      failed += s.failed ?? 0;
-      if (s.lost !== undefined && s.lost > 0) log(`${s.lost} records lost: dropped by writers of the full ring (the drain did not keep up)`);
+      lost += sink.lost;
+      failed += sink.failed;
+      if (sink.lost > 0) log(`${sink.lost} records lost: dropped by writers of the full ring (the drain did not keep up)`);
       // Hand-over: release, then look once more (see the module comment).
       lock.release();
       lock = undefined;

@@ -19,7 +19,7 @@ import { dirname, isAbsolute, join } from "node:path";
 import type { Writable } from "node:stream";
 import type { RingReader, RingRecord } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
-import { eventRegistry, type FieldSchema } from "../schema/index.js";
+import { eventRegistry } from "../schema/index.js";
 import { VAR_PREFIX_BYTES, VAR_TRUNCATED } from "../schema/metadata-layout.js";
 import { PINO_LOG_EVENT } from "../pino/log-event.js";
 import type { RecordSink } from "./record-drain.js";
@@ -130,6 +130,8 @@ export class PinoSink implements RecordSink {
   lost = 0;
   /** Records of other types passed over. */
   skipped = 0;
+  /** Lines the targets refused: none (a failing target ends the drain with its error instead). */
+  readonly failed = 0;
   readonly #stream: Writable;
   readonly #ring: RingBuffer;
   readonly #registry;
@@ -199,11 +201,11 @@ export class PinoSink implements RecordSink {
   /** Whether `type` is the ring's `pino.log` event (looked up once; other processes define it). */
   #isLog(type: number): boolean {
     const schema = this.#registry.schema(type);
-    if (schema?.name !== PINO_LOG_EVENT) return false;
+    // pinoLogFields(): the u16 level, then the line (the only variable field, right after the fixed section).
+    if (schema?.name !== PINO_LOG_EVENT || schema.fields.length !== 2) return false;
     this.#logType = type;
     this.#lineOffset = schema.fixedBytes;
-    const line = schema.fields[1] as FieldSchema | undefined;
-    return line !== undefined;
+    return true;
   }
 
   reportLost(_lane: number, count: number): void {

@@ -24,6 +24,10 @@ export interface RecordSink {
   take(reader: RingReader): Promise<number>;
   /** Records that writers dropped and never reported in-band (reported by the drain for dead writers). */
   reportLost(lane: number, count: number): void;
+  /** Records lost before they reached the sink, so far: in-band LOST records and those reported through {@link RecordSink.reportLost}. */
+  readonly lost: number;
+  /** Records the sink took but could not deliver (e.g. spans of batches the exporter failed), so far. */
+  readonly failed: number;
   /** Deliver what is pending and close the sink's outputs. */
   close(): Promise<void>;
 }
