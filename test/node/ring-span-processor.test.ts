@@ -33,8 +33,13 @@ for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]
       const drainLog = await drainFinished(ring);
       const spans = jsonLines(out);
       const a = arrival(spans, N);
-      assert.equal(a.arrived, N, `every span exported (drain: ${drainLog})`);
-      assert.ok(a.prefix && a.inOrder, "in order, once each");
+      // onEnd never waits: spans that find the ring full are dropped and counted (the drain's summary).
+      const lost = Number(/(\d+) lost/.exec(drainLog)?.[1] ?? Number.NaN);
+      assert.equal(a.arrived + lost, N, `exported + lost = ended, exactly (drain: ${drainLog})`);
+      // The default ring's 8 MiB lane holds a burst of 10,000 spans of this size (under 400 B each) while the drain starts.
+      if (N <= 10_000) assert.equal(a.arrived, N, `every span exported (drain: ${drainLog})`);
+      assert.ok(a.inOrder, "in order, once each");
+      if (lost === 0) assert.ok(a.prefix, "none missing");
       assert.equal(a.exitHandler, end !== "kill", "the span ended in the exit handler");
       assert.ok(spans.every((s) => s.service === "span-app" && typeof s.traceId === "string" && (s.traceId as string).length === 32), "resource and ids kept");
 
