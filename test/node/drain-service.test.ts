@@ -53,3 +53,25 @@ test("resolvePinoDrainConfig: pino/file is pino's own file.js, absolute paths st
   assert.throws(() => resolvePinoDrainConfig({ targets: [], pipeline: [] }, `${process.cwd()}/`), /targets or pipeline, not both/);
   assert.throws(() => resolvePinoDrainConfig({ targets: [{ target: "no-such-transport-xyz" }] }, `${process.cwd()}/`), /no-such-transport-xyz/);
 });
+
+test("serveDrain: a pipeline (a pino-abstract-transport transform, then pino/file) gets every line through the transform", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-drain-service-"));
+  const ring = ringPath("drain-pipeline");
+  try {
+    const out = join(dir, "upper.log");
+    const transform = new URL("./fixtures/upper-transform.js", import.meta.url).pathname;
+    const options = { pipeline: [{ target: transform }, { target: "pino/file", options: { destination: out } }] };
+    const dest = ringTransport({ ...options, ring, startDrain: false });
+    const log = pino({}, dest);
+    for (let i = 0; i < 200; i++) log.info({ i }, `line ${i}`);
+    dest.end();
+    const report = await serveDrain(ring, { pino: resolvePinoDrainConfig(options, `${process.cwd()}/`) }, { lingerMs: 0 });
+    assert.equal(report?.records, 200);
+    const lines = jsonLines(out);
+    assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 200 }, (_, i) => i));
+    assert.ok(lines.every((l) => l.msg === `LINE ${String(l.i)}`), "through the transform");
+  } finally {
+    for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
