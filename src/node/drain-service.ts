@@ -13,13 +13,13 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RingBuffer } from "../ring.js";
 import { drainRing, liveWriters } from "./drain.js";
-import { acquireDrainLock, drainHolder, releaseStaleConsumerClaims } from "./drain-lock.js";
+import { type DrainLock, acquireDrainLock, drainHolder, releaseStaleConsumerClaims } from "./drain-lock.js";
 import { createFileRing, type FileRingOptions, openFileRing } from "./file-ring.js";
 import { type PinoDrainConfig, pinoSink } from "./pino-sink.js";
 import { RecordDrainTarget, type RecordSink } from "./record-drain.js";
@@ -67,7 +67,12 @@ export interface ServeDrainReport {
 export async function serveDrain(ringPath: string, config: DrainConfig, options: ServeDrainOptions = {}): Promise<ServeDrainReport | undefined> {
   const linger = options.lingerMs ?? 500;
   const log = options.log ?? (() => {});
-  let lock = acquireDrainLock(ringPath);
+  let lock: DrainLock | undefined;
+  try {
+    lock = acquireDrainLock(ringPath);
+  } finally {
+    endStartClaim(ringPath);
+  }
   if (lock === undefined) return undefined;
   let records = 0;
   let lost = 0;
@@ -154,6 +159,43 @@ export function openOrCreateFileRing(path: string, options: FileRingOptions): Ri
   return openFileRing(path);
 }
 
+/** A start claim older than this (ms) was left by a drain that never got to take the lock. */
+const START_STALE_MS = 5000;
+
+/** The file that says a drain is being started for the ring (so that the processes of a cluster start one, not one each). */
+function startClaimPath(ringPath: string): string {
+  return `${ringPath}.drain.starting`;
+}
+
+/** Claim the start of a drain for the ring: false when another process started one less than START_STALE_MS ago. */
+function claimStart(ringPath: string): boolean {
+  const path = startClaimPath(ringPath);
+  for (let i = 0; i < 2; i++) {
+    try {
+      closeSync(openSync(path, "wx", 0o600));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    try {
+      if (Date.now() - statSync(path).mtimeMs < START_STALE_MS) return false;
+      unlinkSync(path); // its drain never started: claim again
+    } catch {
+      // removed meanwhile: claim again
+    }
+  }
+  return false;
+}
+
+/** The drain started for the ring holds its lock (or found another drain holding it): the next start may be claimed. */
+function endStartClaim(ringPath: string): void {
+  try {
+    unlinkSync(startClaimPath(ringPath));
+  } catch {
+    // not there (started by hand, or removed as stale)
+  }
+}
+
 /** Rings this process keeps served (path -> config), checked by one unref'd timer. */
 const watched = new Map<string, DrainConfig>();
 /** How often a writer process checks that a drain serves its rings, in ms. */
@@ -190,7 +232,7 @@ const URB_MAIN = new URL("../cli/main.js", import.meta.url);
  * undefined when a drain was already serving.
  */
 export function ensureDrain(ringPath: string, config: DrainConfig): number | undefined {
-  if (drainHolder(ringPath) !== undefined) return undefined;
+  if (drainHolder(ringPath) !== undefined || !claimStart(ringPath)) return undefined;
   const err = openSync(`${ringPath}.drain.log`, "a", 0o600);
   try {
     const child = spawn(process.execPath, [fileURLToPath(URB_MAIN), "drain", ringPath, "--config-json", JSON.stringify(config)], {

@@ -20,7 +20,7 @@ const N = Number(process.env.RING_TRANSPORT_N ?? 2000);
 const ROOMY = { pageSize: 32768, pagesPerLane: 1024 };
 
 function cleanRing(ring: string): void {
-  for (const s of ["", ".drain", ".drain.log", ".drain.steal"]) removeFile(ring + s);
+  for (const s of ["", ".drain", ".drain.log", ".drain.steal", ".drain.starting"]) removeFile(ring + s);
 }
 
 for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]) {
@@ -74,6 +74,7 @@ test("ringTransport: a cluster of 4 processes logs through one ring and one drai
     const pids = new Set(lines.map((l) => l.pid));
     assert.equal(pids.size, 4, "four writer processes");
     assert.equal((drainLog.match(/records delivered/g) ?? []).length, 1, `one drain process served them all: ${drainLog}`);
+    assert.doesNotMatch(drainLog, /served by another drain/, "and only one was started (the start claim)");
   } finally {
     cleanRing(ring);
     rmSync(dir, { recursive: true, force: true });
