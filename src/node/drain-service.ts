@@ -18,7 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RingBuffer } from "../ring.js";
-import { drainRing, liveWriters } from "./drain.js";
+import { type DrainReport, drainRing, liveWriters } from "./drain.js";
 import { type DrainLock, acquireDrainLock, drainHolder, releaseStaleConsumerClaims } from "./drain-lock.js";
 import { createFileRing, type FileRingOptions, openFileRing } from "./file-ring.js";
 import { type PinoDrainConfig, pinoSink } from "./pino-sink.js";
@@ -88,20 +88,27 @@ export async function serveDrain(ringPath: string, config: DrainConfig, options:
       const sink = await buildSink(ring, config);
       const target = new RecordDrainTarget(ring, sink);
       let idleSince: number | undefined;
-      const report = await drainRing(ring, target, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        flushMs: options.flushMs ?? 100,
-        checkMs: 100,
-        stopWhenNoWriters: () => {
-          if (options.keep === true || liveWriters(ring).length > 0) {
-            idleSince = undefined;
-            return false;
-          }
-          idleSince ??= performance.now();
-          return performance.now() - idleSince >= linger;
-        },
-        onReclaimed: (p) => log(`writer pid ${p.tag} is gone: reclaimed${p.abandoned > 0 ? ` (${p.abandoned} reservations it never committed discarded)` : ""}`),
-      });
+      let report: DrainReport;
+      try {
+        report = await drainRing(ring, target, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          flushMs: options.flushMs ?? 100,
+          checkMs: 100,
+          stopWhenNoWriters: () => {
+            if (options.keep === true || liveWriters(ring).length > 0) {
+              idleSince = undefined;
+              return false;
+            }
+            idleSince ??= performance.now();
+            return performance.now() - idleSince >= linger;
+          },
+          onReclaimed: (p) => log(`writer pid ${p.tag} is gone: reclaimed${p.abandoned > 0 ? ` (${p.abandoned} reservations it never committed discarded)` : ""}`),
+        });
+      } catch (e) {
+        // A sink that failed: still free the lanes (our consumer claims) for the next drain, then report the failure.
+        await target.finish().catch(() => {});
+        throw e;
+      }
       await target.finish();
       records += target.taken;
       reclaimed += report.reclaimed;

@@ -231,6 +231,7 @@ export class PinoSink implements RecordSink {
   }
 
   async close(): Promise<void> {
+    if (this.#stream.destroyed) return; // failed (the error ended the drain) or closed already
     if (this.#lostPending > 0) {
       this.#writeLostLine();
       this.#stream.write(this.#chunk);

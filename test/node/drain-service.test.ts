@@ -75,3 +75,27 @@ test("serveDrain: a pipeline (a pino-abstract-transport transform, then pino/fil
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("serveDrain: a target that fails (ENOSPC) ends the drain with its error and frees the lanes: the next drain delivers what the first could not", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-drain-service-"));
+  const ring = ringPath("drain-failing");
+  try {
+    const out = join(dir, "app.log");
+    const failing = { targets: [{ target: new URL("./fixtures/failing-target.js", import.meta.url).pathname }] };
+    const good = { targets: [{ target: "pino/file", options: { destination: out } }] };
+    const dest = ringTransport({ ...good, ring, startDrain: false });
+    const log = pino({}, dest);
+    for (let i = 0; i < 10_000; i++) log.info({ i }, "line");
+    dest.end();
+    await assert.rejects(serveDrain(ring, { pino: resolvePinoDrainConfig(failing, `${process.cwd()}/`) }, { lingerMs: 0 }), /no space left/);
+    const report = await serveDrain(ring, { pino: resolvePinoDrainConfig(good, `${process.cwd()}/`) }, { lingerMs: 0 });
+    assert.ok(report !== undefined, "the lock was released");
+    const is = jsonLines(out).map((l) => l.i as number);
+    assert.ok(is.length > 0 && is.length < 10_000, `the failed drain's take is lost, the rest arrives (${is.length})`);
+    assert.equal(is[is.length - 1], 9999);
+    assert.ok(is.every((v, k) => k === 0 || v === (is[k - 1] as number) + 1), "one contiguous run, the tail");
+  } finally {
+    for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
