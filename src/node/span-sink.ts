@@ -38,8 +38,13 @@ async function importFrom(spec: string, from: string): Promise<Record<string, un
 }
 
 /**
- * An exporter that retries each failed batch up to `retries` times with exponential backoff,
- * and reports the last failure after that.
+ * An exporter that retries each failed batch up to `retries` times with exponential backoff
+ * (100 ms doubling, at most 5 s), and reports the last failure after that.
+ *
+ * @example
+ * ```ts
+ * await exportSpans(ring, ring.consumer(), retryingExporter(otlpExporter, 5), { resource });
+ * ```
  */
 export function retryingExporter(exporter: SpanExporter, retries: number): SpanExporter {
   const once = (spans: ReadableSpan[]) => new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
