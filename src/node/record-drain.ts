@@ -50,6 +50,8 @@ export class RecordDrainTarget implements DrainTarget {
   #busy: Promise<void> | undefined;
   #error: unknown = undefined;
   #finished = false;
+  /** The last take found nothing: wait for records before the next (else the loop would spin in promises). */
+  #empty = false;
   /** Records handed to the sink so far. */
   taken = 0;
 
@@ -70,10 +72,11 @@ export class RecordDrainTarget implements DrainTarget {
   }
 
   #start(): void {
-    if (this.#busy !== undefined || this.#finished) return;
+    if (this.#busy !== undefined || this.#finished || this.#empty) return;
     this.#busy = this.#sink.take(this.#reader).then(
       (n) => {
         this.taken += n;
+        this.#empty = n === 0;
         this.#busy = undefined;
       },
       (e: unknown) => {
@@ -85,11 +88,16 @@ export class RecordDrainTarget implements DrainTarget {
 
   /** Wait for the running take, or for records to arrive. Rethrows a sink's error (which ends the drain). */
   async waitForPages(options: { timeoutMs: number; wakeRecords?: number; signal?: AbortSignal }): Promise<void> {
-    if (this.#busy !== undefined) await this.#busy;
-    else {
+    if (this.#busy !== undefined) {
+      await this.#busy;
+      // A take that did not wait for I/O resolves in microtasks: give the event loop a turn, or the
+      // sink's own writes (sonic-boom's fs.write callbacks) would never run while records keep coming.
+      await new Promise((resolve) => setImmediate(resolve));
+    } else {
       // Woken after wakeRecords commits (or the timeout), not by each: a wake is a futex call in the writer.
       const records = options.wakeRecords ?? 1;
       await this.#reader.waitAsync({ records, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+      this.#empty = false;
     }
     this.#rethrow();
   }

@@ -8,7 +8,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ringPath, removeFile } from "./children.js";
@@ -142,6 +143,33 @@ test("ringTransport: the drain is SIGKILLed while the program logs: a new one is
     assert.equal(is[is.length - 1], n - 1, "the new drain delivered the rest");
     t.diagnostic(`drain killed: ${n - is.length} of ${n} lines lost (the killed drain's batch in flight)`);
   } finally {
+    cleanRing(ring);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ringTransport: lines reach the file while the program lives on idle (the drain does not hold them until the writer exits)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
+  const ring = ringPath("transport-idle");
+  const log = join(dir, "app.log");
+  const n = 50_000;
+  // A burst, then the program idles until killed (end "kill"; here only after the check): every
+  // other test waits for the drain to exit. (The drain once spun in promises after a burst, so the
+  // target's pending file write never completed and the last lines stayed in its buffer until the
+  // writer exited: seen in 1 of 3 bench sessions; this test did not reproduce it in 3 runs.)
+  const config: LogAppConfig = { transport: "ring", ring, log, n, end: "kill", lineBytes: 130, ringOptions: ROOMY };
+  const app = spawn(process.execPath, [new URL("./fixtures/log-app.js", import.meta.url).pathname, JSON.stringify(config)], { stdio: "ignore" });
+  try {
+    let lines = 0;
+    for (let k = 0; k < 600 && lines < n; k++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lines = existsSync(log) ? readFileSync(log, "utf8").split("\n").length - 1 : 0;
+    }
+    assert.equal(lines, n, "every line in the file within 30 s, the program still running");
+    assert.equal(app.exitCode, null);
+  } finally {
+    app.kill("SIGKILL");
+    await drainFinished(ring);
     cleanRing(ring);
     rmSync(dir, { recursive: true, force: true });
   }
