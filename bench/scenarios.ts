@@ -22,6 +22,7 @@ import { typedHeapScenario, typedScenario } from './typed.js';
 import { xprocessScenario } from './xprocess.js';
 import { integrationScenarios } from './integrations.js';
 import { recordTreeScenario } from './record-tree.js';
+import { ringTransportScenario } from './ring-transport.js';
 
 export type { Scenario } from './harness.js';
 
@@ -33,6 +34,7 @@ export const scenarios: readonly Scenario[] = [
   typedHeapScenario,
   ...integrationScenarios,
   recordTreeScenario,
+  ringTransportScenario,
   ...peerScenarios,
   pipeScenario,
   groupScenario,

@@ -22,6 +22,7 @@ export const COMMANDS: readonly { readonly name: string; readonly summary: strin
   { name: "attach", summary: "print events live as other processes commit them to a file ring", load: async () => (await import("./attach.js")).attachCommand },
   { name: "recover", summary: "extract every committed record of a crashed process's file ring into a .urb file", load: async () => (await import("./recover.js")).recoverCommand },
   { name: "clear", summary: "empty a file ring while its writers go on (a reset; the records count as cleared)", load: async () => (await import("./clear.js")).clearCommand },
+  { name: "drain", summary: "serve a file ring of log lines or spans: deliver them to pino targets or a span exporter", load: async () => (await import("./drain.js")).drainCommand },
   { name: "view", summary: "write a self-contained HTML timeline (zoomable, one row per lane, event rates)", load: async () => (await import("./view.js")).viewCommand },
 ];
 

@@ -48,7 +48,18 @@ function levelOf(bytes: Uint8Array, length: number): number {
 export interface RingDestinationOptions {
   /** The writer to use (default: a new `ring.writer()` of this thread, closed by `end()`). */
   writer?: RingWriter;
+  /**
+   * When the ring is full (discard mode, its reader behind), wait up to this many ms for room
+   * before dropping the line (blocks the thread, as pino's own transports do when their buffer is
+   * full; Atomics.wait: not on a browser's main thread). After a wait that timed out, lines are
+   * dropped at once until the ring has room again, so a reader that is gone costs one wait, not
+   * one per line. Default 0: drop at once.
+   */
+  fullWaitMs?: number;
 }
+
+/** How long one wait for room sleeps, in ms. */
+const FULL_POLL_MS = 1;
 
 /**
  * A pino destination (see {@link ringDestination}). Synchronous: when `write()` returns the line is
@@ -66,6 +77,10 @@ export class RingDestination {
   readonly #lineOffset: number;
   readonly #scratch: Uint8Array;
   readonly #encoder = new TextEncoder();
+  readonly #fullWaitMs: number;
+  /** Set after a wait for room timed out; cleared by the next line that finds room. */
+  #gaveUp = false;
+  #sleepCell: Int32Array | undefined;
   #closed = false;
 
   constructor(ring: RingBuffer, options: RingDestinationOptions = {}) {
@@ -80,6 +95,9 @@ export class RingDestination {
     this.#scratch = new Uint8Array(line.param);
     this.#owned = options.writer === undefined;
     this.#writer = options.writer ?? ring.writer();
+    const wait = options.fullWaitMs ?? 0;
+    if (!(wait >= 0 && wait <= 0x7fffffff)) throw new RangeError(`Cannot create RingDestination: fullWaitMs must be from 0 to 2147483647, received ${wait}`);
+    this.#fullWaitMs = wait;
   }
 
   /** The writer the lines go through. */
@@ -96,7 +114,8 @@ export class RingDestination {
     const w = this.#writer;
     const r = this.#encoder.encodeInto(line, this.#scratch);
     const n = r.written;
-    const at = w.reserve(this.#id, this.#lineOffset + VAR_PREFIX_BYTES + n);
+    const size = this.#lineOffset + VAR_PREFIX_BYTES + n;
+    const at = this.#fullWaitMs === 0 ? w.reserve(this.#id, size) : this.#reserveWaiting(size);
     if (at < 0) {
       this.dropped++;
       return true;
@@ -109,6 +128,27 @@ export class RingDestination {
     w.bytes.set(n === this.#scratch.length ? this.#scratch : this.#scratch.subarray(0, n), at + this.#lineOffset + VAR_PREFIX_BYTES);
     w.commit(at);
     return true;
+  }
+
+  /** reserve() that first waits up to fullWaitMs for room in a full ring (a full lane is not a drop while we wait). */
+  #reserveWaiting(size: number): number {
+    const w = this.#writer;
+    let at = w.tryReserve(this.#id, size);
+    if (at >= 0) {
+      this.#gaveUp = false;
+      return at;
+    }
+    if (!this.#gaveUp) {
+      const cell = (this.#sleepCell ??= new Int32Array(new SharedArrayBuffer(4)));
+      const deadline = performance.now() + this.#fullWaitMs;
+      while (performance.now() < deadline) {
+        Atomics.wait(cell, 0, 0, FULL_POLL_MS); // a sleep: nobody notifies this private cell
+        at = w.tryReserve(this.#id, size);
+        if (at >= 0) return at;
+      }
+      this.#gaveUp = true;
+    }
+    return w.reserve(this.#id, size); // still full: a counted drop, reported in-band
   }
 
   /** Nothing is buffered; calls `cb` at once (pino's `logger.flush(cb)`). */
@@ -145,4 +185,4 @@ export function ringDestination(ring: RingBuffer, options: RingDestinationOption
   return new RingDestination(ring, options);
 }
 
-const RING_DESTINATION_OPTIONS_KEYS = optionKeys<RingDestinationOptions>({ writer: true });
+const RING_DESTINATION_OPTIONS_KEYS = optionKeys<RingDestinationOptions>({ writer: true, fullWaitMs: true });

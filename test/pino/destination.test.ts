@@ -163,3 +163,31 @@ test("lines read back from a snapshot file (.urb) through its read-only registry
   assert.equal(cut.time, trace.epochWallMs + cut.timestamp / 1e6, "a cut line has no time of its own: the file's epoch places it");
   assert.ok(noEpoch !== undefined && Number.isNaN(noEpoch.time), "without an epoch, a file's registry cannot place a cut line");
 });
+
+test("fullWaitMs: a full ring makes write() wait for room (not a drop while it waits), then drop once; later lines drop at once until there is room, then wait again", () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 1024, pagesPerLane: 4, mode: "discard" });
+  const dest = ringDestination(ring, { fullWaitMs: 40 });
+  const line = `${JSON.stringify({ level: 30, msg: "x".repeat(200) })}\n`;
+  const fill = ringDestination(ring, { writer: dest.writer }); // same lane, no waiting
+  let n = 0;
+  while (fill.dropped === 0 && n < 100) {
+    fill.write(line);
+    n++;
+  }
+  assert.ok(n < 100, "the lane filled");
+  const before = dest.dropped;
+  const writerDrops = dest.writer.dropped;
+  let t = performance.now();
+  dest.write(line);
+  assert.ok(performance.now() - t >= 35, "it waited for room");
+  assert.equal(dest.dropped, before + 1, "one drop after the wait");
+  assert.equal(dest.writer.dropped, writerDrops + 1, "none counted by the writer while waiting (tryReserve)");
+  t = performance.now();
+  dest.write(line);
+  assert.ok(performance.now() - t < 30, "no second wait while the ring stays full");
+  assert.equal(dest.dropped, before + 2);
+  ring.consumer().read(() => {}); // room again
+  dest.write(line);
+  assert.equal(dest.dropped, before + 2, "written");
+  assert.throws(() => ringDestination(ring, { writer: dest.writer, fullWaitMs: -1 }), /fullWaitMs/);
+});

@@ -1,0 +1,176 @@
+/**
+ * ringTransport() (unified-ring-buffer/pino in Node): a program logs lines of 100 B to 16 KiB and
+ * then exits, throws, or is SIGKILLed by its parent right after writing a marker to stderr; every
+ * line logged before the end, and one logged in its exit handler, is in the file, in order, in
+ * every case. The same program with pino.transport() runs beside it: its losses are reported (a
+ * comparison, not an assertion on pino). Also: a cluster of 4 processes through one ring and one
+ * drain, a drain that cannot keep up (losses counted and reported), a drain that is killed.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ringPath, removeFile } from "./children.js";
+import { arrival, drainFinished, jsonLines, runApp } from "./drain-apps.js";
+import type { Ending, LogAppConfig } from "./fixtures/crash-protocol-log.js";
+
+const N = Number(process.env.RING_TRANSPORT_N ?? 2000);
+/** A ring that holds the whole burst (N lines of 8 KB on average), so the test does not depend on how soon the drain starts. */
+const ROOMY = { pageSize: 32768, pagesPerLane: 1024 };
+
+function cleanRing(ring: string): void {
+  for (const s of ["", ".drain", ".drain.log", ".drain.steal", ".drain.starting"]) removeFile(ring + s);
+}
+
+for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]) {
+  test(`ringTransport: ${N} lines of 100 B-16 KiB then ${end === "kill" ? "SIGKILL by the parent" : end === "exit" ? "process.exit(1)" : "a throw"}: every line (and the exit handler's) is in app.log, in order; pino.transport() beside it`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
+    const ring = ringPath(`transport-${end}`);
+    try {
+      const ringLog = join(dir, "ring.log");
+      const run = await runApp("log-app", { transport: "ring", ring, log: ringLog, n: N, end, ringOptions: ROOMY } satisfies LogAppConfig);
+      assert.ok(run.stderr.includes("LOGGED"), run.stderr);
+      const drainLog = await drainFinished(ring);
+      const lines = jsonLines(ringLog);
+      const a = arrival(lines, N);
+      assert.equal(run.dropped, 0, "the ring held the burst");
+      assert.equal(a.arrived, N, `every line logged arrived (drain: ${drainLog})`);
+      assert.ok(a.prefix && a.inOrder, "in order, once each");
+      assert.equal(a.exitHandler, end !== "kill", "the exit handler's line arrived (it runs on exit and throw, not on SIGKILL)");
+      assert.ok(!lines.some((l) => "unparsed" in l), "every line whole");
+      assert.ok(!lines.some((l) => typeof l.msg === "string" && l.msg.startsWith("urb drain:")), "no loss reported");
+
+      const pinoLog = join(dir, "pino.log");
+      await runApp("log-app", { transport: "pino", log: pinoLog, n: N, end } satisfies LogAppConfig);
+      await new Promise((r) => setTimeout(r, 200));
+      const p = arrival(jsonLines(pinoLog), N);
+      const report = `${end}: ringTransport ${a.arrived}/${N} lines + exit handler ${a.exitHandler}; pino.transport ${p.arrived}/${N} lines + exit handler ${p.exitHandler}`;
+      t.diagnostic(report);
+    } finally {
+      cleanRing(ring);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("ringTransport: a cluster of 4 processes logs through one ring and one drain: every line arrives once, in order per process", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
+  const ring = ringPath("transport-cluster");
+  const n = Math.max(1, Math.floor(N / 4));
+  try {
+    const log = join(dir, "app.log");
+    const run = await runApp("log-app", { transport: "ring", ring, log, n, end: "exit", cluster: 4, lineBytes: 300, ringOptions: ROOMY } satisfies LogAppConfig);
+    assert.equal(run.exit, 0, run.stderr);
+    const drainLog = await drainFinished(ring);
+    const lines = jsonLines(log);
+    for (let w = 1; w <= 4; w++) {
+      const a = arrival(lines, n, w);
+      assert.equal(a.arrived, n, `worker ${w}: every line (drain: ${drainLog})`);
+      assert.ok(a.prefix && a.inOrder, `worker ${w}: in order, once each`);
+      assert.ok(a.exitHandler, `worker ${w}: its exit handler's line`);
+    }
+    assert.equal(lines.length, 4 * (n + 1), "nothing else, nothing twice");
+    const pids = new Set(lines.map((l) => l.pid));
+    assert.equal(pids.size, 4, "four writer processes");
+    assert.equal((drainLog.match(/records delivered/g) ?? []).length, 1, `one drain process served them all: ${drainLog}`);
+    assert.doesNotMatch(drainLog, /served by another drain/, "and only one was started (the start claim)");
+  } finally {
+    cleanRing(ring);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ringTransport: a drain that cannot keep up: the writer drops lines (discard), the drain writes a warning line with the count, and lines arrived + lost = logged", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
+  const ring = ringPath("transport-full");
+  try {
+    const log = join(dir, "app.log");
+    const n = 20_000;
+    // A 64 KiB lane and no waiting: the burst outruns the drain at once.
+    const run = await runApp("log-app", { transport: "ring", ring, log, n, end: "exit", lineBytes: 1000, fullWaitMs: 0, ringOptions: { pageSize: 16384, pagesPerLane: 4 } } satisfies LogAppConfig);
+    const drainLog = await drainFinished(ring);
+    const lines = jsonLines(log);
+    const a = arrival(lines, n);
+    const warnings = lines.filter((l) => typeof l.msg === "string" && l.msg.startsWith("urb drain:"));
+    const lost = warnings.reduce((s, l) => s + (l.lost as number), 0);
+    assert.ok(run.dropped > 0, "the ring was full");
+    assert.ok(a.inOrder, "what arrived is in order");
+    // n lines and the exit handler's (which the still-full ring may drop too: after the marker).
+    const exitLine = a.exitHandler ? 1 : 0;
+    assert.equal(a.arrived + exitLine + lost, n + 1, `arrived ${a.arrived} + ${exitLine} + reported lost ${lost} = logged ${n + 1}`);
+    assert.equal(lost, run.dropped + 1 - exitLine, "the drain reports exactly what the writer dropped");
+    assert.match(drainLog, new RegExp(`${lost} records lost`), "and the drain says so on its stderr");
+  } finally {
+    cleanRing(ring);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ringTransport: the drain is SIGKILLed while the program logs: a new one is started and picks up where it stopped; at most its batch in flight is lost, in one piece", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
+  const ring = ringPath("transport-drainkill");
+  try {
+    const log = join(dir, "app.log");
+    const n = 8000; // about 4 s of logging at 100 lines per 50 ms: the writer outlives the killed drain
+    const app = runApp("log-app", { transport: "ring", ring, log, n, end: "exit", lineBytes: 200, paceMs: 50, ringOptions: ROOMY } satisfies LogAppConfig);
+    let first = 0;
+    for (let k = 0; k < 1000 && first === 0; k++) {
+      await new Promise((r) => setTimeout(r, 10));
+      try {
+        first = Number(readFileSync(`${ring}.drain`, "utf8"));
+      } catch {
+        // not started yet
+      }
+    }
+    assert.ok(first > 0, "a drain started");
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(first, "SIGKILL");
+    const run = await app;
+    assert.ok(run.stderr.includes("LOGGED"), run.stderr);
+    const drainLog = await drainFinished(ring);
+    assert.match(drainLog, /took over from a drain that died/);
+    const lines = jsonLines(log);
+    const is = lines.filter((l) => typeof l.i === "number" && (l.i as number) < n).map((l) => l.i as number);
+    const a = arrival(lines, n);
+    assert.ok(a.inOrder, "in order, nothing twice");
+    assert.ok(a.exitHandler, "the exit handler's line");
+    // What is missing is one run: the take the killed drain held (read from the ring, not yet written).
+    let gaps = 0;
+    for (let k = 1; k < is.length; k++) if ((is[k] as number) !== (is[k - 1] as number) + 1) gaps++;
+    assert.ok(gaps <= 1, `missing lines form at most one run (gaps: ${gaps})`);
+    assert.equal(is[is.length - 1], n - 1, "the new drain delivered the rest");
+    t.diagnostic(`drain killed: ${n - is.length} of ${n} lines lost (the killed drain's batch in flight)`);
+  } finally {
+    cleanRing(ring);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ringTransport: lines reach the file while the program lives on idle (the drain does not hold them until the writer exits)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "urb-ringtransport-"));
+  const ring = ringPath("transport-idle");
+  const log = join(dir, "app.log");
+  const n = 50_000;
+  // A burst, then the program idles until killed (end "kill"; here only after the check): every
+  // other test waits for the drain to exit. (The drain once spun in promises after a burst, so the
+  // target's pending file write never completed and the last lines stayed in its buffer until the
+  // writer exited: seen in 1 of 3 bench sessions; this test did not reproduce it in 3 runs.)
+  const config: LogAppConfig = { transport: "ring", ring, log, n, end: "kill", lineBytes: 130, ringOptions: ROOMY };
+  const app = spawn(process.execPath, [new URL("./fixtures/log-app.js", import.meta.url).pathname, JSON.stringify(config)], { stdio: "ignore" });
+  try {
+    let lines = 0;
+    for (let k = 0; k < 600 && lines < n; k++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lines = existsSync(log) ? readFileSync(log, "utf8").split("\n").length - 1 : 0;
+    }
+    assert.equal(lines, n, "every line in the file within 30 s, the program still running");
+    assert.equal(app.exitCode, null);
+  } finally {
+    app.kill("SIGKILL");
+    await drainFinished(ring);
+    cleanRing(ring);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
