@@ -5,6 +5,7 @@
  * a process that is killed are exported all the same.
  */
 import { basename } from "node:path";
+import { checkOptions, optionKeys } from "../options.js";
 import { RingSpanProcessor, type RingSpanProcessorOptions } from "../otel/span-processor.js";
 import { DRAIN_RING_DEFAULTS, defaultRingPath, keepDrained, openOrCreateFileRing } from "./drain-service.js";
 import type { FileRingOptions } from "./file-ring.js";
@@ -19,6 +20,19 @@ export interface RingSpanExportOptions extends SpanDrainConfig, Omit<RingSpanPro
   /** Start a drain process if none serves the ring. Default true. */
   startDrain?: boolean;
 }
+
+const RING_SPAN_EXPORT_OPTION_KEYS = optionKeys<RingSpanExportOptions>({
+  exporter: true,
+  resolveFrom: true,
+  resource: true,
+  maxBatch: true,
+  retries: true,
+  maxAttributes: true,
+  maxAttributeBytes: true,
+  ring: true,
+  ringOptions: true,
+  startDrain: true,
+});
 
 /**
  * A SpanProcessor writing ended spans into a file ring that a drain process exports with
@@ -36,6 +50,7 @@ export interface RingSpanExportOptions extends SpanDrainConfig, Omit<RingSpanPro
  * ```
  */
 export function ringSpanProcessor(options: RingSpanExportOptions): RingSpanProcessor {
+  checkOptions("Cannot create ring span processor", options, RING_SPAN_EXPORT_OPTION_KEYS);
   const { ring: path, ringOptions, startDrain = true, maxAttributes, maxAttributeBytes, ...drain } = options;
   const config = { otel: { ...drain, resolveFrom: drain.resolveFrom ?? `${process.cwd()}/` } };
   const ringPath = path ?? defaultRingPath(`otel-${basename(process.cwd())}`, config);

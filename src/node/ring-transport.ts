@@ -9,6 +9,19 @@ import { type RingDestination, ringDestination } from "../pino/destination.js";
 import { DRAIN_RING_DEFAULTS, defaultRingPath, keepDrained, openOrCreateFileRing } from "./drain-service.js";
 import type { FileRingOptions } from "./file-ring.js";
 import { type PinoTransportOptions, resolvePinoDrainConfig } from "./pino-sink.js";
+import { checkOptions, optionKeys } from "../options.js";
+
+const RING_TRANSPORT_OPTION_KEYS = optionKeys<RingTransportOptions>({
+  targets: true,
+  pipeline: true,
+  levels: true,
+  dedupe: true,
+  ring: true,
+  ringOptions: true,
+  resolveFrom: true,
+  fullWaitMs: true,
+  startDrain: true,
+});
 
 /** Options of {@link ringTransport}: pino.transport()'s `targets` or `pipeline`, `levels`, `dedupe`, and where the ring is. */
 export interface RingTransportOptions extends PinoTransportOptions {
@@ -46,6 +59,7 @@ export interface RingTransportOptions extends PinoTransportOptions {
  * ```
  */
 export function ringTransport(options: RingTransportOptions): RingDestination {
+  checkOptions("Cannot create ring transport", options, RING_TRANSPORT_OPTION_KEYS);
   const { ring: path, ringOptions, resolveFrom, startDrain = true, fullWaitMs, ...transport } = options;
   const config = { pino: resolvePinoDrainConfig(transport, resolveFrom ?? `${process.cwd()}/`) };
   const ringPath = path ?? defaultRingPath(`pino-${basename(process.cwd())}`, config);
