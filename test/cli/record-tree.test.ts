@@ -28,12 +28,14 @@ interface Tally {
   /** Typed events per "name pid/threadId" (pino.log, otel.span, node.http.server, ...). */
   events: Map<string, number>;
   lost: number;
+  /** Each loss marker, said in words (for the failure message). */
+  losses: string[];
   warnings: string[];
   mismatched: number;
 }
 
 function tally(path: string): Tally {
-  const t: Tally = { counts: new Map(), names: new Map(), begins: new Map(), ends: new Map(), events: new Map(), lost: 0, warnings: [], mismatched: 0 };
+  const t: Tally = { counts: new Map(), names: new Map(), begins: new Map(), ends: new Map(), events: new Map(), lost: 0, losses: [], warnings: [], mismatched: 0 };
   const trace = openTraceFile(path);
   try {
     const sharedLane = trace.geometry.ownLanes;
@@ -41,6 +43,7 @@ function tally(path: string): Tally {
       (r) => {
         if (r.kind === 'lost') {
           t.lost += r.lost;
+          t.losses.push(`${r.lost} ${r.cause} on lane ${r.lane} (${r.pid}/${r.threadId})`);
           return;
         }
         if (r.type < 1 || r.type > 3) {
@@ -82,7 +85,7 @@ test('urb record of an HTTP server with 3 worker threads and a cluster of 2: eve
     const [primary, w1, w2] = ready.slice(1).map(Number) as [number, number, number];
     const t = tally(out);
     assert.deepEqual(t.warnings, []);
-    assert.equal(t.lost, 0);
+    assert.equal(t.lost, 0, t.losses.join('; '));
     assert.equal(t.mismatched, 0, 'identity in the ring = identity in the payload, for every record');
     const expected = new Map<string, string>([
       [`${primary}/0`, 'main'],
