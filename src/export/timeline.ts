@@ -280,9 +280,14 @@ export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, op
         summary.unpaired++;
         break;
       }
-      case "counter":
-        visitor.counter(thread, t, s.name, (s.fields[shape.field] as { name: string }).name, v.number(shape.field));
+      case "counter": {
+        const value = v.number(shape.field);
+        // A counter track plots numbers: an infinite sample (or NaN) has no place on it, and Chrome's
+        // JSON cannot even carry it as a number. It becomes an instant with its fields, not lost.
+        if (!Number.isFinite(value)) break;
+        visitor.counter(thread, t, s.name, (s.fields[shape.field] as { name: string }).name, value);
         return;
+      }
       case "instant":
         if (s.name === PROCESS_NAME_EVENT && thread.process.pid !== 0) {
           const i = v.index("name");

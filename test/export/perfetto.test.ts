@@ -168,3 +168,15 @@ test('the field numbers are those of perfetto.protos (copied from the .proto fil
     DA_NAME: 10, // string name = 10
   });
 });
+
+test('an infinite counter sample is an instant in both exports (found by the property above, seed 200590255)', () => {
+  for (const identity of [UNKNOWN_IDENTITY, undefined]) {
+    const { trace } = traceOf([{ kind: 'gauge', lane: 0, value: Number.NEGATIVE_INFINITY }, { kind: 'gauge', lane: 0, value: Number.POSITIVE_INFINITY }, { kind: 'gauge', lane: 0, value: 2 }], 'mono', identity);
+    const v = validateExports(trace, { processName: 'p' });
+    assert.deepEqual(exportViolations(v), []);
+    assert.equal(v.perfetto.events.filter((e) => e.type === PF.TYPE_COUNTER).length, 1);
+    assert.equal(v.perfetto.events.filter((e) => e.type === PF.TYPE_INSTANT).length, 2);
+    assert.equal(v.rules.phases['C'], 1);
+    assert.equal(v.rules.phases['i'], 2);
+  }
+});

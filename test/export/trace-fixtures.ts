@@ -87,7 +87,11 @@ export function expectedShapes(ops: readonly Op[], rows: 'lanes' | 'one thread' 
         }
         break;
       case 'req': r.slices++; break;
-      case 'gauge': r.counters++; break;
+      case 'gauge':
+        // An infinite sample cannot be plotted (nor written as a JSON number): it is an instant.
+        if (Number.isFinite(op.value)) r.counters++;
+        else r.instants++;
+        break;
       case 'note': r.instants++; break;
       case 'raw':
         r.raw++;
