@@ -11,6 +11,8 @@
  */
 import {
   IDENTITY_FIXED_BYTES,
+  IDENTITY_PID,
+  IDENTITY_THREAD_ID,
   IDENTITY_NAME_MAX,
   INTERNAL_BIT,
   INTERNAL_IDENTITY,
@@ -87,8 +89,8 @@ export function identityPayload(id: ThreadIdentity, withName: boolean): Uint8Arr
   const name = withName ? cutUtf8(id.name, IDENTITY_NAME_MAX) : new Uint8Array(0);
   const out = new Uint8Array(IDENTITY_FIXED_BYTES + name.length);
   const dv = new DataView(out.buffer);
-  dv.setUint32(0, id.pid, true);
-  dv.setInt32(4, id.threadId, true);
+  dv.setUint32(IDENTITY_PID, id.pid, true);
+  dv.setInt32(IDENTITY_THREAD_ID, id.threadId, true);
   out.set(name, IDENTITY_FIXED_BYTES);
   return out;
 }
@@ -149,8 +151,8 @@ export class IdentityTracker {
       this.forget();
       return;
     }
-    const pid = ((u8[at] ?? 0) | ((u8[at + 1] ?? 0) << 8) | ((u8[at + 2] ?? 0) << 16) | ((u8[at + 3] ?? 0) << 24)) >>> 0;
-    const threadId = (u8[at + 4] ?? 0) | ((u8[at + 5] ?? 0) << 8) | ((u8[at + 6] ?? 0) << 16) | ((u8[at + 7] ?? 0) << 24);
+    const pid = u32le(u8, at + IDENTITY_PID);
+    const threadId = u32le(u8, at + IDENTITY_THREAD_ID) | 0;
     this.pid = pid;
     this.threadId = threadId;
     let byPid = this.#names.get(pid);
@@ -176,4 +178,9 @@ export class IdentityTracker {
   nameOf(pid: number, threadId: number): string {
     return this.#names.get(pid)?.get(threadId) ?? "";
   }
+}
+
+/** The little-endian u32 at `u8[at .. at + 4)` (any alignment). */
+function u32le(u8: Uint8Array, at: number): number {
+  return ((u8[at] ?? 0) | ((u8[at + 1] ?? 0) << 8) | ((u8[at + 2] ?? 0) << 16) | ((u8[at + 3] ?? 0) << 24)) >>> 0;
 }

@@ -260,6 +260,9 @@ export const TIME_RECORD_BYTES = 16;
  * Who wrote the records after it in the same page, up to the next IDENTITY record (FORMAT.md 8.3).
  */
 export const INTERNAL_IDENTITY = 3;
+/** Payload offsets of an IDENTITY record: u32 pid, i32 threadId. */
+export const IDENTITY_PID = 0;
+export const IDENTITY_THREAD_ID = 4;
 /** Bytes of an IDENTITY payload before the name. */
 export const IDENTITY_FIXED_BYTES = 8;
 /** Longest thread name an IDENTITY record carries (UTF-8 bytes; longer names are cut at a code point). */

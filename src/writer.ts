@@ -22,6 +22,8 @@ import {
   CLOCK_NONE,
   INFO_MASK,
   IDENTITY_FIXED_BYTES,
+  IDENTITY_PID,
+  IDENTITY_THREAD_ID,
   INTERNAL_BIT,
   INTERNAL_IDENTITY,
   INTERNAL_LOST,
@@ -184,6 +186,9 @@ abstract class WriterBase {
   readonly identity: ThreadIdentity;
   /** IDENTITY payload with the thread name, and without it (pid and threadId only). */
   protected readonly identNamed: Uint8Array;
+  /** The identity's pid (as an i32 word) and threadId, kept as plain fields for the claim path. */
+  protected readonly identPid: number;
+  protected readonly identThreadId: number;
   protected readonly identShort: Uint8Array;
   /** The name's bytes in {@link identNamed}. */
   private readonly identName: Uint8Array;
@@ -201,6 +206,8 @@ abstract class WriterBase {
 
   constructor(ring: RingBuffer, lane: number, producerId: number, identity: ThreadIdentity) {
     this.identity = identity;
+    this.identPid = identity.pid | 0;
+    this.identThreadId = identity.threadId | 0;
     this.identNamed = identityPayload(identity, true);
     this.identShort = identityPayload(identity, false);
     this.identName = this.identNamed.subarray(IDENTITY_FIXED_BYTES);
@@ -301,8 +308,8 @@ abstract class WriterBase {
     // Plain stores, published by the caller's store of word0. Word stores, not bytes.set() of the
     // whole payload: a shared lane writes this in every claim, and set() costs tens of ns.
     i32[i + 1] = 0;
-    i32[i + 2] = this.identity.pid | 0;
-    i32[i + 3] = this.identity.threadId;
+    i32[(at + RECORD_HEADER_BYTES + IDENTITY_PID) >> 2] = this.identPid;
+    i32[(at + RECORD_HEADER_BYTES + IDENTITY_THREAD_ID) >> 2] = this.identThreadId;
     if (!named) return RECORD_HEADER_BYTES + IDENTITY_FIXED_BYTES;
     this.bytes.set(this.identName, at + RECORD_HEADER_BYTES + IDENTITY_FIXED_BYTES);
     return (RECORD_HEADER_BYTES + this.identNamed.length + 7) & ~7;

@@ -62,6 +62,7 @@ export interface DrainLock {
 }
 
 function sleepMs(ms: number): void {
+  // A plain sleep: a wait on a private word nobody notifies; it orders nothing.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
