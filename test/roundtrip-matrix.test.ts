@@ -30,12 +30,14 @@ type Row = Record<string, unknown>;
 
 function tsRow(r: RingRecord, reg: EventRegistry | undefined): Row {
   const time = JSON.parse(JSON.stringify(r.timestamp)) as number;
-  if (r.kind === 'lost') return { t: time, lane: r.lane, lost: r.lost === r.lost ? r.lost : null, cause: r.cause };
+  // Who wrote it, as dump prints it: every reader must agree on the writer of every record.
+  const who = r.pid === 0 ? {} : { pid: r.pid, threadId: r.threadId, thread: r.threadName };
+  if (r.kind === 'lost') return { t: time, lane: r.lane, ...who, lost: r.lost === r.lost ? r.lost : null, cause: r.cause };
   const v = reg?.view(r);
   if (v !== undefined && typeof v !== 'string' && v.schema !== undefined) {
-    return { t: time, lane: r.lane, event: v.schema.name, id: r.type, fields: JSON.parse(fieldsJson(v, v.schema)) as unknown };
+    return { t: time, lane: r.lane, ...who, event: v.schema.name, id: r.type, fields: JSON.parse(fieldsJson(v, v.schema)) as unknown };
   }
-  return { t: time, lane: r.lane, type: r.type, data: Buffer.from(r.bytes.subarray(r.offset, r.offset + r.length)).toString('hex') };
+  return { t: time, lane: r.lane, ...who, type: r.type, data: Buffer.from(r.bytes.subarray(r.offset, r.offset + r.length)).toString('hex') };
 }
 
 function jsonRows(text: string): Row[] {
@@ -82,7 +84,11 @@ const scenarios: Scenario[] = [
     name: 'shared lane, two writers',
     build() {
       const ring = createRing({ lanes: 0, sharedLanes: 1, pageSize: 512, pagesPerLane: 8, clock: userClock(), metadataBytes: 0 });
-      const ws = [ring.writer({ lane: 'shared' }), ring.writer({ lane: 'shared' })];
+      // Two producers of distinct identities (two processes' threads): every reader must tell them apart.
+      const ws = [
+        ring.writer({ lane: 'shared', identity: { pid: 4242, threadId: 3, name: 'worker "três"' } }),
+        ring.writer({ lane: 'shared', identity: { pid: 77, threadId: 0, name: 'main' } }),
+      ];
       for (let i = 0; i < 150; i++) ws[i % 2]!.write(1 + (i % 7), new Uint8Array(1 + (i % 17)).fill(i));
       return ring;
     },

@@ -15,12 +15,15 @@ export const dumpCommand: Command = {
   help: `Usage: urb dump [options] FILE
 
 Print the records of a trace file in time order, one per line:
-  TIME (s since ring time 0)  LANE  EVENT  FIELDS
+  TIME (s since ring time 0)  LANE  [PID/THREAD NAME]  EVENT  FIELDS
+(the writer's process id, Node.js threadId and thread name, where the file says who wrote it:
+every record of \`urb record\`, and of any ring whose writers had an identity)
 
 Options:
 ${FILTER_HELP}
   --json            one JSON object per line: {"t":ns,"lane":0,"event":"name","id":4096,"fields":{...}}
-                    ("truncated":[names] when string or bytes fields were cut when written)
+                    ("truncated":[names] when string or bytes fields were cut when written;
+                    "pid", "threadId", "thread" when the writer is known)
   --wall            print wall-clock times (ISO 8601, UTC) instead of seconds
   -n, --limit N     stop after N records
   -h, --help        show this help
@@ -71,7 +74,7 @@ function textLine(trace: TraceFile, wall: boolean): (r: RingRecord) => string {
   const mono = trace.clock === "mono";
   const time = wall && mono ? (ns: number) => wallTime(trace.epochWallMs, ns) : mono ? (ns: number) => formatSeconds(ns, 14) : (t: number) => String(t).padStart(14);
   return (r) => {
-    const head = `${time(r.timestamp)}  L${String(r.lane).padEnd(laneWidth)}  `;
+    const head = `${time(r.timestamp)}  L${String(r.lane).padEnd(laneWidth)}  ${whoText(r)}`;
     if (r.kind === "lost") return `${head}LOST  ${r.lost === r.lost ? `${r.lost} records` : "an unknown number of records"} (${r.cause || "unknown"})\n`;
     const v = registry === undefined ? "no schemas in the file" : registry.view(r);
     if (typeof v !== "string" && v.schema !== undefined) return `${head}${v.schema.name}  ${fieldsText(v, v.schema)}\n`;
@@ -85,7 +88,7 @@ function textLine(trace: TraceFile, wall: boolean): (r: RingRecord) => string {
 function jsonLine(trace: TraceFile): (r: RingRecord) => string {
   const registry = trace.registry;
   return (r) => {
-    const head = `{"t":${jsonNumber(r.timestamp)},"lane":${r.lane}`;
+    const head = `{"t":${jsonNumber(r.timestamp)},"lane":${r.lane}${whoJson(r)}`;
     if (r.kind === "lost") return `${head},"lost":${r.lost === r.lost ? jsonNumber(r.lost) : null},"cause":${JSON.stringify(r.cause || "unknown")}}\n`;
     const v = registry === undefined ? "no schemas in the file" : registry.view(r);
     if (typeof v !== "string" && v.schema !== undefined) {
@@ -94,6 +97,18 @@ function jsonLine(trace: TraceFile): (r: RingRecord) => string {
     }
     return `${head},"type":${r.type},"data":"${hex(r.bytes.subarray(r.offset, r.offset + r.length))}"${r.type >= 4096 ? `,"warning":${JSON.stringify(v)}` : ""}}\n`;
   };
+}
+
+/** `4774/0 main  `: who wrote the record, or nothing when the file does not say (FORMAT.md 8.3). */
+function whoText(r: RingRecord): string {
+  if (r.pid === 0) return "";
+  return `${r.pid}/${r.threadId}${r.threadName === "" ? "" : ` ${r.threadName}`}  `;
+}
+
+/** `,"pid":4774,"threadId":0,"thread":"main"`, or nothing when the writer is unknown. */
+function whoJson(r: RingRecord): string {
+  if (r.pid === 0) return "";
+  return `,"pid":${r.pid},"threadId":${r.threadId},"thread":${JSON.stringify(r.threadName)}`;
 }
 
 /** Ring time as a wall-clock ISO time with microseconds: `2025-01-02T03:04:05.123456Z`. */

@@ -110,7 +110,7 @@ test('a Node child process of the program is recorded too; ring options apply; r
   assert.equal(stats.records + stats.lost, 3000 + 5 * 3 + 1 + 2 * 6 + 1);
   const lostLines = (await urb(['dump', path, '--event', 'lost'])).stdout.trimEnd().split('\n');
   assert.ok(lostLines.length > 0);
-  for (const line of lostLines) assert.match(line, /^ +\d+\.\d{9}  L0  LOST  \d+ records \(dropped\)$/);
+  for (const line of lostLines) assert.match(line, /^ +\d+\.\d{9}  L0  \d+\/0 main  LOST  \d+ records \(dropped\)$/);
 });
 
 test("the program's own 'exit' handler still writes into the file; a command that is not Node writes nothing", async () => {

@@ -108,6 +108,17 @@ def geometry(b):
 
 # ---- section 9.6: the records of one lane ---------------------------------------------------
 
+def identity(b, at, length, names):
+    """An IDENTITY payload (8.3) at b[at:at+length] as (pid, threadId, name); names: (pid, threadId) -> name met so far."""
+    if length < 8:
+        return (0, -1, '')
+    pid, tid = u32(b, at), u32(b, at + 4)
+    tid = tid - (1 << 32) if tid >> 31 else tid
+    if length > 8:
+        names[(pid, tid)] = bytes(b[at + 8:at + min(length, 263)]).decode('utf-8', errors='replace')
+    return (pid, tid, names.get((pid, tid), ''))
+
+
 def records(b, g, lane):
     """Yield ('data', type, time, payload, who), ('lost', count, time, cause, who) oldest first (FORMAT.md 9.6).
 
@@ -169,15 +180,7 @@ def records(b, g, lane):
                 if kind == 2 and length >= 8:
                     next_time = f64(b, slot + off + 8)
                 elif kind == 3:
-                    if length < 8:
-                        who = unknown
-                    else:
-                        pid, tid = u32(b, slot + off + 8), u32(b, slot + off + 12)
-                        tid = tid - (1 << 32) if tid >> 31 else tid
-                        if length > 8:
-                            raw = bytes(b[slot + off + 16:slot + off + 8 + min(length, 263)])
-                            names[(pid, tid)] = raw.decode('utf-8', errors='replace')
-                        who = (pid, tid, names.get((pid, tid), ''))
+                    who = identity(b, slot + off + 8, length, names)
                 elif kind == 1 and length >= 8 and shown:
                     yield ('lost', f64(b, slot + off + 8), base + u32(b, slot + off + 4), 'dropped', who)
             else:
@@ -461,10 +464,12 @@ def u16(b, o):
 
 
 def trace_records(t, lane):
-    """Yield ('data', type, time, payload), ('lost', count, time, cause) of one lane (FORMAT.md 13.4, 13.5)."""
+    """Yield ('data', type, time, payload, who), ('lost', count, time, cause, who) of one lane (FORMAT.md 13.4, 13.5; who as in records())."""
     b, hb, ps = t.b, t.hb, t.g['ps']
     exp = None                                           # (page, offset) the next chunk must continue at
     seq = float('nan')                                   # committed data records before the position
+    unknown = (0, -1, '')
+    who, who_page, names = unknown, None, {}             # the writer (8.3): kept by fragments of one page
     explained, broken, missing, prev_number, prev_pos = True, False, False, 0, -1
     for pos in t.lanes[lane]:
         length, value, kind = u32(b, pos + 8), f64(b, pos + 24), u16(b, pos + 4)
@@ -487,9 +492,9 @@ def trace_records(t, lane):
             continue
         if kind == CHUNK_LOST:
             if missing:
-                yield ('lost', float('nan'), f64(b, pos + hb), 'damaged')
+                yield ('lost', float('nan'), f64(b, pos + hb), 'damaged', unknown)
             explained, broken, missing, seq = True, False, False, float('nan')
-            yield ('lost', value, f64(b, pos + hb), 'dropped' if u32(b, pos + hb + 8) == 2 else 'overrun')   # LC_CAUSE
+            yield ('lost', value, f64(b, pos + hb), 'dropped' if u32(b, pos + hb + 8) == 2 else 'overrun', unknown)   # LC_CAUSE
             continue
         k = length // ps if length > ps else 1           # pages in the chunk (13.3)
         for i in range(k):
@@ -522,11 +527,13 @@ def trace_records(t, lane):
                     else:
                         if jump and not missing and not broken:
                             t.warn(pos, f'gap in lane {lane} at byte {pos}: page {page} offset {off}')
-                        yield ('lost', lost if lost >= 0 else float('nan'), base, 'damaged')
+                        yield ('lost', lost if lost >= 0 else float('nan'), base, 'damaged', unknown)
                         broken, seq = False, known
                 elif seq != seq:
                     seq = known
             missing = False
+            if page != who_page:                         # a new page starts unknown; a fragment keeps its page's
+                who, who_page = unknown, page
             end = min(length - i * ps, ps)               # bytes of this page in the chunk, header included
             exp = (page + 1, 48) if i < k - 1 or off + end - 48 >= ps else (page, off + end - 48)
             p, stop, next_time = at + 48, at + end, None
@@ -546,13 +553,15 @@ def trace_records(t, lane):
                     kd = w0 & 0x1fff
                     if kd == 2 and ln >= 8:
                         next_time = f64(b, p + 8)
+                    elif kd == 3:
+                        who = identity(b, p + 8, ln, names)
                     elif kd == 1 and ln >= 8:
-                        yield ('lost', f64(b, p + 8), base + u32(b, p + 4), 'dropped')
+                        yield ('lost', f64(b, p + 8), base + u32(b, p + 4), 'dropped', who)
                 else:
                     tm = base + u32(b, p + 4) if next_time is None else next_time
                     next_time = None
                     seq += 1
-                    yield ('data', w0 & 0x1fff, tm, bytes(b[p + 8:p + 8 + ln]))
+                    yield ('data', w0 & 0x1fff, tm, bytes(b[p + 8:p + 8 + ln]), who)
                 p += size
 
 
@@ -571,23 +580,25 @@ def trace_entries(t, lane, table):
     """One lane of a trace file as `urb dump --json` objects."""
     num = lambda v: dump_json_value('f64', v)
     for rec in trace_records(t, lane):
+        pid, tid, name = rec[-1]
+        who = dict(pid=pid, threadId=tid, thread=name) if pid else {}
         if rec[0] == 'lost':
-            yield dict(t=num(rec[2]), lane=lane, lost=None if rec[1] != rec[1] else num(rec[1]), cause=rec[3])
+            yield dict(t=num(rec[2]), lane=lane, **who, lost=None if rec[1] != rec[1] else num(rec[1]), cause=rec[3])
             continue
-        _, ty, tm, payload = rec
+        _, ty, tm, payload, _ = rec
         s = table.get(ty)
         try:
             if s is None:
                 raise Malformed(f'unknown event id {ty}: no schema for it in the metadata area')
             fields, truncated = decode(s, payload)
         except Malformed as e:
-            e_out = dict(t=num(tm), lane=lane, type=ty, data=payload.hex())
+            e_out = dict(t=num(tm), lane=lane, **who, type=ty, data=payload.hex())
             if ty >= SCHEMA_ID_BASE:
                 e_out['warning'] = str(e)
             yield e_out
             continue
         types = {f['name']: f['type'] for f in s['fields']}
-        out = dict(t=num(tm), lane=lane, event=s['name'], id=ty, fields={k: dump_json_value(types[k], v) for k, v in fields.items()})
+        out = dict(t=num(tm), lane=lane, **who, event=s['name'], id=ty, fields={k: dump_json_value(types[k], v) for k, v in fields.items()})
         if truncated:
             out['truncated'] = truncated
         yield out
