@@ -26,6 +26,8 @@ interface Row {
   readonly tid: number;
   readonly process: number;
   readonly records: number;
+  /** A thread row: the records of the thread, its async rows' included (what its label counts). */
+  threadRecords: number;
   readonly lost: number;
   readonly t: Float64Array;
   readonly d: Float64Array;
@@ -70,7 +72,7 @@ interface ViewApi {
   /** Each type's colour, by type index. */
   readonly colours: string[];
   /** The timeline's layout (CSS px in the canvas): the names column's width, and each band (a process header or a row). */
-  readonly layout: { gutter: number; bands: { y: number; h: number; kind: "process" | "thread" | "async"; name: string }[] };
+  readonly layout: { gutter: number; bands: { y: number; h: number; kind: "process" | "thread" | "async"; name: string; records: number }[] };
 }
 
 const GUTTER = 200;
@@ -139,7 +141,7 @@ function element<T extends HTMLElement>(id: string): T {
 }
 
 function decodeRows(data: ViewData): Row[] {
-  return data.rows.map((r, index) => {
+  const rows = data.rows.map((r, index): Row => {
     const n = r.t.length;
     const t = new Float64Array(n);
     const d = new Float64Array(n);
@@ -163,10 +165,17 @@ function decodeRows(data: ViewData): Row[] {
       }
     }
     return {
-      index, kind: r.kind, name: r.name, tid: r.tid, process: r.process, records: r.records, lost: r.lost,
+      index, kind: r.kind, name: r.name, tid: r.tid, process: r.process, records: r.records, threadRecords: r.records, lost: r.lost,
       t, d, k, l: Int32Array.from(r.l), a: Int32Array.from(r.a), depth, maxDur, match: new Uint8Array(n).fill(1),
     };
   });
+  // A thread's async rows follow it: its label counts their records too.
+  let thread: Row | undefined;
+  for (const row of rows) {
+    if (row.kind === "thread") thread = row;
+    else if (thread !== undefined) thread.threadRecords += row.records;
+  }
+  return rows;
 }
 
 function start(data: ViewData): void {
@@ -261,7 +270,8 @@ function start(data: ViewData): void {
     colours,
     layout: {
       gutter: GUTTER,
-      bands: bands.map((b) => ({ y: b.y, h: b.h, kind: b.row?.kind ?? "process", name: b.row?.name ?? data.processes[b.process]?.name ?? "?" })),
+      // records: what the band's label counts (a thread: its async rows' too).
+      bands: bands.map((b) => ({ y: b.y, h: b.h, kind: b.row?.kind ?? "process", name: b.row?.name ?? data.processes[b.process]?.name ?? "?", records: b.row === undefined ? 0 : b.row.kind === "thread" ? b.row.threadRecords : b.row.records })),
     },
   };
   (window as unknown as { urbView: ViewApi }).urbView = api;
@@ -338,7 +348,7 @@ function start(data: ViewData): void {
         ctx.fillText(fit(row.name, GUTTER - 20), 12, band.y + band.h / 2 - 6);
         ctx.fillStyle = "#888";
         ctx.font = "10px system-ui, sans-serif";
-        ctx.fillText(`tid ${row.tid} · ${row.records.toLocaleString()} rec${row.lost ? `, ${row.lost.toLocaleString()} lost` : ""}`, 12, band.y + band.h / 2 + 8);
+        ctx.fillText(`tid ${row.tid} · ${row.threadRecords.toLocaleString()} rec${row.lost ? `, ${row.lost.toLocaleString()} lost` : ""}`, 12, band.y + band.h / 2 + 8);
       } else {
         ctx.fillStyle = "#555";
         ctx.font = "11px system-ui, sans-serif";

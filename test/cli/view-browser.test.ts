@@ -50,6 +50,7 @@ interface Band {
   h: number;
   kind: 'process' | 'thread' | 'async';
   name: string;
+  records: number;
 }
 interface ViewState {
   ready: boolean;
@@ -205,7 +206,8 @@ test('urb view in Chromium: rows drawn and labelled, zoom, a click shows all fie
 test('urb view in Chromium: a trace that says who wrote each record shows processes, named threads and their async rows', { skip, timeout: 60_000 }, async (t) => {
   assert.equal(missing, undefined, missing);
   const page = join(dir, 'threads.html');
-  writeFileSync(page, renderViewHtml(buildViewData(serviceMoment().p.traces().threads, { title: 'a service moment (two processes)' }), clientScriptForPage(readFileSync(CLIENT, 'utf8'))));
+  const data = buildViewData(serviceMoment().p.traces().threads, { title: 'a service moment (two processes)' });
+  writeFileSync(page, renderViewHtml(data, clientScriptForPage(readFileSync(CLIENT, 'utf8'))));
   await open(pathToFileURL(page).href, async (p, _requests, errors) => {
     assert.deepEqual(errors, []);
     const s = await state(p);
@@ -225,6 +227,13 @@ test('urb view in Chromium: a trace that says who wrote each record shows proces
       'thread main',
       'async node.http.server',
     ]);
+    // A thread's label counts all its records, those drawn on its async rows included.
+    const perThread = new Map<string, number>();
+    for (const r of data.rows) perThread.set(`${r.process} ${r.tid}`, (perThread.get(`${r.process} ${r.tid}`) ?? 0) + r.records);
+    const threadBands = s.layout.bands.filter((b) => b.kind === 'thread').map((b) => b.records);
+    const threadRows = data.rows.filter((r) => r.kind === 'thread').map((r) => perThread.get(`${r.process} ${r.tid}`));
+    assert.deepEqual(threadBands, threadRows);
+    assert.ok((threadBands[0] ?? 0) > (data.rows[0]?.records ?? 0), `main's label counts its async rows: ${threadBands[0]}`);
     const png = await p.screenshot({ fullPage: true });
     if (process.env['URB_SCREENSHOT_THREADS']) writeFileSync(process.env['URB_SCREENSHOT_THREADS'], png);
     const at = await p.evaluate(() => (window as unknown as { urbView: { locate(l: string): { x: number; y: number } | undefined } }).urbView.locate('request done'));
