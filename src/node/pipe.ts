@@ -13,6 +13,7 @@
  *   torn page in the file.
  */
 import { closeSync, writevSync } from "node:fs";
+import "./crc32.js"; // the native CRC-32 for the file chunks
 import { openOutputFile } from "./output-file.js";
 import { PAGE_HEADER_BYTES } from "../layout.js";
 import type { LaneHandoff, RingReader } from "../reader.js";
