@@ -281,10 +281,11 @@ class LaneCursor {
     const c = this.#c;
     const lb = this.#laneBase;
     // L_UNREPORTED grows only inside a retire's fold, which ends with an add to H_FOLDS_ENDED: while
-    // that word has not moved since the last look, nothing new can be there. One load instead of
-    // two per poll that finds the lane empty (a consumer keeping up polls an empty lane most of the time).
-    // Acquire the fold count; pairs with ring.ts#retire()'s Atomics.add after its L_UNREPORTED add.
-    const folds = Atomics.load(c.i32, H_FOLDS_ENDED >> 2);
+    // that word has not moved since the last look, nothing new can be there. One plain load instead
+    // of two atomic ones per poll that finds the lane empty (a consumer keeping up polls an empty
+    // lane most of the time). Plain: a hint only (a change seen late is seen at a later poll); the
+    // counts themselves are then read with acquire loads, after the retire's adds.
+    const folds = c.i32[H_FOLDS_ENDED >> 2] ?? 0;
     if (folds === this.#foldsSeen) return;
     this.#foldsSeen = folds;
     const all = loadPair(c.i32, lb + L_UNREPORTED_LO, lb + L_UNREPORTED_HI);
