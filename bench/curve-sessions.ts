@@ -8,6 +8,7 @@
  * | series        | writers                                   | consumer                                   |
  * | ------------- | ----------------------------------------- | ------------------------------------------ |
  * | ring_own      | N workers, each on its own lane (ring-writer.ts) | main thread, `consumer().read(visitor)` busy-poll |
+ * | ring_own_batches | the same                               | main thread, `consumer().readBatches(visitor)` busy-poll |
  * | ring_shared   | N workers on one shared lane               | the same                                   |
  * | ringbufjs     | N workers, one ringbuf.js SPSC ring each   | main thread pops every ring in turn        |
  * | postmessage   | N workers posting `Uint8Array`s (window 4096 each) | main thread's message handler       |
@@ -31,7 +32,7 @@ import { closeWorker, throwIfFailed, type ThroughputSession } from './peers/raw.
 import { RingBuffer } from 'ringbuf.js';
 
 /** The series of the charts, in legend order. */
-export const CURVE_SERIES = ['ring_own', 'ring_shared', 'ringbufjs', 'thread_stream', 'postmessage', 'array_queue', 'raw_store'] as const;
+export const CURVE_SERIES = ['ring_own', 'ring_own_batches', 'ring_shared', 'ringbufjs', 'thread_stream', 'postmessage', 'array_queue', 'raw_store'] as const;
 export type CurveSeries = (typeof CURVE_SERIES)[number];
 
 const PAGE = 16384;
@@ -47,6 +48,8 @@ export function openCurveSession(series: CurveSeries, writers: number, recordByt
   switch (series) {
     case 'ring_own':
       return openRingCurve('own', writers, recordBytes);
+    case 'ring_own_batches':
+      return openRingCurve('own', writers, recordBytes, true);
     case 'ring_shared':
       return openRingCurve('shared', writers, recordBytes);
     case 'ringbufjs':
@@ -127,7 +130,12 @@ function headerSum(bytes: Uint8Array, at: number): number {
 // Our ring: N writers on own lanes or on one shared lane, main-thread consumer
 // ---------------------------------------------------------------------------
 
-async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordBytes: number): Promise<ThroughputSession> {
+/**
+ * With `batches`, the consumer takes runs with `readBatches()` (one call per run of a lane, the
+ * records as arrays of offsets) instead of a visitor call per record: the reading style of the
+ * ringbuf.js consumer, which pops a buffer of elements at a time.
+ */
+async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordBytes: number, batches = false): Promise<ThroughputSession> {
   const ring = createRing({
     lanes: lanes === 'own' ? writers : 0,
     sharedLanes: lanes === 'shared' ? 1 : 0,
@@ -147,6 +155,8 @@ async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordByt
   const reader = ring.consumer();
   const tally = new RecordTally();
   const visit = tally.visit;
+  const visitBatch = tally.visitBatch;
+  const poll = batches ? () => reader.readBatches(visitBatch, READ_BATCH) : () => reader.read(visit, READ_BATCH);
   const starts = workers.map(() => 0);
   let runId = 0;
   return {
@@ -158,7 +168,7 @@ async function openRingCurve(lanes: 'own' | 'shared', writers: number, recordByt
       for (const ctrl of ctrls) beginRun(ctrl, runId);
       // read() is bounded per call (READ_BATCH): N writers can keep the lanes from ever being empty,
       // and an unbounded call was once seen to run 90 s with 4 writers on 2 cores.
-      const elapsedMs = consumeRun(ctrls, runId, durationMs, () => reader.read(visit, READ_BATCH), 'ring writers');
+      const elapsedMs = consumeRun(ctrls, runId, durationMs, poll, 'ring writers');
       const counts = await Promise.all(wrote);
       const written = counts.reduce((a, b) => a + b, 0);
       const expected = expectedSum(starts, counts, recordBytes);

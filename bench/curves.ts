@@ -32,6 +32,7 @@ export const WRITERS_AXIS_RECORD_BYTES = 16;
 /** Legend text of each series. */
 export const SERIES_LABELS: Readonly<Record<CurveSeries, string>> = {
   ring_own: 'our ring, own lanes',
+  ring_own_batches: 'our ring, own lanes, batch reader',
   ring_shared: 'our ring, one shared lane',
   ringbufjs: 'ringbuf.js (a ring per writer)',
   thread_stream: 'thread-stream (a stream per writer)',
@@ -43,6 +44,7 @@ export const SERIES_LABELS: Readonly<Record<CurveSeries, string>> = {
 /** The reference of each series at the same point (see the file comment). */
 const SERIES_REF: Readonly<Record<CurveSeries, CurveSeries>> = {
   ring_own: 'ringbufjs',
+  ring_own_batches: 'ringbufjs',
   ring_shared: 'ring_own',
   ringbufjs: 'raw_store',
   thread_stream: 'raw_store',

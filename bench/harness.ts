@@ -67,7 +67,7 @@ export interface BenchPlan {
   readonly latencySamples: number;
   /** Latency repetitions (plus one untimed warm-up). */
   readonly latencyReps: number;
-  /** Length of one repetition of a curve point (bench/curves.ts: 7 series x 8 points). */
+  /** Length of one repetition of a curve point (bench/curves.ts: 8 series x 9 points). */
   readonly curveDurationMs: number;
   /** Repetitions of a curve point (plus one untimed warm-up). */
   readonly curveReps: number;

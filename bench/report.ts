@@ -88,7 +88,7 @@ export function renderCurveChart(axis: CurveAxis, input: ReportInput): string | 
   const series: ChartSeries[] = CURVE_SERIES.filter((s) => table.has(s)).map((s) => ({
     label: SERIES_LABELS[s],
     values: xs.map((x) => table.get(s)?.get(x) ?? null),
-    emphasis: s === 'ring_own' || s === 'ring_shared',
+    emphasis: s === 'ring_own' || s === 'ring_own_batches' || s === 'ring_shared',
     dashed: s === 'raw_store' || s === 'array_queue',
   }));
   const load = input.loadStart.loadavg[0].toFixed(1);
@@ -275,7 +275,8 @@ function curveSection(axis: CurveAxis, input: ReportInput): string[] {
   lines.push(
     '',
     'Series: our ring with each writer on its own lane (`ring_own`) and all writers on one shared lane (`ring_shared`), read by',
-    'the main thread with `consumer().read(visitor)`; ringbuf.js (one SPSC ring per writer, as it has one producer); thread-stream',
+    'the main thread with `consumer().read(visitor)` (a call per record); our own lanes read with `readBatches()` (`ring_own_batches`: a',
+    'call per run of records, as the ringbuf.js consumer pops a buffer of elements at a time); ringbuf.js (one SPSC ring per writer, as it has one producer); thread-stream',
     '(one stream, and so one destination thread, per writer: 2N threads); `postMessage` of a `Uint8Array` per record; a plain JS',
     'array queue in one thread (no sharing at all: the upper bound of handing records over without threads); and the raw store',
     'loop (each writer storing records into its own memory, no reader: the limit). Details: [bench/README.md](bench/README.md).',

@@ -3,6 +3,7 @@
  * ring's snapshot to one.
  */
 import { closeSync, fstatSync, openSync, readSync, writeFileSync } from "node:fs";
+import "./crc32.js"; // the native CRC-32 for the file chunks
 import { openOutputFile } from "./output-file.js";
 import type { RingBuffer } from "../ring.js";
 import type { SnapshotInfo, SnapshotOptions } from "../snapshot.js";
