@@ -10,7 +10,8 @@
  * then sees two shapes of the same object and its inline caches go polymorphic. Measured with
  * `urb record` of a cluster of 2 HTTP workers (the record_tree scenario), app CPU per request
  * relative to the load generator's, 6 alternating pairs: 1.30 with the symbol, 1.20 with the
- * WeakMap (1.07 uninstrumented). The handlers run once or twice per request, so each has its own
+ * WeakMap (1.07 uninstrumented). Entries are deleted at the end (docs/INTEGRATIONS.md: a WeakMap
+ * that only grows until a GC costs every scavenge). The handlers run once or twice per request, so each has its own
  * try/catch rather than the shared Sink.guard wrapper (see sink.ts).
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
@@ -39,6 +40,7 @@ export function subscribeHttp(sink: Sink): () => void {
     try {
       const start = started.get(m.response);
       if (start === undefined) return; // started before we subscribed
+      started.delete(m.response); // a table that stays small: less for every scavenge to walk (INTEGRATIONS.md)
       const end = sink.now();
       server.writeArgs(sink.writer, start, end - start, m.response.statusCode, str(m.request.method), str(m.request.url));
     } catch (e) {
@@ -56,6 +58,7 @@ export function subscribeHttp(sink: Sink): () => void {
   const onClientEnd = (req: ClientRequest, status: number, error: string): void => {
     const start = started.get(req);
     if (start === undefined) return; // started before we subscribed
+    started.delete(req);
     const end = sink.now();
     client.writeArgs(sink.writer, start, end - start, status, str(req.method), str(req.host), str(req.path), error);
   };
