@@ -8,8 +8,8 @@
 import cluster from "node:cluster";
 import { basename } from "node:path";
 
-/** Characters of the command kept (the arguments are cut with "…"), so a suffix always fits the entry. */
-const COMMAND_MAX = 40;
+/** Characters of the command kept (the arguments are cut with "…"): with " (cluster worker NN)" an ASCII name fits the 64-byte process entry. */
+const COMMAND_MAX = 44;
 
 /** The name of this process, e.g. "node server.js" or "node server.js (cluster worker 1)". */
 export function processName(): string {
