@@ -118,8 +118,9 @@ export class EventRegistry {
   /** Name -> index of the earliest committed entry with that name. */
   readonly #byName = new Map<string, number>();
   readonly #types = new Map<string, EventType>();
-  /** Process entries (12.6): pid -> name. */
+  /** Process entries (12.6): pid -> name, and the index of the entry it came from (the latest wins). */
   readonly #processes = new Map<number, string>();
+  readonly #processEntry = new Map<number, number>();
   readonly #view = new EventView();
   readonly #decodeView = new EventView();
 
@@ -202,7 +203,11 @@ export class EventRegistry {
       this.#schemas[k] = null;
       if (state === M.ENTRY_COMMITTED && kind === M.ENTRY_KIND_PROCESS) {
         const p = parseProcessEntry(this.#u8, at, this.#size[k] as number);
-        if (p !== undefined) this.#processes.set(p.pid, p.name); // a later entry for a pid (reused) wins
+        // The latest entry of a pid (a reused pid) wins, also when an earlier one settles later.
+        if (p !== undefined && !((this.#processEntry.get(p.pid) ?? -1) > k)) {
+          this.#processes.set(p.pid, p.name);
+          this.#processEntry.set(p.pid, k);
+        }
       }
       return;
     }
