@@ -181,6 +181,6 @@ export class IdentityTracker {
 }
 
 /** The little-endian u32 at `u8[at .. at + 4)` (any alignment). */
-function u32le(u8: Uint8Array, at: number): number {
+export function u32le(u8: Uint8Array, at: number): number {
   return ((u8[at] ?? 0) | ((u8[at + 1] ?? 0) << 8) | ((u8[at + 2] ?? 0) << 16) | ((u8[at + 3] ?? 0) << 24)) >>> 0;
 }

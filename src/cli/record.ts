@@ -14,7 +14,7 @@ import { NativeAddonError } from "../errors.js";
 import { drainRing, liveWriters } from "../node/drain.js";
 import { createFileRing } from "../node/file-ring.js";
 import { type TracePipe, pipeToFile } from "../node/pipe.js";
-import { descendants, processInfo } from "../node/process-tree.js";
+import { descendantPids, processInfo } from "../node/process-tree.js";
 import { processAlive } from "../node/producers.js";
 import { openTraceFile } from "../node/trace-file.js";
 import { isPackageManager } from "../record/package-managers.js";
@@ -264,10 +264,12 @@ function watchTree(root: number, ring: RingBuffer, config: RecordConfig, io: Cli
   const look = (): void => {
     const now = performance.now();
     for (const p of liveWriters(ring)) recorded.add(p.tag);
-    for (const p of [processInfo(root), ...descendants(root)]) {
+    for (const pid of [root, ...descendantPids(root)]) {
+      members.add(pid);
+      if (named.has(pid) || recorded.has(pid)) continue;
+      // Command line and executable only for a process still to classify (not every second for all).
+      const p = processInfo(pid);
       if (p === undefined) continue;
-      members.add(p.pid);
-      if (named.has(p.pid) || recorded.has(p.pid)) continue;
       const first = seen.get(p.pid) ?? now;
       seen.set(p.pid, first);
       const what = `pid ${p.pid} (${p.cmdline.join(" ").slice(0, 120) || p.comm})`;

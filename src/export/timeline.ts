@@ -6,7 +6,8 @@
  *
  * Threads: a record whose producer is known (`pid` set: docs/FORMAT.md) belongs to the thread
  * (pid, threadId), whatever lane it was written on, named by its `threadName`, in the process
- * `pid` (named by a `process_name` event, else "pid N"). A record without a producer (a trace
+ * `pid` (named by the ring's process entry for the pid, docs/FORMAT.md 12.6, or a `process_name`
+ * event; else "pid N"). A record without a producer (a trace
  * written before producer identity, a loss marker nobody claimed) belongs to its lane, shown as a
  * thread "lane N" of a process standing for the lanes. Records of one thread arrive in time order.
  *
@@ -42,7 +43,7 @@ export interface TimelineProcess {
   readonly index: number;
   /** The process id; 0 for the lanes' stand-in. */
   readonly pid: number;
-  /** "pid N", or the name a `process_name` event gave; the lanes' stand-in: the trace's name. */
+  /** The name of its process entry or `process_name` event, else "pid N"; the lanes' stand-in: the trace's name. */
   name: string;
 }
 
@@ -141,12 +142,15 @@ export class ThreadTable {
   readonly #byLane: (ThreadState | undefined)[] = [];
   readonly #ownLanes: number;
   readonly #lanesName: string;
+  readonly #processNames: ReadonlyMap<number, string> | undefined;
   #lanes: TimelineProcess | undefined;
   #last: ThreadState | undefined;
 
-  constructor(ownLanes: number, lanesName: string) {
+  /** `processNames`: the names of the ring's process entries (`registry.processNames()`). */
+  constructor(ownLanes: number, lanesName: string, processNames?: ReadonlyMap<number, string>) {
     this.#ownLanes = ownLanes;
     this.#lanesName = lanesName;
+    this.#processNames = processNames;
   }
 
   /** The thread of record `r` (made on first sight). */
@@ -164,7 +168,7 @@ export class ThreadTable {
     }
     let p = this.#byPid.get(r.pid);
     if (p === undefined) {
-      p = { process: { index: this.processes.length, pid: r.pid, name: `pid ${r.pid}` }, threads: new Map() };
+      p = { process: { index: this.processes.length, pid: r.pid, name: this.#processNames?.get(r.pid) ?? `pid ${r.pid}` }, threads: new Map() };
       this.processes.push(p.process);
       this.#byPid.set(r.pid, p);
     }
@@ -193,6 +197,15 @@ export class ThreadTable {
   }
 }
 
+/** The process names of a trace's metadata; none when it has no metadata or its entries do not parse (the schemas' warning says so). */
+function processNamesOf(registry: TimelineSource["registry"]): ReadonlyMap<number, string> | undefined {
+  try {
+    return registry?.processNames();
+  } catch {
+    return undefined;
+  }
+}
+
 /** A lane's thread name: `lane 0`, `lane 4 (shared)`. */
 export function laneName(ownLanes: number, lane: number): string {
   return lane >= ownLanes ? `lane ${lane} (shared)` : `lane ${lane}`;
@@ -209,7 +222,7 @@ export function laneName(ownLanes: number, lane: number): string {
 export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, options: TimelineOptions = {}): TimelineSummary {
   const registry = trace.registry;
   const shapes = new ShapeCache();
-  const table = new ThreadTable(trace.geometry.ownLanes, options.processName ?? "urb trace");
+  const table = new ThreadTable(trace.geometry.ownLanes, options.processName ?? "urb trace", processNamesOf(registry));
   const summary: TimelineSummary = { records: 0, lost: 0, lastNs: Number.NaN, unpaired: 0, unfinished: 0, processes: table.processes, threads: table.threads };
   const note: InstantNote = { unpaired: false, raw: undefined };
   const rawNote = { type: 0, length: 0, warning: "" };

@@ -3,7 +3,9 @@
  * `:headers`, `:trailers` (the body has been received: the end) and `:error`. One event per request,
  * written at its end. A request whose body is never consumed has no end and writes nothing.
  * Start and head times and the status are stored on undici's request object under private symbols
- * (see http.ts for why not a WeakMap), and each handler has its own try/catch.
+ * (http.ts keeps its start times in a WeakMap since stamping Node's ServerResponse made Node's own
+ * HTTP code polymorphic; undici's request object is internal to undici and this has not been
+ * measured for it), and each handler has its own try/catch.
  */
 import { defineEvent } from "../schema/index.js";
 import { FETCH_FIELDS, NODE_EVENTS } from "./events.js";

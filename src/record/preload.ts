@@ -7,8 +7,10 @@
  * 1. maps the file ring that urb created (openFileRing: its writers are tagged with this pid, so
  *    urb can tell when this process is gone and reclaim what it left open);
  * 2. shares it with `recordingRing()` in this thread (worker threads map it on first use);
- * 3. records Node's own events in the main thread with `instrument()` (unless --no-instrument);
- * 4. at exit, closes that instrumentation (its last event-loop interval goes in), staying the
+ * 3. names the process in the ring's metadata ("node server.js", "node server.js (cluster
+ *    worker 1)": a process entry, not a record, so the program's record counts stay its own);
+ * 4. records Node's own events in the main thread with `instrument()` (unless --no-instrument);
+ * 5. at exit, closes that instrumentation (its last event-loop interval goes in), staying the
  *    last 'exit' listener so the program's own exit handlers are recorded too.
  *
  * There is nothing to flush and nothing to wait for: urb drains the ring from outside, so a
@@ -16,21 +18,32 @@
  * npx, yarn, pnpm, corepack) only start the program and are not recorded. Failing to record never
  * stops the program: one line on stderr names the process, and it runs unrecorded.
  */
-import { basename } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { openFileRing } from "../node/file-ring.js";
+import type { RingBuffer } from "../ring.js";
+import { eventRegistry } from "../schema/registry.js";
 import { type RecordConfig, RECORD_GLOBAL, readRecordConfig } from "./config.js";
 import type { RecordingSlot } from "./index.js";
 import { enableDefaultInstrumentation } from "./instrument-hook.js";
 import { isPackageManager } from "./package-managers.js";
+import { processName } from "./process-name.js";
 
 /** How urb and this process name a process on stderr. */
 function thisProcess(): string {
-  return `pid ${process.pid} (${process.argv[1] !== undefined ? basename(process.argv[1]) : process.argv0})`;
+  return `pid ${process.pid} (${processName()})`;
 }
 
 function warn(message: string): void {
   process.stderr.write(`urb record: ${message}\n`);
+}
+
+/** Name this process in the ring; a full metadata area costs the name only (rows say "pid N"), never the recording. */
+function nameThisProcess(ring: RingBuffer): void {
+  try {
+    eventRegistry(ring).nameProcess(process.pid, processName());
+  } catch (e) {
+    warn(`${thisProcess()} is recorded unnamed: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 function startRecording(config: RecordConfig): void {
@@ -39,6 +52,7 @@ function startRecording(config: RecordConfig): void {
     const ring = openFileRing(config.ring);
     const slot: RecordingSlot = { buffer: ring.buffer, ring };
     (globalThis as { [RECORD_GLOBAL]?: RecordingSlot })[RECORD_GLOBAL] = slot;
+    nameThisProcess(ring);
     instrumentation = enableDefaultInstrumentation(ring, config);
   } catch (e) {
     warn(`not recording ${thisProcess()}: ${e instanceof Error ? e.message : String(e)}`);

@@ -19,7 +19,7 @@ export const ENTRY_ALIGN = 8;
 export const E_WORD = 0;
 /** u16: the event type id the entry describes. */
 export const E_ID = 4;
-/** u8: what the entry is ({@link ENTRY_KIND_SCHEMA}); readers skip other kinds by size. */
+/** u8: what the entry is ({@link ENTRY_KIND_SCHEMA}, {@link ENTRY_KIND_PROCESS}); readers skip other kinds by size. */
 export const E_KIND = 6;
 /** u8: encoding version of the entry body ({@link ENTRY_VERSION}). */
 export const E_VERSION = 7;
@@ -35,6 +35,8 @@ export const ENTRY_DISCARDED = 3;
 export const ENTRY_SIZE_MASK = 0x3fffffff;
 
 export const ENTRY_KIND_SCHEMA = 1;
+/** A process's name (docs/FORMAT.md 12.6): who the records of a pid are, without a record of its own. */
+export const ENTRY_KIND_PROCESS = 2;
 export const ENTRY_VERSION = 1;
 
 /** Build an entry word0. */
@@ -76,6 +78,17 @@ export const F_OFFSET = 4;
 export const F_NAME = 6;
 export const FIELD_DESCRIPTOR_BYTES = 6;
 export const F_VARIABLE = 0xffff;
+
+// ---------------------------------------------------------------------------------------------
+// Process entry body (ENTRY_KIND_PROCESS), offsets from the entry start.
+/** u32: the process id the name belongs to. */
+export const PR_PID = 8;
+/** u8: UTF-8 bytes of the name, 1..PROCESS_NAME_MAX. */
+export const PR_NAME_LEN = 12;
+/** First byte of the name. */
+export const PR_NAME = 13;
+/** Longest process name a writer stores (readers accept up to 255 bytes that fit the entry). */
+export const PROCESS_NAME_MAX = 64;
 
 // ---------------------------------------------------------------------------------------------
 // Type codes.

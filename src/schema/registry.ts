@@ -24,6 +24,7 @@ import type { RingBuffer } from "../ring.js";
 import type { RecordData, RingRecord } from "../reader.js";
 import * as M from "./metadata-layout.js";
 import { encodeEntry, parseEntry } from "./entry.js";
+import { encodeProcessEntry, parseProcessEntry } from "./process-entry.js";
 import { type EventSchema, type FieldsSpec, SchemaError, buildSchema } from "./types.js";
 import { type EventType, type EventTypeOptions, EventView, type FieldValue, createEventType } from "./codec.js";
 import { formatSchema } from "./text.js";
@@ -117,6 +118,9 @@ export class EventRegistry {
   /** Name -> index of the earliest committed entry with that name. */
   readonly #byName = new Map<string, number>();
   readonly #types = new Map<string, EventType>();
+  /** Process entries (12.6): pid -> name, and the index of the entry it came from (the latest wins). */
+  readonly #processes = new Map<number, string>();
+  readonly #processEntry = new Map<number, number>();
   readonly #view = new EventView();
   readonly #decodeView = new EventView();
 
@@ -194,8 +198,17 @@ export class EventRegistry {
     }
     this.#pending.delete(k);
     const at = this.#at[k] as number;
-    if (state !== M.ENTRY_COMMITTED || this.#u8[at + M.E_KIND] !== M.ENTRY_KIND_SCHEMA) {
+    const kind = this.#u8[at + M.E_KIND];
+    if (state !== M.ENTRY_COMMITTED || kind !== M.ENTRY_KIND_SCHEMA) {
       this.#schemas[k] = null;
+      if (state === M.ENTRY_COMMITTED && kind === M.ENTRY_KIND_PROCESS) {
+        const p = parseProcessEntry(this.#u8, at, this.#size[k] as number);
+        // The latest entry of a pid (a reused pid) wins, also when an earlier one settles later.
+        if (p !== undefined && !((this.#processEntry.get(p.pid) ?? -1) > k)) {
+          this.#processes.set(p.pid, p.name);
+          this.#processEntry.set(p.pid, k);
+        }
+      }
       return;
     }
     const s = parseEntry(this.#u8, at, this.#size[k] as number, M.SCHEMA_ID_BASE + k, this.#maxPayload);
@@ -267,27 +280,9 @@ export class EventRegistry {
         if (!this.#same(k0, entry)) throw this.#conflict(draft, k0);
         return this.#typed(k0, options) as EventType<F>;
       }
-      const k = this.#at.length;
-      const off = this.#end;
-      const id = M.SCHEMA_ID_BASE + k;
-      if (id > M.SCHEMA_ID_LAST) {
-        throw new CapacityError(`Cannot define event ${JSON.stringify(name)}: all ${M.SCHEMA_ID_LAST - M.SCHEMA_ID_BASE + 1} schema ids (${M.SCHEMA_ID_BASE}..${M.SCHEMA_ID_LAST}) are taken`);
-      }
-      if (off + entry.length > this.#capacity) {
-        throw new CapacityError(
-          `Cannot define event ${JSON.stringify(name)}: the metadata area is full (${off} of ${this.#capacity} bytes used, this schema needs ${entry.length}); create the ring with a larger metadataBytes`,
-        );
-      }
-      const at = this.#base + off;
-      const idx = (at + M.E_WORD) >> 2;
-      // Claim the end of the entries (size visible at once); pairs with refresh()'s Atomics.load of word0.
-      if (Atomics.compareExchange(this.#i32, idx, 0, M.entryWord(M.ENTRY_BUSY, entry.length)) !== 0) continue; // another definer won: rescan
-      this.#u8.set(entry.subarray(4), at + 4);
-      this.#u8[at + M.E_ID] = id & 0xff;
-      this.#u8[at + M.E_ID + 1] = id >>> 8;
-      // Publish the body written above; pairs with refresh()/#settle()'s Atomics.load of word0.
-      Atomics.store(this.#i32, idx, M.entryWord(M.ENTRY_COMMITTED, entry.length));
-      this.refresh();
+      const k = this.#append(entry, `Cannot define event ${JSON.stringify(name)}`);
+      if (k < 0) continue; // another definer appended there: rescan
+      const idx = ((this.#at[k] as number) + M.E_WORD) >> 2;
       this.#settleBefore(k);
       const first = this.#byName.get(name) ?? k;
       if (first === k) return this.#typed(k, options) as EventType<F>;
@@ -297,6 +292,64 @@ export class EventRegistry {
       this.#schemas[k] = null;
       throw this.#conflict(draft, first);
     }
+  }
+
+  /**
+   * Append `entry` at the end of the entries seen (12.4 steps 3-5) and rescan: its index, or -1
+   * when another definer claimed that end first (rescan, decide again, retry). `what` starts the
+   * CapacityError when the area or the ids are exhausted.
+   */
+  #append(entry: Uint8Array, what: string): number {
+    const k = this.#at.length;
+    const off = this.#end;
+    const id = M.SCHEMA_ID_BASE + k;
+    if (id > M.SCHEMA_ID_LAST) {
+      throw new CapacityError(`${what}: all ${M.SCHEMA_ID_LAST - M.SCHEMA_ID_BASE + 1} schema ids (${M.SCHEMA_ID_BASE}..${M.SCHEMA_ID_LAST}) are taken`);
+    }
+    if (off + entry.length > this.#capacity) {
+      throw new CapacityError(
+        `${what}: the metadata area is full (${off} of ${this.#capacity} bytes used, this entry needs ${entry.length}); create the ring with a larger metadataBytes`,
+      );
+    }
+    const at = this.#base + off;
+    const idx = (at + M.E_WORD) >> 2;
+    // Claim the end of the entries (size visible at once); pairs with refresh()'s Atomics.load of word0.
+    if (Atomics.compareExchange(this.#i32, idx, 0, M.entryWord(M.ENTRY_BUSY, entry.length)) !== 0) return -1;
+    this.#u8.set(entry.subarray(4), at + 4);
+    this.#u8[at + M.E_ID] = id & 0xff;
+    this.#u8[at + M.E_ID + 1] = id >>> 8;
+    // Publish the body written above; pairs with refresh()/#settle()'s Atomics.load of word0.
+    Atomics.store(this.#i32, idx, M.entryWord(M.ENTRY_COMMITTED, entry.length));
+    this.refresh();
+    return k;
+  }
+
+  /**
+   * Name process `pid` in the ring (a process entry, docs/FORMAT.md 12.6): exports and the view
+   * call its rows by this name instead of "pid N". It is metadata, not a record: no consumer reads
+   * it and no count includes it. Naming a pid again appends a new entry that supersedes the old one
+   * (a reused pid); the same name again is a no-op. Throws CapacityError like {@link define}.
+   *
+   * @example
+   * ```ts
+   * eventRegistry(ring).nameProcess(process.pid, "node server.js");
+   * ```
+   */
+  nameProcess(pid: number, name: string): void {
+    if (!Number.isInteger(pid) || pid <= 0 || pid > 0xffffffff) throw new TypeError(`Cannot name process ${String(pid)}: a pid is an integer from 1 to 2^32-1`);
+    if (typeof name !== "string" || name === "") throw new TypeError(`Cannot name process ${pid}: the name must be a non-empty string`);
+    if (this.#ring === undefined) throw new TypeError(`Cannot name process ${pid}: this registry reads a trace file's metadata and is read-only`);
+    if (this.#capacity === 0) throw new CapacityError(`Cannot name process ${pid}: the ring has no metadata area (metadataBytes is 0)`);
+    const entry = encodeProcessEntry(pid, name);
+    const stored = parseProcessEntry(entry, 0, entry.length)?.name;
+    do this.refresh();
+    while (this.#processes.get(pid) !== stored && this.#append(entry, `Cannot name process ${pid}`) < 0);
+  }
+
+  /** The process names of the area (process entries, 12.6): pid -> name, the latest entry of a pid. */
+  processNames(): ReadonlyMap<number, string> {
+    this.refresh();
+    return this.#processes;
   }
 
   #typed(k: number, options: EventTypeOptions): EventType {

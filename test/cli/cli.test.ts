@@ -117,13 +117,14 @@ test('urb stats and urb info describe the file', async () => {
   assert.ok(s.events.every((e) => e.ratePerSecond > 0));
   const text = await urb(['stats', file]);
   assert.match(text.stdout, new RegExp(`^.*app\\.urb: ${total} records, .* 0 lost, span [\\d.]+ m?s, [\\d.]+k?/s$`, 'm'));
-  assert.match(text.stdout, /^step +4103 +120 /m);
+  // Ids from 4097: the process entry that names the recorded process takes entry 0 (FORMAT.md 12.6).
+  assert.match(text.stdout, /^step +4104 +120 /m);
 
   const info = await urb(['info', file]);
   assert.equal(info.code, 0, info.stderr);
   assert.match(info.stdout, /^kind: +page stream, closed cleanly by its writer$/m);
   assert.match(info.stdout, /^ring: +8 own lane\(s\) \+ 1 shared, 64 pages x 16\.0 KiB per lane, discard mode$/m);
-  assert.match(info.stdout, /^name: http_request\nID: 4096\nformat:\n\tfield:enum8 method;\toffset:0;\tsize:1;\tvalues: GET=0 POST=1;$/m);
+  assert.match(info.stdout, /^name: http_request\nID: 4097\nformat:\n\tfield:enum8 method;\toffset:0;\tsize:1;\tvalues: GET=0 POST=1;$/m);
   const infoJson = JSON.parse((await urb(['info', file, '--json'])).stdout) as { schemas: { name: string }[]; closedCleanly: boolean };
   assert.equal(infoJson.closedCleanly, true);
   assert.deepEqual(infoJson.schemas.map((x) => x.name).sort(), Object.keys(expected).sort());
@@ -139,14 +140,14 @@ test('urb export --format chrome: valid Trace Event JSON; slices, pairs, counter
   assert.deepEqual(violations, []);
   const e = expected;
   // Rows are the recorded process's threads (identity records), not lanes: the main thread
-  // (tid = pid, as the OS numbers it) and the two workers (tid = Node's threadId), named.
+  // (tid = pid, as the OS numbers it) and the two workers (tid = Node's threadId), named after their script.
   const pids = new Set(doc.traceEvents.map((x) => x.pid));
   assert.equal(pids.size, 1);
   const [pid] = pids as Set<number>;
   assert.ok(pid !== 1 && pid !== process.pid, `the recorded program's pid, not ${pid}`);
   const threads = doc.traceEvents.filter((x) => x.name === 'thread_name').map((x) => [x.tid, x.args?.['name']] as const);
   assert.equal(threads.length, 3, JSON.stringify(threads));
-  for (const [tid, name] of threads) assert.equal(name, tid === pid ? 'main' : `worker ${tid}`);
+  for (const [tid, name] of threads) assert.equal(name, tid === pid ? 'main' : 'traced-app-worker.js');
   assert.deepEqual(phases, {
     M: 2 + 2 * threads.length, // process name and sort index, and a name and sort index for each thread
     b: e['http_request'],

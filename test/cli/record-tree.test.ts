@@ -9,11 +9,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import * as workerThreads from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { openTraceFile } from '../../src/node/index.js';
 import { nativeAddonAvailable } from '../../src/node/native.js';
 import { URB, urb } from './urb-process.js';
+import { buildViewData } from '../../src/export/view-data.js';
+import { PF } from '../../src/export/perfetto.js';
+import { get, text } from '../export/proto-decode.js';
+import { validateExports } from '../export/validate.js';
 
 const APP = fileURLToPath(new URL('../fixtures/tree-app.js', import.meta.url));
 const skip = !nativeAddonAvailable() && 'the native addon is not built';
@@ -77,7 +82,44 @@ function tally(path: string): Tally {
   return t;
 }
 
-test('urb record of an HTTP server with 3 worker threads and a cluster of 2: every process and thread, named, every record attributed', { skip }, async () => {
+/** Node reads a worker's `name` option in the worker from 22.20 and 24.6 on; before, its script names it. */
+const WORKER_OPTION_NAME = 'threadName' in workerThreads;
+/** How a recorded process names the node it runs on (its argv0). */
+const NODE = basename(process.execPath);
+
+/**
+ * Every process and thread of the recording is a named row in the Chrome JSON, the Perfetto trace
+ * and the view: `threads` ("pid/threadId" -> name), `processes` (pid -> name); no "pid N".
+ */
+function checkNames(path: string, threads: Map<string, string>, processes: Map<number, string>): void {
+  const trace = openTraceFile(path);
+  try {
+    const v = validateExports(trace, { processName: 'tree.urb' });
+    const chromeProcesses = new Map(v.chrome.traceEvents.filter((e) => e.name === 'process_name').map((e) => [e.pid as number, (e.args as { name: string }).name]));
+    assert.deepEqual([...chromeProcesses].sort(), [...processes].sort(), 'Chrome JSON: process names');
+    // Chrome tids: the main thread's is the pid; a worker's, its threadId (chrome.ts).
+    const tidOf = (key: string) => {
+      const [pid, threadId] = key.split('/').map(Number) as [number, number];
+      return threadId === 0 ? `${pid}/${pid}` : `${pid}/${threadId}`;
+    };
+    const wanted = [...threads].map(([key, name]) => `${tidOf(key)} ${name}`).sort();
+    const chromeThreads = v.chrome.traceEvents.filter((e) => e.name === 'thread_name').map((e) => `${String(e.pid)}/${String(e.tid)} ${(e.args as { name: string }).name}`);
+    assert.deepEqual(chromeThreads.sort(), wanted, 'Chrome JSON: thread names');
+    const tracks = [...v.perfetto.tracks.values()];
+    const perfettoProcesses = new Map(tracks.filter((x) => x.process).map((x) => [Number(get(x.process!, PF.PROCESS_PID)!.varint), text(get(x.process!, PF.PROCESS_NAME))]));
+    assert.deepEqual([...perfettoProcesses].sort(), [...processes].sort(), 'Perfetto: process names');
+    const perfettoThreads = tracks.filter((x) => x.thread).map((x) => `${get(x.thread!, PF.THREAD_PID)!.varint}/${get(x.thread!, PF.THREAD_TID)!.varint} ${text(get(x.thread!, PF.THREAD_NAME))}`);
+    assert.deepEqual(perfettoThreads.sort(), wanted, 'Perfetto: thread names');
+    const view = buildViewData(trace);
+    assert.deepEqual(view.processes.map((p) => [p.pid, p.name]).sort(), [...processes].sort(), 'view: process names');
+    const viewThreads = view.rows.filter((row) => row.kind === 'thread').map((row) => `${view.processes[row.process]!.pid}/${row.tid} ${row.name}`);
+    assert.deepEqual(viewThreads.sort(), wanted, 'view: thread rows');
+  } finally {
+    trace.close();
+  }
+}
+
+test('urb record of an HTTP server with 3 worker threads, a cluster of 2 and a forked child: every process and thread, named, every record attributed', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'urb-tree-'));
   try {
     const out = join(dir, 'tree.urb');
@@ -86,6 +128,8 @@ test('urb record of an HTTP server with 3 worker threads and a cluster of 2: eve
     const ready = /ready (\d+) (\d+) (\d+)/.exec(r.stderr);
     assert.ok(ready, r.stderr);
     const [primary, w1, w2] = ready.slice(1).map(Number) as [number, number, number];
+    const forked = Number(/forked (\d+)/.exec(r.stderr)?.[1]);
+    assert.ok(forked > 0, r.stderr);
     const t = tally(out);
     assert.deepEqual(t.warnings, []);
     // Nothing committed is lost. A writer may drop a record when the shared lane cannot move on
@@ -96,13 +140,20 @@ test('urb record of an HTTP server with 3 worker threads and a cluster of 2: eve
     assert.equal(t.mismatched, 0, 'identity in the ring = identity in the payload, for every record');
     const expected = new Map<string, string>([
       [`${primary}/0`, 'main'],
-      [`${primary}/1`, 'worker 1'],
-      [`${primary}/2`, 'worker 2'],
-      [`${primary}/3`, 'worker 3'],
+      [`${primary}/1`, WORKER_OPTION_NAME ? 'indexer' : 'tree-app.js'],
+      [`${primary}/2`, 'tree-app.js'],
+      [`${primary}/3`, 'tree-app.js'],
       [`${w1}/0`, 'main'],
       [`${w2}/0`, 'main'],
+      [`${forked}/0`, 'main'],
     ]);
     assert.deepEqual([...t.names.entries()].sort(), [...expected.entries()].sort(), 'every thread of every process, with its name');
+    checkNames(out, expected, new Map([
+      [primary, `${NODE} tree-app.js run`],
+      [w1, `${NODE} tree-app.js run (cluster worker 1)`],
+      [w2, `${NODE} tree-app.js run (cluster worker 2)`],
+      [forked, `${NODE} tree-app.js run forked`],
+    ]));
     const increasing = (xs: number[] | undefined) => (xs ?? []).every((x, i, a) => x >= 0 && x < 20 && (i === 0 || x > a[i - 1]!));
     for (const key of expected.keys()) {
       // 2000 records, 20 pairs with one record in between each; the primary's main thread also 20

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openTraceFile } from '../../src/node/index.js';
 import { PF } from '../../src/export/perfetto.js';
@@ -17,6 +17,8 @@ import { get, text } from './proto-decode.js';
 import { APP, urb } from '../cli/urb-process.js';
 import { exportViolations, validateExports, type Validated } from './validate.js';
 
+/** How a recorded process names the node it runs on (its argv0). */
+const NODE = basename(process.execPath);
 const SERVICE = fileURLToPath(new URL('../../examples/service.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'urb-recordings-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,19 +46,23 @@ function startsAtStartNs(v: Validated): number {
 
 /**
  * Rows are the recorded process and its threads (from the ring's IDENTITY records), not lanes:
- * one process with the program's pid, the main thread (tid = pid) and each worker (tid = its
- * threadId, named "worker N"), the same in both formats. Returns the threads' names.
+ * one process with the program's pid, named by the command that started it (its process entry),
+ * the main thread (tid = pid) and each worker (tid = its threadId, named after its script), the
+ * same in both formats. Returns the threads' names.
  */
-function threadRows(v: Validated): string[] {
+function threadRows(v: Validated, processName: string, workerName: string): string[] {
   const events = v.chrome.traceEvents;
   const pids = new Set(events.map((e) => e.pid));
   assert.equal(pids.size, 1, `one process: ${[...pids].join(', ')}`);
   const [pid] = pids as Set<number>;
   assert.ok(pid !== 1 && pid !== process.pid, `the program's pid, not ${pid}`);
+  const named = events.filter((e) => e.name === 'process_name').map((e) => (e.args as { name: string }).name);
+  assert.deepEqual(named, [processName]);
   const threads = events.filter((e) => e.name === 'thread_name').map((e) => [e.tid as number, (e.args as { name: string }).name] as const);
-  for (const [tid, name] of threads) assert.equal(name, tid === pid ? 'main' : `worker ${tid}`);
+  for (const [tid, name] of threads) assert.equal(name, tid === pid ? 'main' : workerName);
   const tracks = [...v.perfetto.tracks.values()];
   assert.deepEqual(tracks.filter((x) => x.process).map((x) => Number(get(x.process!, PF.PROCESS_PID)!.varint)), [pid]);
+  assert.deepEqual([...new Set(tracks.filter((x) => x.process).map((x) => text(get(x.process!, PF.PROCESS_NAME))))], [processName]);
   const perfettoThreads = tracks.filter((x) => x.thread).map((x) => `${get(x.thread!, PF.THREAD_PID)!.varint}/${get(x.thread!, PF.THREAD_TID)!.varint} ${text(get(x.thread!, PF.THREAD_NAME))}`);
   assert.deepEqual(perfettoThreads.sort(), threads.map(([tid, name]) => `${pid}/${tid} ${name}`).sort());
   return threads.map(([, name]) => name).sort();
@@ -77,7 +83,7 @@ test('recording of the example program (urb record): Chrome and Perfetto exports
   try {
     const v = validateExports(trace, { processName: 'app.urb' });
     assert.deepEqual(exportViolations(v), []);
-    const threads = threadRows(v);
+    const threads = threadRows(v, `${NODE} traced-app.js --requests 40 --jobs 30`, 'traced-app-worker.js');
     t.diagnostic(`threads ${threads.join(', ')}; phases ${JSON.stringify(v.rules.phases)}; perfetto ${v.perfetto.events.length} events on ${v.perfetto.tracks.size} tracks, ${v.perfetto.slices.length} slices`);
     assert.deepEqual(threads.length, 3, 'main and 2 workers');
     assert.ok((v.rules.phases['B'] ?? 0) >= 40 + 60, 'ticks and jobs are synchronous slices');
@@ -99,7 +105,7 @@ test('recording of the example service (HTTP, fetch, pool, pino, OpenTelemetry, 
     const placed = startsAtStartNs(v);
     const crossing = crossingPairs(v);
     const cats = new Set(v.chrome.traceEvents.filter((e) => e.ph === 'b').map((e) => e.cat));
-    const threads = threadRows(v);
+    const threads = threadRows(v, `${NODE} service.js`, 'service-worker.js');
     assert.ok(threads.length === 3 && threads.includes('main'), `main and 2 pool workers: ${threads.join(', ')}`);
     t.diagnostic(`threads ${threads.join(', ')}; ${placed} intervals placed at startNs; ${crossing} pairs of intervals overlap without nesting; categories ${[...cats].join(', ')}`);
     for (const c of ['node.http.server', 'node.fetch', 'otel.span', 'node.worker.exit']) assert.ok(cats.has(c), c);

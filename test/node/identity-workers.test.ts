@@ -1,8 +1,8 @@
 /**
  * Identity across real worker threads (FORMAT.md 8.5): 3 workers and the main thread write on
  * their own lanes and on the shared lane of one overwrite ring, many laps; every record a reader
- * gets says the thread that wrote it (Node's threadId, pid, and its name: "main", "worker N", or
- * what setThreadName() said).
+ * gets says the thread that wrote it (Node's threadId, pid, and its name: "main", the worker's
+ * script ("identity-worker.js"), or what setThreadName() said).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ test('worker threads on own and shared lanes, overwrite mode after many laps: ev
   const workers = [undefined, 'resizer', 'indexer'].map((name) => new Worker(url, { workerData: { buffer: ring.buffer, count, name } }));
   const exited = workers.map((w) => once(w, 'exit'));
   const names = new Map<number, string>([[0, 'main']]);
-  workers.forEach((w, i) => names.set(w.threadId, i === 0 ? `worker ${w.threadId}` : (['', 'resizer', 'indexer'][i] as string)));
+  workers.forEach((w, i) => names.set(w.threadId, i === 0 ? 'identity-worker.js' : (['', 'resizer', 'indexer'][i] as string)));
   const mainOwn = ring.writer();
   const p = new Uint8Array(8);
   for (let i = 0; i < count; i++) {

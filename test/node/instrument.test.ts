@@ -341,3 +341,32 @@ test("a second instrument(ring, { writer }) of subsystems this thread already re
   first.close();
   mine.close();
 });
+
+test("http instrumentation leaves Node's request and response objects as they are (no property added: their hidden class, and Node's inline caches, stay as without it)", async () => {
+  const ring = newRing();
+  const rec = instrument(ring, { http: true });
+  const keysOf = (o: object) => Reflect.ownKeys(o).map(String).sort();
+  let serverKeys: string[] | undefined;
+  const server = http.createServer((_req, res) => {
+    serverKeys = keysOf(res); // after the request's start was taken
+    res.end("ok");
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    const req = http.request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`, { agent: false });
+    const [res] = (await once(req.end(), "response")) as [http.IncomingMessage];
+    res.resume();
+    await once(res, "end");
+    assert.ok(serverKeys !== undefined);
+    assert.deepEqual(serverKeys.filter((k) => k.includes("urb")), [], "nothing of ours on the ServerResponse");
+    assert.deepEqual(keysOf(req).filter((k) => k.includes("urb")), [], "nothing of ours on the ClientRequest");
+    const written = events(ring, NODE_EVENTS.httpServer);
+    assert.equal(written.length, 1, "the request was still recorded");
+    assertInterval(written[0] as DecodedEvent);
+    assert.equal(events(ring, NODE_EVENTS.httpClient).length, 1);
+  } finally {
+    rec.close();
+    server.close();
+  }
+});

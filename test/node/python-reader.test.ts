@@ -38,7 +38,8 @@ function tsEntries(ring: RingBuffer, lanes?: number[]): Entry[] {
   const it = ring.iterator(lanes === undefined ? {} : { lanes });
   it.read((r) => {
     const d = reg.decode(r);
-    const who = { pid: r.pid, threadId: r.threadId, threadName: r.threadName }; // FORMAT.md 8.5
+    const processName = reg.processNames().get(r.pid); // FORMAT.md 12.6
+    const who = { pid: r.pid, threadId: r.threadId, threadName: r.threadName, ...(processName === undefined ? {} : { processName }) }; // FORMAT.md 8.5
     if (d.kind === "lost") out.push({ lane: d.lane, kind: "lost", time: jsonNumber(d.timestamp), lost: jsonNumber(d.lost), cause: d.cause, ...who });
     else if (d.kind === "event") {
       const fields = Object.fromEntries(Object.entries(d.fields).map(([k, v]) => [k, jsonValue(v)]));
@@ -111,6 +112,7 @@ test("urb_read.py decodes a ring file written by Node as the TypeScript reader d
   try {
     const ring = createFileRing(path, { lanes: 2, sharedLanes: 1, pageSize: 1024, pagesPerLane: 4, mode: "overwrite", metadataBytes: 8192 });
     writeTyped(ring, 300);
+    eventRegistry(ring).nameProcess(process.pid, "node py-reader ∑"); // both readers name the writer's process
     assert.ok(ring.stats().total.overrun > 0, "pages were overwritten: the readers start at the tail");
     const n = compare(path, openFileRing(path));
     assert.ok(n > 60, `compared ${n} records`); // fewer than a ring of 1 KiB pages held before IDENTITY records (87 now)

@@ -304,6 +304,29 @@ def schemas(b, g, base=None, cap=None):
     return out
 
 
+def process_names(b, g, base=None, cap=None):
+    """The process entries of a metadata area (FORMAT.md 12.6): pid -> name, the last entry of a pid winning.
+
+    Scanned like `schemas` (which raises FormatError for a corrupt area); a process entry that does
+    not parse gives no name."""
+    out = {}
+    if base is None:
+        base, cap = g['meta_off'], g['meta']
+    off = 0
+    while off + 8 <= cap:
+        word = u32(b, base + off)
+        state, size = word >> 30, word & 0x3fffffff
+        if word == 0 or state == 0 or size < 8 or size % 8 or off + size > cap:
+            break
+        at = base + off
+        if state == 2 and b[at + 6] == 2 and b[at + 7] == 1 and size >= 13:
+            n = b[at + 12]
+            if 0 < n and 13 + n <= size:
+                out[u32(b, at + 8)] = bytes(b[at + 13:at + 13 + n]).decode('utf-8', errors='replace')
+        off += size
+    return out
+
+
 class Malformed(Exception):
     """A payload that does not fit its schema (FORMAT.md 12.3): delivered raw."""
 
@@ -639,10 +662,14 @@ def _json_value(ty, v):
     return v
 
 
-def lane_entries(b, g, lane, table):
-    """The lane's records as dicts: kind 'event' (decoded), 'raw' (schema id, not decodable), 'data' (raw type), 'lost'."""
+def lane_entries(b, g, lane, table, names=None):
+    """The lane's records as dicts: kind 'event' (decoded), 'raw' (schema id, not decodable), 'data' (raw type), 'lost'.
+
+    `names` (pid -> process name, `process_names`) adds `processName` to the records of a named process."""
     for rec in records(b, g, lane):
         who = dict(zip(('pid', 'threadId', 'threadName'), rec[4]))
+        if names and who.get('pid') in names:
+            who['processName'] = names[who['pid']]
         if rec[0] == 'lost':
             yield dict(lane=lane, kind='lost', time=rec[2], lost=rec[1], cause=rec[3], **who)
             continue
@@ -705,8 +732,9 @@ def main(argv=None):
             except FormatError as e:
                 print(f'warning: cannot read the metadata area ({e}); typed events are listed raw', file=sys.stderr)
                 table = {}
+            names = process_names(b, g)
             lanes = [args.lane] if args.lane is not None else range(g['lanes'])
-            streams = [lane_entries(b, g, lane, table) for lane in lanes]
+            streams = [lane_entries(b, g, lane, table, names) for lane in lanes]
             entries = heapq.merge(*streams, key=lambda e: e['time']) if args.merge else (e for s in streams for e in s)
             emit = to_json if args.json else to_text
             for e in entries:
