@@ -109,7 +109,8 @@ export async function serveDrain(ringPath: string, config: DrainConfig, options:
         await target.finish().catch(() => {});
         throw e;
       }
-      await target.finish();
+      // No writer left: none can commit behind what was delivered, so every page can go.
+      await target.finish(liveWriters(ring).length > 0);
       records += target.taken;
       reclaimed += report.reclaimed;
       lost += sink.lost;

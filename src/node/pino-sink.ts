@@ -102,6 +102,27 @@ export function resolvePinoDrainConfig(options: PinoTransportOptions, from: stri
   return config;
 }
 
+/** Longest sleep (ms) between looks at a target still writing (the first looks come sooner). */
+const SETTLE_POLL_MS = 5;
+
+/**
+ * Whether `stream` still holds lines it has not handed to the system: sonic-boom (pino/file,
+ * pino.destination) by its pending length and write in flight (a buffer it keeps below its
+ * `minLength` is flushed: nothing else would write it), a Node Writable (pino-abstract-
+ * transport's, a pipeline's first stream, a custom target) by `writableLength` (buffered chunks
+ * and the one being written). A destroyed stream holds nothing more. What a stream passes on
+ * (a pipeline's later steps, the targets behind pino's multistream) is not seen here.
+ */
+function pending(stream: Writable): boolean {
+  if (stream.destroyed) return false;
+  const s = stream as unknown as { _len?: unknown; _writing?: unknown; flush?: unknown };
+  if (typeof s._len === "number" && typeof s._writing === "boolean") {
+    if (s._len > 0 && !s._writing && typeof s.flush === "function") (s.flush as () => void).call(stream);
+    return s._len > 0 || s._writing;
+  }
+  return stream.writableLength > 0;
+}
+
 /** Lines read per take (the chunk written at once). */
 const TAKE_RECORDS = 4096;
 /** How long (ms) closing waits for the targets to finish writing. */
@@ -157,15 +178,30 @@ export class PinoSink implements RecordSink {
     stream.on("error", (e: Error) => (this.#error ??= e));
   }
 
+  /**
+   * Read up to TAKE_RECORDS lines, write them to the targets as one chunk, and resolve once the
+   * stream has written them out as far as it tells ({@link pending}): only then does the drain let
+   * them go from the ring (at-least-once, record-drain.ts).
+   */
   async take(reader: RingReader): Promise<number> {
-    if (this.#error !== undefined) throw new Error(`a pino target failed: ${this.#error.message}`, { cause: this.#error });
+    this.#throwIfFailed();
     const n = reader.read(this.#visit, TAKE_RECORDS);
     this.#writeLostLine();
     const chunk = this.#decoder.decode(this.#bytes.subarray(0, this.#used)) + this.#chunk;
     this.#used = 0;
     this.#chunk = "";
     if (chunk.length > 0 && !this.#stream.write(chunk)) await once(this.#stream, "drain");
+    // Bounded by the target: one that never finishes its write holds the drain (and the ring fills, counted).
+    for (let wait = 0; pending(this.#stream); wait = Math.min(wait + 1, SETTLE_POLL_MS)) {
+      this.#throwIfFailed();
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    this.#throwIfFailed();
     return n;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error !== undefined) throw new Error(`a pino target failed: ${this.#error.message}`, { cause: this.#error });
   }
 
   #record(r: RingRecord): void {
