@@ -214,14 +214,16 @@ export class PinoSink implements RecordSink {
       this.skipped++;
       return;
     }
-    // The line as RingDestination wrote it (src/pino/destination.ts): u16 length (with the cut bit) then UTF-8.
-    const p = r.payload();
-    const at = this.#lineOffset;
-    if (p.length < at + VAR_PREFIX_BYTES) {
+    // The line as RingDestination wrote it (src/pino/destination.ts): u16 length (with the cut bit)
+    // then UTF-8, read in place in the reader's copy of the run (no copy per record).
+    const p = r.bytes;
+    const at = r.offset + this.#lineOffset;
+    const end = r.offset + r.length;
+    if (end < at + VAR_PREFIX_BYTES) {
       this.skipped++;
       return;
     }
-    const len = Math.min((p[at] as number) | (((p[at + 1] as number) << 8) & ~VAR_TRUNCATED), p.length - at - VAR_PREFIX_BYTES);
+    const len = Math.min((p[at] as number) | (((p[at + 1] as number) << 8) & ~VAR_TRUNCATED), end - at - VAR_PREFIX_BYTES);
     if (this.#used + len + 1 > this.#bytes.length) {
       const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.#used + len + 1));
       grown.set(this.#bytes.subarray(0, this.#used));
