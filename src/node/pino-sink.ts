@@ -17,12 +17,12 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import type { Writable } from "node:stream";
-import type { RingReader, RingRecord } from "../reader.js";
+import type { RingRecord } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { eventRegistry } from "../schema/index.js";
 import { VAR_PREFIX_BYTES, VAR_TRUNCATED } from "../schema/metadata-layout.js";
 import { PINO_LOG_EVENT } from "../pino/log-event.js";
-import type { RecordSink } from "./record-drain.js";
+import type { RecordSink, RecordSource } from "./record-drain.js";
 
 /** One pino transport target, with its module already resolved to an absolute path. */
 export interface PinoTargetConfig {
@@ -183,7 +183,7 @@ export class PinoSink implements RecordSink {
    * stream has written them out as far as it tells ({@link pending}): only then does the drain let
    * them go from the ring (at-least-once, record-drain.ts).
    */
-  async take(reader: RingReader): Promise<number> {
+  async take(reader: RecordSource): Promise<number> {
     this.#throwIfFailed();
     const n = reader.read(this.#visit, TAKE_RECORDS);
     this.#writeLostLine();

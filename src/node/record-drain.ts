@@ -21,19 +21,22 @@
  * wait in the ring, not in this process, while a sink is slow; a ring in discard mode then drops
  * new records and counts them in-band.
  */
+import { L_READ, laneOffset } from "../layout.js";
 import type { LaneHandoff, RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import type { DrainTarget } from "./drain.js";
 
+/** What a sink reads records from: every lane, in time order. */
+export type RecordSource = Pick<RingReader, "read">;
+
 /** What a {@link RecordDrainTarget} hands records to. */
 export interface RecordSink {
   /**
-   * Take the records available now from `reader` (every lane, in time order: an iterator, or in
-   * overwrite mode the consumer) and deliver them; resolve when the sink has accepted them
-   * (written out, exported: the ring lets them go only then). Resolves with the records taken
-   * (0: none was available).
+   * Take the records available now from `source` (every lane, in time order) and deliver them;
+   * resolve when the sink has accepted them (written out, exported: the ring lets them go only
+   * then). Resolves with the records taken (0: none was available).
    */
-  take(reader: RingReader): Promise<number>;
+  take(source: RecordSource): Promise<number>;
   /** Records that writers dropped and never reported in-band (reported by the drain for dead writers). */
   reportLost(lane: number, count: number): void;
   /** Records lost before they reached the sink, so far: in-band LOST records and those reported through {@link RecordSink.reportLost}. */
@@ -65,6 +68,12 @@ export class RecordDrainTarget implements DrainTarget {
   readonly #tails: readonly LaneHandoff[] = [];
   readonly #reads: readonly LaneHandoff[] = [];
   readonly #unreported = { count: 0, time: 0 };
+  /** Per lane: data records handed to the sink, and the consumer's read count (L_READ) when this target began. */
+  readonly #delivered: number[];
+  readonly #readAtStart: number[];
+  readonly #readIdx: number[];
+  readonly #f64: Float64Array;
+  readonly #source: RecordSource;
   readonly #sink: RecordSink;
   #busy: Promise<void> | undefined;
   #error: unknown = undefined;
@@ -73,11 +82,19 @@ export class RecordDrainTarget implements DrainTarget {
   #empty = false;
   /** Records handed to the sink so far. */
   taken = 0;
+  /** Records a drain that let every page go found taken but never handed to the sink (a writer that came in its last instant): reported lost. */
+  undelivered = 0;
 
   constructor(ring: RingBuffer, sink: RecordSink) {
     this.#sink = sink;
+    const g = ring.geometry;
+    this.#f64 = ring.core.f64;
+    this.#delivered = new Array<number>(g.lanes).fill(0);
+    this.#readIdx = Array.from({ length: g.lanes }, (_, lane) => (laneOffset(g, lane) + L_READ) >> 3);
     if (ring.mode === "overwrite") {
       this.#reader = ring.consumer();
+      this.#source = this.#reader;
+      this.#readAtStart = [];
       return;
     }
     const consumer = ring.consumer();
@@ -91,6 +108,17 @@ export class RecordDrainTarget implements DrainTarget {
       consumer.close();
       throw e;
     }
+    // Written by the consumer alone (it was just claimed by this process).
+    this.#readAtStart = this.#readIdx.map((i) => this.#f64[i] ?? 0);
+    const delivered = this.#delivered;
+    const reader = this.#reader;
+    this.#source = {
+      read: (visitor, max) =>
+        reader.read((r) => {
+          if (r.kind === "data") delivered[r.lane] = (delivered[r.lane] ?? 0) + 1;
+          visitor(r);
+        }, max),
+    };
   }
 
   /**
@@ -110,7 +138,10 @@ export class RecordDrainTarget implements DrainTarget {
         while (tail.page + n < limit && tail.completePageSlot(n) >= 0) n++;
         if (n > 0) {
           if (!tail.takePages(n)) break;
-        } else if (!(tail.restComplete() && tail.takeRun())) break; // the rest of a page a previous drain left mid-way
+        } else if (!tail.takeRun()) break;
+        // (Not whole-page: the rest of a page a previous drain left mid-way, or a page with a
+        // damaged record, which completePageSlot() does not call complete. The iterator has
+        // passed it, so every record in it is final: copied and taken run by run.)
       }
       if (all && tail.page === read.page) {
         for (let guard = 0; guard < 1 << 16 && tail.takeRun(); guard++); // the iterator's page, as far as it read (no writer is left)
@@ -149,7 +180,7 @@ export class RecordDrainTarget implements DrainTarget {
 
   /** One take: the sink reads and delivers; once it has accepted, the ring lets those pages go. */
   async #take(): Promise<number> {
-    const n = await this.#sink.take(this.#reader);
+    const n = await this.#sink.take(this.#source);
     this.taken += n;
     this.#release(false);
     return n;
@@ -179,18 +210,31 @@ export class RecordDrainTarget implements DrainTarget {
   close(): void {}
 
   /**
-   * Take every record left, close the sink and release the lanes. With `writersLeft` false (no
-   * writer of the ring is alive: none can commit any more) the tails move up to what was
-   * delivered, partial pages included; otherwise those pages stay for the next drain.
+   * Take every record left, close the sink and release the lanes. When `releaseAll()` (called just
+   * before) says no writer of the ring is alive, none can commit behind what was delivered: the
+   * tails move up to it, partial pages included. Otherwise those pages stay for the next drain,
+   * which delivers them again. A writer that commits in the instant between that look and the
+   * tails' move would have records taken undelivered: the consumers' read counts against what the
+   * sink was handed tell, and they are reported lost ({@link RecordDrainTarget.undelivered}).
    */
-  async finish(writersLeft = true): Promise<void> {
+  async finish(releaseAll: () => boolean = () => false): Promise<void> {
     if (this.#finished) return;
     try {
       if (this.#busy !== undefined) await this.#busy;
       this.#finished = true;
       this.#rethrow();
       while ((await this.#take()) > 0);
-      if (!writersLeft) this.#release(true);
+      if (this.#consumer !== undefined && releaseAll()) {
+        this.#release(true);
+        for (let lane = 0; lane < this.#readAtStart.length; lane++) {
+          const taken = (this.#f64[this.#readIdx[lane] as number] ?? 0) - (this.#readAtStart[lane] ?? 0);
+          const extra = taken - (this.#delivered[lane] ?? 0);
+          if (extra > 0) {
+            this.undelivered += extra;
+            this.#sink.reportLost(lane, extra);
+          }
+        }
+      }
     } finally {
       this.#finished = true;
       this.#reader.close();
