@@ -13,7 +13,9 @@
  * committed is lost; what arrives twice is at most the records of the last two pages of each lane
  * it was reading (the iterator's page, and the one before it, whose records the iterator may hold
  * copied but not handed out). A drain that ends because no writer is left lets everything go
- * (no writer can commit behind it); one stopped while writers live keeps those pages for the next.
+ * (no writer can commit behind it; what one might commit in that very instant is counted lost,
+ * see {@link RecordDrainTarget.finish}); one stopped while writers live keeps those pages for the
+ * next. The consumer's and the iterator's per-lane cursors are both in lane order (all lanes).
  * In overwrite mode the ring may overwrite what the tail does not hold, so there the consumer
  * itself reads (at-most-once: a killed drain loses the take it held).
  *
