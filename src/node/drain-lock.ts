@@ -13,17 +13,21 @@
  * path (atomic, fails if it exists), so nobody ever reads a half-written lock. A lock whose pid is
  * not running is stale; it is removed only under a second exclusive file (`<ring>.drain.steal`)
  * after reading it again, so two processes that both saw the same dead pid cannot remove each
- * other's fresh lock. A steal file older than {@link STEAL_STALE_MS} (its maker died while
- * stealing) is removed.
+ * other's fresh lock. The steal file names its maker: it is removed as stale only when that
+ * process is gone (it died while stealing), or when it is older than {@link STEAL_STALE_MS}; a
+ * maker that is merely slow (a loaded machine can pause a process for seconds) keeps it, because
+ * removing the steal file of a stealer still at work lets two processes remove and take the lock.
  */
-import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { CONSUMER_SINGLE, L_CONSUMER, laneOffset } from "../layout.js";
 import type { RingBuffer } from "../ring.js";
 import { processAlive } from "./producers.js";
 
-/** A steal file older than this (ms) was left by a process that died while stealing. */
-const STEAL_STALE_MS = 2000;
+/** A steal file older than this (ms) is stale even if its maker runs (a pid reused since). */
+const STEAL_STALE_MS = 30_000;
+/** A steal file without a pid (being written, or damaged) is stale after this many ms. */
+const STEAL_UNNAMED_STALE_MS = 2000;
 /** Tries to take the lock before giving up (each after a stale lock was removed, or a race lost). */
 const MAX_TRIES = 100;
 
@@ -113,13 +117,20 @@ function removeStale(lock: string, holder: number): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
     try {
-      if (Date.now() - statSync(steal).mtimeMs > STEAL_STALE_MS) unlinkSync(steal);
+      const age = Date.now() - statSync(steal).mtimeMs;
+      const maker = readHolder(steal);
+      const stale = maker === undefined ? false : maker > 0 ? !processAlive(maker) || age > STEAL_STALE_MS : age > STEAL_UNNAMED_STALE_MS;
+      if (stale) unlinkSync(steal);
     } catch {
       // gone meanwhile
     }
     return false;
   }
-  closeSync(fd);
+  try {
+    writeSync(fd, `${process.pid}\n`);
+  } finally {
+    closeSync(fd);
+  }
   try {
     if (readHolder(lock) === holder) unlinkSync(lock);
     return true;

@@ -80,13 +80,17 @@ export async function serveDrain(ringPath: string, config: DrainConfig, options:
   let failed = 0;
   try {
     const ring = openFileRing(ringPath);
+    let target: RecordDrainTarget | undefined;
+    let sink: RecordSink | undefined;
     for (;;) {
-      if (lock.tookOver) {
-        const n = releaseStaleConsumerClaims(ring);
-        if (n > 0) log(`took over from a drain that died: freed its claim on ${n} lanes; continuing where it stopped`);
+      if (target === undefined || sink === undefined) {
+        if (lock.tookOver) {
+          const n = releaseStaleConsumerClaims(ring);
+          if (n > 0) log(`took over from a drain that died: freed its claim on ${n} lanes; continuing where it stopped`);
+        }
+        sink = await buildSink(ring, config);
+        target = new RecordDrainTarget(ring, sink);
       }
-      const sink = await buildSink(ring, config);
-      const target = new RecordDrainTarget(ring, sink);
       let idleSince: number | undefined;
       let report: DrainReport;
       try {
@@ -109,12 +113,18 @@ export async function serveDrain(ringPath: string, config: DrainConfig, options:
         await target.finish().catch(() => {});
         throw e;
       }
-      await target.finish();
-      records += target.taken;
       reclaimed += report.reclaimed;
+      // A writer came while this drain was leaving: serve it on with the same target (what was
+      // delivered stays delivered; the lock is still ours).
+      if (options.signal?.aborted !== true && liveWriters(ring).length > 0) continue;
+      // No writer left: none can commit behind what was delivered, so every page can go (else
+      // they stay for the next drain, which delivers them again).
+      await target.finish(() => liveWriters(ring).length === 0);
+      records += target.taken;
       lost += sink.lost;
       failed += sink.failed;
-      if (sink.lost > 0) log(`${sink.lost} records lost: dropped by writers of the full ring (the drain did not keep up)`);
+      if (sink.lost > 0) log(`${sink.lost} records lost: ${target.undelivered > 0 ? `${target.undelivered} taken in the drain's last instant, the rest ` : ""}dropped by writers of the full ring (the drain did not keep up)`);
+      target = undefined;
       // Hand-over: release, then look once more (see the module comment).
       lock.release();
       lock = undefined;

@@ -17,12 +17,12 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import type { Writable } from "node:stream";
-import type { RingReader, RingRecord } from "../reader.js";
+import type { RingRecord } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { eventRegistry } from "../schema/index.js";
 import { VAR_PREFIX_BYTES, VAR_TRUNCATED } from "../schema/metadata-layout.js";
 import { PINO_LOG_EVENT } from "../pino/log-event.js";
-import type { RecordSink } from "./record-drain.js";
+import type { RecordSink, RecordSource } from "./record-drain.js";
 
 /** One pino transport target, with its module already resolved to an absolute path. */
 export interface PinoTargetConfig {
@@ -102,6 +102,27 @@ export function resolvePinoDrainConfig(options: PinoTransportOptions, from: stri
   return config;
 }
 
+/** Longest sleep (ms) between looks at a target still writing (the first looks come sooner). */
+const SETTLE_POLL_MS = 5;
+
+/**
+ * Whether `stream` still holds lines it has not handed to the system: sonic-boom (pino/file,
+ * pino.destination) by its pending length and write in flight (a buffer it keeps below its
+ * `minLength` is flushed: nothing else would write it), a Node Writable (pino-abstract-
+ * transport's, a pipeline's first stream, a custom target) by `writableLength` (buffered chunks
+ * and the one being written). A destroyed stream holds nothing more. What a stream passes on
+ * (a pipeline's later steps, the targets behind pino's multistream) is not seen here.
+ */
+function pending(stream: Writable): boolean {
+  if (stream.destroyed) return false;
+  const s = stream as unknown as { _len?: unknown; _writing?: unknown; flush?: unknown };
+  if (typeof s._len === "number" && typeof s._writing === "boolean") {
+    if (s._len > 0 && !s._writing && typeof s.flush === "function") (s.flush as () => void).call(stream);
+    return s._len > 0 || s._writing;
+  }
+  return stream.writableLength > 0;
+}
+
 /** Lines read per take (the chunk written at once). */
 const TAKE_RECORDS = 4096;
 /** How long (ms) closing waits for the targets to finish writing. */
@@ -157,15 +178,30 @@ export class PinoSink implements RecordSink {
     stream.on("error", (e: Error) => (this.#error ??= e));
   }
 
-  async take(reader: RingReader): Promise<number> {
-    if (this.#error !== undefined) throw new Error(`a pino target failed: ${this.#error.message}`, { cause: this.#error });
+  /**
+   * Read up to TAKE_RECORDS lines, write them to the targets as one chunk, and resolve once the
+   * stream has written them out as far as it tells ({@link pending}): only then does the drain let
+   * them go from the ring (at-least-once, record-drain.ts).
+   */
+  async take(reader: RecordSource): Promise<number> {
+    this.#throwIfFailed();
     const n = reader.read(this.#visit, TAKE_RECORDS);
     this.#writeLostLine();
     const chunk = this.#decoder.decode(this.#bytes.subarray(0, this.#used)) + this.#chunk;
     this.#used = 0;
     this.#chunk = "";
     if (chunk.length > 0 && !this.#stream.write(chunk)) await once(this.#stream, "drain");
+    // Bounded by the target: one that never finishes its write holds the drain (and the ring fills, counted).
+    for (let wait = 0; pending(this.#stream); wait = Math.min(wait + 1, SETTLE_POLL_MS)) {
+      this.#throwIfFailed();
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    this.#throwIfFailed();
     return n;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error !== undefined) throw new Error(`a pino target failed: ${this.#error.message}`, { cause: this.#error });
   }
 
   #record(r: RingRecord): void {
@@ -178,14 +214,16 @@ export class PinoSink implements RecordSink {
       this.skipped++;
       return;
     }
-    // The line as RingDestination wrote it (src/pino/destination.ts): u16 length (with the cut bit) then UTF-8.
-    const p = r.payload();
-    const at = this.#lineOffset;
-    if (p.length < at + VAR_PREFIX_BYTES) {
+    // The line as RingDestination wrote it (src/pino/destination.ts): u16 length (with the cut bit)
+    // then UTF-8, read in place in the reader's copy of the run (no copy per record).
+    const p = r.bytes;
+    const at = r.offset + this.#lineOffset;
+    const end = r.offset + r.length;
+    if (end < at + VAR_PREFIX_BYTES) {
       this.skipped++;
       return;
     }
-    const len = Math.min((p[at] as number) | (((p[at + 1] as number) << 8) & ~VAR_TRUNCATED), p.length - at - VAR_PREFIX_BYTES);
+    const len = Math.min((p[at] as number) | (((p[at + 1] as number) << 8) & ~VAR_TRUNCATED), end - at - VAR_PREFIX_BYTES);
     if (this.#used + len + 1 > this.#bytes.length) {
       const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.#used + len + 1));
       grown.set(this.#bytes.subarray(0, this.#used));

@@ -7,10 +7,9 @@
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
-import type { RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { exportSpans, type SpanResource } from "../otel/export.js";
-import type { RecordSink } from "./record-drain.js";
+import type { RecordSink, RecordSource } from "./record-drain.js";
 
 /** How the drain process makes its exporter and reports the spans (made by `ringSpanProcessor()`). */
 export interface SpanDrainConfig {
@@ -102,7 +101,7 @@ export class SpanSink implements RecordSink {
     this.#maxBatch = maxBatch;
   }
 
-  async take(reader: RingReader): Promise<number> {
+  async take(reader: RecordSource): Promise<number> {
     const r = await exportSpans(this.#ring, reader, this.#exporter, { resource: this.#resource, maxBatch: this.#maxBatch });
     this.exported += r.exported;
     this.failed += r.failed;

@@ -106,7 +106,7 @@ export interface ExportSpansResult {
  * console.log(result.exported);
  * ```
  */
-export async function exportSpans(ring: RingBuffer, reader: RingReader, exporter: SpanExporter, options: ExportSpansOptions): Promise<ExportSpansResult> {
+export async function exportSpans(ring: RingBuffer, reader: Pick<RingReader, "read">, exporter: SpanExporter, options: ExportSpansOptions): Promise<ExportSpansResult> {
   const maxBatch = options.maxBatch ?? 512;
   if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) {
     throw new RangeError(`Cannot export spans: maxBatch must be an integer >= 1, received ${maxBatch}`);

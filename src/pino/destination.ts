@@ -8,11 +8,16 @@
  * properties). A line that does not start that way (a custom level formatter, e.g. labels) is
  * stored with level 0, and `readLog` takes the level from the parsed line.
  *
- * The line is written without the generic codec's per-byte copy: `TextEncoder.encodeInto` (native)
- * into a scratch buffer, then one `Uint8Array.set` into the reserved record. For lines of a few
- * hundred bytes that is about 3x faster than the codec (measured: docs/INTEGRATIONS.md). The bytes
- * are exactly those the codec writes (level at its schema offset, then the u16 length prefix with
- * the truncation bit, then the UTF-8 bytes); a test checks that against `writeArgs`.
+ * The line is written without the generic codec's per-byte copy, and in the common case without
+ * a copy at all: pino's lines are almost always ASCII, whose UTF-8 length is the string's length,
+ * so the record is reserved for `line.length` bytes and `TextEncoder.encodeInto` (native) encodes
+ * straight into it. When the line turns out not to fit (a character above U+007F takes 2 to 4
+ * bytes) the reservation is discarded (readers skip it; nothing is counted lost) and the line goes
+ * the general way: encodeInto into a scratch buffer, then one copy into a record of the exact
+ * size; the next lines then go that way first for a while, so a non-ASCII stream does not pay
+ * for two reservations per line. The bytes are exactly those the codec writes (level at its
+ * schema offset, then the u16 length prefix with the truncation bit, then the UTF-8 bytes); a test
+ * checks that against `writeArgs`.
  */
 import type { RingBuffer } from "../ring.js";
 import type { RingWriter } from "../writer.js";
@@ -28,14 +33,14 @@ const DIGIT_0 = 0x30;
 const COMMA = 0x2c;
 const CLOSE_BRACE = 0x7d;
 
-/** The numeric level at the start of an encoded pino line, or 0 when it has none (or one above 65535). */
-function levelOf(bytes: Uint8Array, length: number): number {
+/** The numeric level at the start of the encoded pino line `bytes[from .. from + length)`, or 0 when it has none (or one above 65535). */
+function levelOf(bytes: Uint8Array, from: number, length: number): number {
   const p = LEVEL_PREFIX.length;
   if (length <= p) return 0;
-  for (let i = 0; i < p; i++) if (bytes[i] !== LEVEL_PREFIX[i]) return 0;
+  for (let i = 0; i < p; i++) if (bytes[from + i] !== LEVEL_PREFIX[i]) return 0;
   let level = 0;
   for (let i = p; i < length && i <= p + MAX_LEVEL_DIGITS; i++) {
-    const c = bytes[i] as number;
+    const c = bytes[from + i] as number;
     if (c === COMMA || c === CLOSE_BRACE) return i > p && level <= 0xffff ? level : 0;
     const d = c - DIGIT_0;
     if (d < 0 || d > 9) return 0;
@@ -57,6 +62,9 @@ export interface RingDestinationOptions {
    */
   fullWaitMs?: number;
 }
+
+/** After a line that was not ASCII, this many lines are encoded the general way (one reservation each) before the direct way is tried again. */
+const SKIP_DIRECT_LINES = 64;
 
 /** How long one wait for room sleeps, in ms. */
 const FULL_POLL_MS = 1;
@@ -82,6 +90,8 @@ export class RingDestination {
   #gaveUp = false;
   #sleepCell: Int32Array | undefined;
   #closed = false;
+  /** Lines to write the general way before trying the direct one again (after a line that was not ASCII). */
+  #skipDirect = 0;
 
   constructor(ring: RingBuffer, options: RingDestinationOptions = {}) {
     checkOptions("Cannot create ring destination", options, RING_DESTINATION_OPTIONS_KEYS);
@@ -112,22 +122,47 @@ export class RingDestination {
       return true;
     }
     const w = this.#writer;
+    const length = line.length;
+    if (this.#skipDirect > 0) this.#skipDirect--;
+    else if (length <= this.#scratch.length) {
+      // Optimistic: ASCII, so `length` UTF-8 bytes, encoded straight into the record.
+      const at = this.#reserve(this.#lineOffset + VAR_PREFIX_BYTES + length);
+      if (at < 0) {
+        this.dropped++;
+        return true;
+      }
+      const start = at + this.#lineOffset + VAR_PREFIX_BYTES;
+      const bytes = w.bytes;
+      // Every character takes at least one byte: all of them read means exactly `length` written.
+      if (this.#encoder.encodeInto(line, bytes.subarray(start, start + length)).read === length) {
+        const view = w.view;
+        view.setUint16(at + this.#levelOffset, levelOf(bytes, start, length), true);
+        view.setUint16(at + this.#lineOffset, length, true);
+        w.commit(at);
+        return true;
+      }
+      w.discard(at);
+      this.#skipDirect = SKIP_DIRECT_LINES;
+    }
     const r = this.#encoder.encodeInto(line, this.#scratch);
     const n = r.written;
-    const size = this.#lineOffset + VAR_PREFIX_BYTES + n;
-    const at = this.#fullWaitMs === 0 ? w.reserve(this.#id, size) : this.#reserveWaiting(size);
+    const at = this.#reserve(this.#lineOffset + VAR_PREFIX_BYTES + n);
     if (at < 0) {
       this.dropped++;
       return true;
     }
-    const cut = r.read < line.length;
+    const cut = r.read < length;
     if (cut) this.truncated++;
     const view = w.view;
-    view.setUint16(at + this.#levelOffset, levelOf(this.#scratch, n), true);
+    view.setUint16(at + this.#levelOffset, levelOf(this.#scratch, 0, n), true);
     view.setUint16(at + this.#lineOffset, cut ? n | VAR_TRUNCATED : n, true);
     w.bytes.set(n === this.#scratch.length ? this.#scratch : this.#scratch.subarray(0, n), at + this.#lineOffset + VAR_PREFIX_BYTES);
     w.commit(at);
     return true;
+  }
+
+  #reserve(size: number): number {
+    return this.#fullWaitMs === 0 ? this.#writer.reserve(this.#id, size) : this.#reserveWaiting(size);
   }
 
   /** reserve() that first waits up to fullWaitMs for room in a full ring (a full lane is not a drop while we wait). */

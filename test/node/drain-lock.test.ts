@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, utimesSync, writeFileSync } from "node:fs";
 import { createRing } from "../../src/index.js";
 import { acquireDrainLock, drainHolder, drainLockPath, releaseStaleConsumerClaims } from "../../src/node/drain-lock.js";
 import { ringPath, removeFile } from "./children.js";
@@ -62,15 +62,19 @@ test("drain lock: 6 processes racing for a stale lock: exactly one takes it", as
 while (Date.now() < ${at});
 const lock = acquireDrainLock(${JSON.stringify(ring)});
 process.stdout.write(lock ? "won" : "lost");
-setTimeout(() => lock?.release(), 800);`;
-      const results = await Promise.all(
-        Array.from({ length: 6 }, () => {
-          const cp = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-          let out = "";
-          cp.stdout.setEncoding("utf8").on("data", (s: string) => (out += s));
-          return new Promise<string>((resolve) => cp.on("close", () => resolve(out)));
-        }),
-      );
+process.stdin.resume().on("end", () => lock?.release());`;
+      // The winner holds the lock until every process has answered (a process that starts late
+      // on a loaded machine must still find it held; once, a fixed 800 ms hold let a late one win too).
+      const children = Array.from({ length: 6 }, () => {
+        const cp = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+        let out = "";
+        const answered = new Promise<string>((resolve) => cp.stdout.setEncoding("utf8").on("data", (s: string) => resolve((out += s))));
+        const closed = new Promise<void>((resolve) => cp.on("close", () => resolve()));
+        return { cp, answered, closed };
+      });
+      const results = await Promise.all(children.map((c) => c.answered));
+      for (const c of children) c.cp.stdin.end();
+      await Promise.all(children.map((c) => c.closed));
       assert.equal(results.filter((r) => r === "won").length, 1, `round ${round}: ${results.join(" ")}`);
       assert.equal(results.filter((r) => r === "lost").length, 5);
     }
@@ -87,4 +91,27 @@ test("releaseStaleConsumerClaims: a dead drain's consumer claims are freed, so t
   assert.equal(releaseStaleConsumerClaims(ring), 3);
   ring.consumer().close();
   assert.equal(releaseStaleConsumerClaims(ring), 0, "nothing left to free");
+});
+
+test("drain lock: a steal file whose maker still runs is respected even when old (a paused stealer); once its maker is gone it is stale", async () => {
+  const ring = ringPath("lock-steal");
+  const steal = `${drainLockPath(ring)}.steal`;
+  const stealer = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"]);
+  try {
+    writeFileSync(drainLockPath(ring), `${deadPid()}\n`);
+    writeFileSync(steal, `${stealer.pid}\n`);
+    const old = (Date.now() - 5000) / 1000;
+    utimesSync(steal, old, old); // older than the 2 s after which it used to be removed
+    assert.throws(() => acquireDrainLock(ring), /kept changing hands/, "the lock is not taken while the stealer is at work");
+    assert.ok(existsSync(steal), "its steal file stays");
+    stealer.kill("SIGKILL");
+    await new Promise((r) => stealer.once("exit", r));
+    const lock = acquireDrainLock(ring);
+    assert.ok(lock?.tookOver, "its maker gone, the steal file is stale and the dead holder's lock is taken over");
+    lock.release();
+  } finally {
+    stealer.kill("SIGKILL");
+    removeFile(drainLockPath(ring));
+    removeFile(steal);
+  }
 });

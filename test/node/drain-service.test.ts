@@ -1,7 +1,8 @@
 /**
  * serveDrain() in this process (no drain process spawned): pino.transport()'s multistream path
  * (two targets with their own levels) fed from the ring, lines of a writer that closed, and the
- * drain's exit once no writer is left.
+ * drain's exit once no writer is left; a pipeline; a failing target (its take delivered by the
+ * next drain); a drain that ended leaves nothing to deliver twice.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -76,7 +77,7 @@ test("serveDrain: a pipeline (a pino-abstract-transport transform, then pino/fil
   }
 });
 
-test("serveDrain: a target that fails (ENOSPC) ends the drain with its error and frees the lanes: the next drain delivers what the first could not", async () => {
+test("serveDrain: a target that fails (ENOSPC) ends the drain with its error and frees the lanes: the next drain delivers every line, the failed take's included", async () => {
   const dir = mkdtempSync(join(tmpdir(), "urb-drain-service-"));
   const ring = ringPath("drain-failing");
   try {
@@ -90,12 +91,35 @@ test("serveDrain: a target that fails (ENOSPC) ends the drain with its error and
     await assert.rejects(serveDrain(ring, { pino: resolvePinoDrainConfig(failing, `${process.cwd()}/`) }, { lingerMs: 0 }), /no space left/);
     const report = await serveDrain(ring, { pino: resolvePinoDrainConfig(good, `${process.cwd()}/`) }, { lingerMs: 0 });
     assert.ok(report !== undefined, "the lock was released");
+    // At-least-once: the failed take was never accepted, so its pages stayed in the ring.
     const is = jsonLines(out).map((l) => l.i as number);
-    assert.ok(is.length > 0 && is.length < 10_000, `the failed drain's take is lost, the rest arrives (${is.length})`);
-    assert.equal(is[is.length - 1], 9999);
-    assert.ok(is.every((v, k) => k === 0 || v === (is[k - 1] as number) + 1), "one contiguous run, the tail");
+    assert.deepEqual(is, Array.from({ length: 10_000 }, (_, i) => i), "every line, once, in order: the failed drain's take too");
+    assert.equal((await serveDrain(ring, { pino: resolvePinoDrainConfig(good, `${process.cwd()}/`) }, { lingerMs: 0 }))?.records, 0, "and nothing is left for a third");
   } finally {
     for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const mode of ["discard", "overwrite"] as const) {
+  test(`serveDrain (${mode} mode): a drain that ends with no writer left lets every page go: the next drain delivers nothing twice`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "urb-drain-service-"));
+    const ring = ringPath(`drain-again-${mode}`);
+    try {
+      const out = join(dir, "app.log");
+      const options = { targets: [{ target: "pino/file", options: { destination: out } }] };
+      // 5000 lines of about 200 B: many 8 KiB pages, the last one partly filled.
+      const dest = ringTransport({ ...options, ring, startDrain: false, ringOptions: { lanes: 2, pageSize: 8192, pagesPerLane: 256, mode } });
+      const log = pino({}, dest);
+      for (let i = 0; i < 5000; i++) log.info({ i }, "x".repeat(120));
+      dest.end();
+      const config = { pino: resolvePinoDrainConfig(options, `${process.cwd()}/`) };
+      assert.equal((await serveDrain(ring, config, { lingerMs: 0 }))?.records, 5000);
+      assert.equal((await serveDrain(ring, config, { lingerMs: 0 }))?.records, 0, "the second drain finds nothing");
+      assert.deepEqual(jsonLines(out).map((l) => l.i), Array.from({ length: 5000 }, (_, i) => i));
+    } finally {
+      for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
