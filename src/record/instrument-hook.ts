@@ -1,8 +1,8 @@
 /**
  * Default instrumentation in `urb record`: Node's own events (HTTP server and client requests,
  * fetch, TCP connects and accepts, DNS lookups of connecting sockets, worker threads, GC pauses,
- * event-loop delay; see docs/INTEGRATIONS.md) recorded with `instrument()` in the recorded
- * program's main thread, right after the ring exists and before the program's code runs, so they
+ * event-loop delay; see docs/INTEGRATIONS.md) recorded with `instrument()` in every thread of the
+ * recorded program (main and file-started worker threads), right after the ring exists and before the program's code runs, so they
  * line up on one clock with what the program writes itself. `urb record --no-instrument` skips it.
  */
 import { type Instrumentation, instrument } from "../node/instrument.js";

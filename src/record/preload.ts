@@ -9,16 +9,20 @@
  * 2. shares it with `recordingRing()` in this thread (worker threads map it on first use);
  * 3. names the process in the ring's metadata ("node server.js", "node server.js (cluster
  *    worker 1)": a process entry, not a record, so the program's record counts stay its own);
- * 4. records Node's own events in the main thread with `instrument()` (unless --no-instrument);
+ * 4. records Node's own events with `instrument()` (unless --no-instrument);
  * 5. at exit, closes that instrumentation (its last event-loop interval goes in), staying the
  *    last 'exit' listener so the program's own exit handlers are recorded too.
+ *
+ * Node runs it in every worker thread started from a file as well (not in `eval` workers): there
+ * it does 1, 2, 4 and 5 for the thread (its GC pauses, event-loop delay, requests, on its own
+ * lane), and with --no-instrument nothing (the thread maps the ring if it writes).
  *
  * There is nothing to flush and nothing to wait for: urb drains the ring from outside, so a
  * process that throws, exits or is killed loses nothing it committed. Package managers (npm,
  * npx, yarn, pnpm, corepack) only start the program and are not recorded. Failing to record never
  * stops the program: one line on stderr names the process, and it runs unrecorded.
  */
-import { isMainThread } from "node:worker_threads";
+import { isMainThread, threadId } from "node:worker_threads";
 import { openFileRing } from "../node/file-ring.js";
 import type { RingBuffer } from "../ring.js";
 import { eventRegistry } from "../schema/registry.js";
@@ -47,15 +51,17 @@ function nameThisProcess(ring: RingBuffer): void {
 }
 
 function startRecording(config: RecordConfig): void {
+  // A worker thread without instrumentation maps the ring only if it writes (recordingRing()).
+  if (!isMainThread && !config.instrument) return;
   let instrumentation: { close(): void } | undefined;
   try {
     const ring = openFileRing(config.ring);
     const slot: RecordingSlot = { buffer: ring.buffer, ring };
     (globalThis as { [RECORD_GLOBAL]?: RecordingSlot })[RECORD_GLOBAL] = slot;
-    nameThisProcess(ring);
+    if (isMainThread) nameThisProcess(ring);
     instrumentation = enableDefaultInstrumentation(ring, config);
   } catch (e) {
-    warn(`not recording ${thisProcess()}: ${e instanceof Error ? e.message : String(e)}`);
+    warn(`not recording ${isMainThread ? "" : `worker thread ${threadId} of `}${thisProcess()}: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
   const inst = instrumentation;
@@ -77,12 +83,13 @@ function startRecording(config: RecordConfig): void {
   });
 }
 
-if (isMainThread && !isPackageManager(process.argv[1])) {
+if (!isPackageManager(process.argv[1])) {
   let config: RecordConfig | undefined;
   try {
     config = readRecordConfig(process.env);
   } catch (e) {
-    warn(`not recording ${thisProcess()}: malformed recording request (${e instanceof Error ? e.message : String(e)})`);
+    // Said once, by the main thread.
+    if (isMainThread) warn(`not recording ${thisProcess()}: malformed recording request (${e instanceof Error ? e.message : String(e)})`);
   }
   if (config !== undefined) startRecording(config);
 }
