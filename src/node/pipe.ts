@@ -21,7 +21,7 @@ import type { RingBuffer } from "../ring.js";
 import { crc32 } from "../tracefile/crc32.js";
 import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
 import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAGE, LOST_CAUSE_DROPPED, LOST_CAUSE_OVERRUN } from "../tracefile/file-layout.js";
-import { metadataChunk, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
+import { metadataChunk, metadataUnsettled, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
 import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
 import { checkOptions, optionKeys } from "../options.js";
 
@@ -110,6 +110,8 @@ export class TracePipe {
   readonly #takes: number[] = [];
   readonly #lost = { count: 0, time: 0 };
   #metaUsed = 0;
+  /** Entries the last METADATA chunk held unfinished (see #metadataIfChanged). */
+  #metaUnsettled = 0;
   #closed = false;
   /** Bytes a failed write left, retried first. */
   #pending: Uint8Array[] | null = null;
@@ -167,7 +169,7 @@ export class TracePipe {
     const pagesBefore = this.stats.pages;
     this.#retryPending();
     for (let round = 0; ; round++) {
-      this.#metadataIfGrown();
+      this.#metadataIfChanged();
       const iov = this.#iov;
       const takes = this.#takes;
       let n = 0; // pages in this batch
@@ -376,12 +378,19 @@ export class TracePipe {
     return [this.#headerViews[h] as Uint8Array, view];
   }
 
-  #metadataIfGrown(): void {
+  /**
+   * Copy the metadata area again when it grew, or when an entry that the last copy held unfinished
+   * (claimed, not yet published: a schema or a process name being written that instant) has been
+   * published since: readers take the last METADATA chunk, so it must not be the unfinished one.
+   */
+  #metadataIfChanged(): void {
     const used = metadataUsed(this.#ring);
-    if (used <= this.#metaUsed) return;
+    const unsettled = metadataUnsettled(this.#ring);
+    if (used <= this.#metaUsed && unsettled >= this.#metaUnsettled) return;
     const chunk = metadataChunk(this.#ring, used);
     if (chunk !== null) this.#writeAll([chunk]);
     this.#metaUsed = used;
+    this.#metaUnsettled = unsettled;
   }
 
   /** Write what a failed write left (if anything) before anything else, so the file stays in order. */

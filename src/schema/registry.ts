@@ -156,6 +156,10 @@ export class EventRegistry {
   get used(): number {
     return this.#end;
   }
+  /** Entries seen claimed but not yet published (BUSY): their bytes in {@link used} may still change. */
+  get unsettled(): number {
+    return this.#pending.size;
+  }
 
   /** Scan for entries published since the last scan. Throws RingFormatError for a corrupt entry. */
   refresh(): void {

@@ -28,6 +28,11 @@ export function metadataUsed(ring: RingBuffer): number {
   return reg.used;
 }
 
+/** Entries of the ring's metadata area claimed but not yet published, as of the last {@link metadataUsed}: a copy taken now holds them unfinished. */
+export function metadataUnsettled(ring: RingBuffer): number {
+  return ring.geometry.metadataBytes === 0 ? 0 : eventRegistry(ring).unsettled;
+}
+
 /** A METADATA chunk with the first `used` bytes of the metadata area, or null when there are none. */
 export function metadataChunk(ring: RingBuffer, used = metadataUsed(ring)): Uint8Array | null {
   if (used === 0) return null;

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createRing, defineEvent, t, type RingBuffer, type RingRecord } from '../../src/index.js';
+import { createRing, defineEvent, eventRegistry, t, type RingBuffer, type RingRecord } from '../../src/index.js';
+import * as M from '../../src/schema/metadata-layout.js';
+import { encodeProcessEntry } from '../../src/schema/process-entry.js';
 import { dumpRing, openTraceFile, pipeToFile } from '../../src/node/index.js';
 import { PAYLOAD_HEADER, payloadChecksum } from '../stress/protocol.js';
 
@@ -71,6 +73,36 @@ test('pipe: typed events written after the pipe started decode from the file (me
   });
   trace.close();
   assert.deepEqual(got, [['a', { x: 1 }], ['b', { s: 'hi' }]]);
+});
+
+test('pipe: a metadata entry published after a pump copied it unfinished reaches the file (the copy is taken again)', () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, metadataBytes: 4096 });
+  const w = ring.writer();
+  const path = tmp();
+  const pipe = pipeToFile(ring, path);
+  defineEvent(ring, 'a', { x: t.u32 }).write(w, { x: 1 });
+  pipe.pump();
+  // Another process naming itself, caught between its claim and its publication (FORMAT.md 12.4):
+  // the claim word says BUSY and the size, the body is being written.
+  const reg = eventRegistry(ring);
+  reg.refresh();
+  const entry = encodeProcessEntry(4321, 'node late.js');
+  const at = ring.geometry.metadataOffset + reg.used;
+  const i32 = new Int32Array(ring.buffer);
+  Atomics.store(i32, (at + M.E_WORD) >> 2, M.entryWord(M.ENTRY_BUSY, entry.length));
+  w.write(1, new Uint8Array(4));
+  pipe.pump(); // copies the area with the entry unfinished
+  new Uint8Array(ring.buffer).set(entry.subarray(4), at + 4);
+  Atomics.store(i32, (at + M.E_WORD) >> 2, M.entryWord(M.ENTRY_COMMITTED, entry.length));
+  w.write(1, new Uint8Array(4));
+  pipe.close();
+  const trace = openTraceFile(path);
+  try {
+    assert.deepEqual(trace.warnings, []);
+    assert.equal(trace.registry?.processNames().get(4321), 'node late.js');
+  } finally {
+    trace.close();
+  }
 });
 
 test('pipe.run() moves pages while a writer thread writes, and stops cleanly on abort', async () => {
