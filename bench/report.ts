@@ -5,7 +5,7 @@
  * the curves of bench/curves.ts as tables and SVG charts (svg-chart.ts), and the wake latency
  * distribution of bench/latency.ts.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CURVE_SERIES, RECORD_SIZES, SERIES_LABELS, WRITER_COUNTS, WRITERS_AXIS_RECORD_BYTES, parseCurveMetricName, type CurveAxis, type CurveSeries } from './curves.js';
 import type { BenchPlan, Metric } from './harness.js';
@@ -53,7 +53,7 @@ export function writeReport(rootDir: string, input: ReportInput): string[] {
     written.push(path);
   }
   const path = join(rootDir, REPORT_FILE);
-  writeFileSync(path, renderReport(input));
+  writeFileSync(path, renderReport(input, readNotes(rootDir)));
   written.push(path);
   return written;
 }
@@ -153,7 +153,7 @@ function targetCell(m: Metric): string {
   const target = TARGETS[m.name];
   if (target === undefined) return '';
   const verdict = m.ratio === null ? 'not measured' : targetMet(target, m.ratio) ? 'met' : 'missed';
-  return `${formatTarget(target)} (${target.source}): ${verdict}`;
+  return `${formatTarget(target)} (${target.source}): ${verdict === 'missed' ? 'missed ([why](#targets-missed-where-the-time-goes))' : verdict}`;
 }
 
 function metricRow(m: Metric): string {
@@ -327,7 +327,38 @@ function latencySection(input: ReportInput): string[] {
 }
 
 /** The whole report as Markdown. */
-export function renderReport(input: ReportInput): string {
+/** Where the notes on missed targets are kept (hand-written from profiles; see {@link notesSection}). */
+export const NOTES_DIR = 'bench/notes';
+
+/** The notes of bench/notes/*.md, by file name. */
+function readNotes(rootDir: string): string[] {
+  const dir = join(rootDir, NOTES_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8'));
+}
+
+/**
+ * The notes on targets missed, as written (from `--cpu-prof` profiles and experiments, at the time
+ * of the change they describe), each heading one level down so that they sit under this section.
+ */
+function notesSection(notes: readonly string[]): string[] {
+  if (notes.length === 0) return [];
+  const lines = [
+    '## Targets missed: where the time goes',
+    '',
+    `Written by hand from \`--cpu-prof\` profiles and experiments when the code they describe changed (${NOTES_DIR}/*.md,`,
+    'included here as they are): their figures are from those sessions, not from this run; the tables above',
+    'say which targets this run met.',
+    '',
+  ];
+  for (const note of notes) lines.push(...note.trimEnd().split('\n').map((l) => l.replace(/^(#{1,4}) /, (_, h: string) => `${'#'.repeat(h.length + 2)} `)), '');
+  return lines;
+}
+
+export function renderReport(input: ReportInput, notes: readonly string[] = []): string {
   const failed = input.results.filter((r) => r.error !== undefined);
   const lines = [
     '# Benchmarks',
@@ -342,6 +373,7 @@ export function renderReport(input: ReportInput): string {
     ...curveSection('writers', input),
     ...latencySection(input),
     ...figuresSection(input),
+    ...notesSection(notes),
   ];
   if (failed.length > 0) lines.push(`**${failed.length} scenario(s) failed in this run:** ${failed.map((r) => r.name).join(', ')}.`, '');
   return `${lines.join('\n').trimEnd()}\n`;

@@ -36,13 +36,20 @@ test('the report shows each figure with its reference, ratio and target verdict'
       0.1,
     ),
   );
-  assert.match(md, /\| `write_none_ns` \| 45\.0 ns\/op \| `raw_store_publish_ns` \| 13\.0 ns\/op \| 3\.46 \| ≤ 1\.5 \(issue 2\): missed \|/);
+  assert.match(md, /\| `write_none_ns` \| 45\.0 ns\/op \| `raw_store_publish_ns` \| 13\.0 ns\/op \| 3\.46 \| ≤ 1\.5 \(issue 2\): missed \(\[why\]\(#targets-missed-where-the-time-goes\)\) \|/);
   assert.match(md, /\| `xthread_rps` \| 60M\/s \| `ringbufjs_rps` \| 10M\/s \| 6\.00 \| ≥ 5 \(issue 2\): met \|/);
   assert.match(md, /\| `postmessage_rps` \| 250k\/s \| \(reference\) \|/);
   assert.match(md, /\| cores \| 2 \|/);
   assert.match(md, /run time \| 2 min 5 s/);
   assert.doesNotMatch(md, /shared the machine/);
   assert.match(md, /\| `write_none_ns` \|/);
+});
+
+test('the notes on missed targets are included as written, under one section, their headings one level down', () => {
+  const md = renderReport(input([], 0.1), ['# write path\n\nWhere it goes.\n\n## `write_none_ns`\n\nthe waiter load\n', '# read side\n']);
+  assert.match(md, /## Targets missed: where the time goes\n/);
+  assert.match(md, /\n### write path\n\nWhere it goes\.\n\n#### `write_none_ns`\n\nthe waiter load\n\n### read side\n$/);
+  assert.doesNotMatch(renderReport(input([], 0.1)), /Targets missed/);
 });
 
 test('the report warns about a loaded machine and names failed scenarios', () => {
