@@ -60,7 +60,7 @@ import {
 } from "./layout.js";
 import { PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
-import { wakeReaders } from "./wakeup.js";
+import { SPACE_WAIT_SLICE_MS, registerSpaceWaiter, unregisterSpaceWaiter, waitForSpace, wakeReaders } from "./wakeup.js";
 import { type ThreadIdentity, identityPayload } from "./identity.js";
 import type { RingBuffer } from "./ring.js";
 
@@ -92,6 +92,23 @@ export interface RingWriter {
    * reporting anything, so the caller can wait and retry (producer/consumer with backpressure).
    */
   tryReserve(type: number, size: number): number;
+  /**
+   * Like {@link RingWriter.tryReserve}, but while the lane is full (discard mode), or its next page
+   * is held by another producer's unfinished preparation (a shared lane), sleep until the consumer
+   * frees room, at most `timeoutMs` in all; then -1, with nothing counted (call
+   * {@link RingWriter.reserve} to count a drop). The way for a writer not to starve the consumer
+   * when there are more threads than cores: a writer spinning on tryReserve() takes the core the
+   * consumer needs to make room. Blocks the thread (`Atomics.wait`): call it in a worker. Costs the
+   * fast path nothing; a consumer pays one load per take while no writer waits. A consumer in
+   * another process cannot wake it: it then looks again every millisecond.
+   *
+   * @example
+   * ```ts
+   * const at = w.reserveWaiting(1, 16, 5000); // in a worker
+   * if (at >= 0) { w.i32[at >> 2] = 42; w.commit(at); }
+   * ```
+   */
+  reserveWaiting(type: number, size: number, timeoutMs?: number): number;
   /** Publish a reserved record. Throws {@link RecordStateError} if `at` is not an open reservation of this writer. */
   commit(at: number): void;
   /** Abandon a reserved record: readers skip it, it is not counted as lost. */
@@ -278,6 +295,29 @@ abstract class WriterBase {
       return this.reserve(type, size);
     } finally {
       this.noDrop = false;
+    }
+  }
+
+  reserveWaiting(type: number, size: number, timeoutMs = Infinity): number {
+    const at = this.tryReserve(type, size);
+    return at >= 0 ? at : this.waitToReserve(type, size, timeoutMs);
+  }
+
+  /** reserveWaiting()'s sleep: the protocol of docs/FORMAT.md section 10.7 (register, try again, sleep). */
+  private waitToReserve(type: number, size: number, timeoutMs: number): number {
+    const i32 = this.i32;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const seq = registerSpaceWaiter(i32);
+      try {
+        const at = this.tryReserve(type, size);
+        if (at >= 0) return at;
+        const left = deadline - performance.now();
+        if (!(left > 0)) return -1;
+        waitForSpace(i32, seq, Math.min(left, SPACE_WAIT_SLICE_MS));
+      } finally {
+        unregisterSpaceWaiter(i32);
+      }
     }
   }
 
