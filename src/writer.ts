@@ -58,7 +58,7 @@ import {
   recordWord,
   slotOffset,
 } from "./layout.js";
-import { PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
+import { PREPARE_IN_PROGRESS, PREPARE_READY, PageWalk, type RingCore, committedEnd, pageHolds, preparePage, pageNumber } from "./pages.js";
 import type { RingClock } from "./clock.js";
 import { SPACE_WAIT_SLICE_MS, registerSpaceWaiter, unregisterSpaceWaiter, waitForSpace, wakeReaders } from "./wakeup.js";
 import { type ThreadIdentity, identityPayload } from "./identity.js";
@@ -747,6 +747,10 @@ export const PUBLISH_EVERY = 32;
 /** Open reservations a shared-lane writer can hold at once (nesting depth). */
 export const MAX_OPEN_RESERVATIONS = 16;
 const MAX_RESERVE_ATTEMPTS = 64;
+/** Outcomes of SharedLaneWriter#advance(). */
+const ADVANCE_MOVED = 0;
+const ADVANCE_WAIT = 1;
+const ADVANCE_FAILED = 2;
 /** Bits of an open reservation's flags: the claim starts with a LOST record / a TIME record. */
 const SPAN_LOST = 1;
 const SPAN_TIME = 2;
@@ -855,7 +859,11 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
             continue;
           }
         }
-        if (!this.#advance(t)) break;
+        const moved = this.#advance(t);
+        if (moved === ADVANCE_FAILED) break;
+        // ADVANCE_WAIT: another producer is preparing the next page (zeroing it takes about a
+        // microsecond): look again, within the attempts, rather than drop at once. A preparer
+        // preempted for longer still costs a drop here; reserveWaiting() waits it out.
         continue;
       }
       const busy = (STATE_BUSY << STATE_SHIFT) | ((need - RECORD_HEADER_BYTES) << LENGTH_SHIFT) | (this.producerId & INFO_MASK);
@@ -908,20 +916,26 @@ export class SharedLaneWriter extends WriterBase implements RingWriter {
     return -1;
   }
 
-  /** Move to the next page (already prepared by someone, or prepared now), and prepare the one after. */
-  #advance(t: number): boolean {
+  /**
+   * Move to the next page (already prepared by someone, or prepared now), and prepare the one after.
+   * ADVANCE_WAIT when another producer is preparing it right now, ADVANCE_FAILED when it cannot be
+   * prepared (full, stalled).
+   */
+  #advance(t: number): number {
     const next = this.#pageNo + 1;
-    if (preparePage(this.core, this.laneBase, next, t, this.producerId, this.walk) !== PREPARE_READY) {
+    const prepared = preparePage(this.core, this.laneBase, next, t, this.producerId, this.walk);
+    if (prepared !== PREPARE_READY) {
       // Maybe we were behind and the lane moved on: resync from the head.
       const before = this.#pageNo;
-      return this.#sync() && this.#pageNo !== before;
+      if (this.#sync() && this.#pageNo !== before) return ADVANCE_MOVED;
+      return prepared === PREPARE_IN_PROGRESS ? ADVANCE_WAIT : ADVANCE_FAILED;
     }
     // Move the head forward (where late joiners start); pairs with #sync()'s load.
     Atomics.compareExchange(this.i32, (this.laneBase + L_HEAD_PAGE) >> 2, this.#pageNo | 0, next | 0);
     this.#enter(next);
     // Prepare one page ahead, so producers rarely meet an unprepared page at the boundary.
     preparePage(this.core, this.laneBase, next + 1, this.clock.peek(this.#base), this.producerId, this.walk);
-    return true;
+    return ADVANCE_MOVED;
   }
 
   commit(at: number): void {
