@@ -1,6 +1,6 @@
 /*
  * Writers waiting for room (src/wakeup.ts registerSpaceWaiter/wakeSpaceWaiters, RingWriter.reserveWaiting;
- * FORMAT.md 10.7, DESIGN.md 9e): no lost wakeup, no notify without a waiting writer.
+ * FORMAT.md 10.7, DESIGN.md 9c): no lost wakeup, no notify without a waiting writer.
  *
  * Two writers, each on its own lane of CAP records, write RECORDS records each; one consumer takes
  * them from both lanes. A writer that finds its lane full:

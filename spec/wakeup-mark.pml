@@ -1,5 +1,5 @@
 /*
- * A wakeup protocol with one atomic per commit (issue 15 item 3; DESIGN.md section 9d): a PROPOSAL,
+ * A wakeup protocol with one atomic per commit (issue 15 item 3; DESIGN.md section 9c, "One atomic per commit"): a PROPOSAL,
  * not the code yet. src/wakeup.ts (spec/wakeup.pml) has every commit store word0 and then load
  * H_WAITERS: two atomics. Here the commit is one Atomics.exchange of word0, and a reader that wants
  * to sleep marks the word it would read next in every lane (its frontier), so the commit's
