@@ -195,8 +195,7 @@ abstract class WriterBase {
   protected readonly g: RingGeometry;
   protected readonly clock: RingClock;
   protected readonly laneBase: number;
-  /** Bytes of the lane (header and pages): an offset `at` is in the lane when `(at - laneBase) >>> 0 <= laneStride`. */
-  protected readonly laneStride: number;
+  protected readonly laneEnd: number;
   /** Int32 index of H_WAITERS (loaded after every commit). */
   protected readonly waitersIdx = H_WAITERS >> 2;
   protected readonly walk = new PageWalk();
@@ -240,7 +239,7 @@ abstract class WriterBase {
     this.f64 = ring.core.f64;
     this.view = new DataView(ring.buffer, 0, this.g.totalBytes);
     this.laneBase = laneOffset(this.g, lane);
-    this.laneStride = this.g.laneStride;
+    this.laneEnd = this.laneBase + this.g.laneStride;
     this.maxPayload = this.g.maxPayload;
     this.reportedIdx = (producerOffset(this.g, producerId) + P_REPORTED) >> 3;
   }
@@ -494,8 +493,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
       checkArgs(type, size, this.maxPayload);
     }
     const base = this.base;
-    // Clock none: t = base makes d exactly 0 without a clock call (and the delta check folds away).
-    const t = this.noClock ? base : this.clock.read(base);
+    const t = this.noClock ? 0 : this.clock.read(base);
     const d = t - base;
     const at = this.frontier;
     const end = at + ((size + RECORD_HEADER_BYTES + 7) & ~7);
@@ -609,8 +607,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i32 = this.i32;
     // Plain read of our own header word (only this thread writes it).
     const h = i32[i] ?? 0;
-    // One unsigned compare for "inside this lane" (at - laneBase in 0..laneStride).
-    if (h >>> STATE_SHIFT !== STATE_BUSY || (at - this.laneBase) >>> 0 > this.laneStride) throw this.notOpen(at, "commit");
+    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "commit");
     // Publish the record (payload and delta written before); pairs with readers' Atomics.load of word0.
     Atomics.store(i32, i, h ^ BUSY_TO_COMMITTED);
     if (--this.open === 0 && (++this.unpublished >= PUBLISH_EVERY || this.pendingClose >= 0)) this.publish();
@@ -681,7 +678,7 @@ export class LaneWriter extends WriterBase implements RingWriter {
     const i = (at - RECORD_HEADER_BYTES) >> 2;
     const i32 = this.i32;
     const h = i32[i] ?? 0;
-    if (h >>> STATE_SHIFT !== STATE_BUSY || (at - this.laneBase) >>> 0 > this.laneStride) throw this.notOpen(at, "discard");
+    if (h >>> STATE_SHIFT !== STATE_BUSY || at < this.laneBase || at > this.laneEnd) throw this.notOpen(at, "discard");
     // Publish the record as discarded; pairs with readers' Atomics.load of word0, which skip it.
     Atomics.store(i32, i, h ^ BUSY_TO_DISCARDED);
     this.uncount(at, (h >>> LENGTH_SHIFT) & LENGTH_MASK);
