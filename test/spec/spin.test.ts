@@ -182,7 +182,7 @@ if (missing !== undefined && process.env.CI !== 'true') {
   );
   outcomes.forEach((o) => o.catch(() => {})); // each is awaited by its test below
   selected.forEach((r, i) => {
-    const name = `${r.model} ${r.defines.join(' ') || '(as the code is)'}: ${r.what}`;
+    const name = `${r.model} ${r.defines.join(' ') || (r.model === 'wakeup-mark' ? '(as proposed)' : '(as the code is)')}: ${r.what}`;
     test(name, async () => {
       const o = await (outcomes[i] as Promise<Outcome>);
       const summary = `${o.states} states, ${o.errors} errors, ${o.seconds.toFixed(1)} s`;
