@@ -16,8 +16,9 @@
  * | raw_store     | N workers storing into their own memory    | none (the limit of writing)                |
  * | array_queue   | one thread (N does not apply)              | the same thread (peers/array-queue.ts)     |
  *
- * Ring geometry for ours: 16 KiB pages x 16 per lane (256 KiB), discard mode (writers spin on
- * `tryReserve` while full, so nothing is lost), clock `none` (the peers stamp nothing either).
+ * Ring geometry for ours: 16 KiB pages x 16 per lane (256 KiB), discard mode (writers wait in
+ * `reserveWaiting` while full, so nothing is lost and a waiting writer leaves the consumer its
+ * core), clock `none` (the peers stamp nothing either).
  * ringbuf.js gets the same 256 KiB per ring. Every worker has its own control block, so each one's
  * run ends (DONE) on its own.
  */

@@ -6,7 +6,7 @@
  * | --------------------- | -------------------------------------------------------------- | -------------- |
  * | consumer_group_2r_rps | a writer thread, 2 group-member threads busy-reading one lane   | for_await_rps  |
  *
- * The writer is bench/ring-writer.js (16-byte records, spinning while the lane is full); the
+ * The writer is bench/ring-writer.js (16-byte records, waiting for room while the lane is full); the
  * members (bench/group-reader.js) count records; throughput is sampled from their published
  * counts over `durationMs`; at the end the members drain and the checksum of everything they read
  * must equal the writer's sequence (no record twice, none missing). On this 2-core machine three

@@ -6,7 +6,7 @@
  * | -------------------- | -------------------------------------------------------------------- | ----------------- |
  * | readable_to_file_rps | writer thread -> ring -> `traceReadable()` piped to `fs.createWriteStream` | thread_stream_rps |
  *
- * Ours: bench/ring-writer.js writes 16-byte records into a discard-mode ring (spinning while full);
+ * Ours: bench/ring-writer.js writes 16-byte records into a discard-mode ring (waiting for room while full);
  * the main thread pipes `traceReadable(ring)` into a file; records/s counted from the ring's read
  * counter over `durationMs`. Reference: the main thread writes the same 16 bytes per record (as
  * 16-character strings, thread-stream's unit) into a `ThreadStream` whose worker writes a file,

@@ -13,9 +13,9 @@
  * | write_heap_growth_bytes  | JS heap growth over 10 M writes (GC before and after)  | 1000000                    |
  *
  * Rings: 16 KiB pages. Single-thread loops use overwrite mode with no reader (the flight recorder:
- * page recycling is part of the cost). Cross-thread runs use discard mode and the writer spins on
- * tryReserve() while the ring is full, like the peers' writers (no record is lost, and the checksum
- * proves it).
+ * page recycling is part of the cost). Cross-thread runs use discard mode and the writer waits
+ * while the ring is full (reserveWaiting(); the batch writer spins on tryReserveBatch(), like the
+ * peers' writers): no record is lost, and the checksum proves it.
  */
 import { createRing, type RingBuffer } from '../src/index.js';
 import { RecordTally } from './record-tally.js';

@@ -27,7 +27,7 @@ function main(): void {
       return;
     }
     const before = seq;
-    seq = writeUntilStopped(ctrl, w, seq, true, null);
+    seq = writeUntilStopped(ctrl, w, seq, true, null, false); // another process: the consumer's notify cannot reach us
     finishRun(ctrl, m.runId);
     process.send?.({ runId: m.runId, count: (seq - before) >>> 0 });
   });

@@ -77,6 +77,14 @@ export const H_WAITERS = 192;
 export const H_WAKE_SEQ = 196;
 /** i32: commits still to come before sleeping readers are woken (their watermark); <= 0: wake now. */
 export const H_WAKE_BUDGET = 200;
+/**
+ * Writers waiting for room (RingWriter.reserveWaiting), on the wakeup cache line: u32 count of
+ * writers registered as about to sleep on a full lane; a consumer loads it after each take and does
+ * nothing more while it is 0.
+ */
+export const H_SPACE_WAITERS = 204;
+/** u32: the futex word waiting writers sleep on; a consumer that freed room while one waits adds 1 and notifies. */
+export const H_SPACE_SEQ = 208;
 
 /** Set in H_FLAGS when the ring overwrites its oldest pages; clear for discard mode. */
 export const FLAG_OVERWRITE = 1 << 0;

@@ -62,7 +62,7 @@ import { LaneMerge } from "./merge.js";
 import { RecordCopier, type RecordCopy } from "./record-batch.js";
 import { IdentityTracker } from "./identity.js";
 import type { RingBuffer } from "./ring.js";
-import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders } from "./wakeup.js";
+import { registerWaiter, unregisterWaiter, waitForSeq, waitForSeqAsync, wakeReaders, wakeSpaceWaiters } from "./wakeup.js";
 
 /**
  * One record as a reader hands it out. The object is reused for every record (no allocation per
@@ -349,6 +349,7 @@ class LaneCursor {
 
   /** Count `records` taken: delivered (the single consumer's own f64, or the group's shared counter), or cleared while clear() runs. */
   #countRead(records: number): void {
+    wakeSpaceWaiters(this.#c.i32); // the take moved the tail: writers waiting for room (wakeup.ts) may go on
     if (this.#clearing) {
       this.#clearedNow += records;
       addPair(this.#c.i32, this.#laneBase + L_CLEARED_LO, this.#laneBase + L_CLEARED_HI, records);

@@ -31,7 +31,7 @@
  * The protocol above is unchanged, and the channel's wake runs only where the notify runs: a writer
  * still pays one load per commit while nobody waits.
  */
-import { H_WAITERS, H_WAKE_BUDGET, H_WAKE_SEQ } from "./layout.js";
+import { H_SPACE_SEQ, H_SPACE_WAITERS, H_WAITERS, H_WAKE_BUDGET, H_WAKE_SEQ } from "./layout.js";
 
 /**
  * Sleeping and waking beyond `Atomics.wait/notify` (which reach only the threads of one process),
@@ -49,6 +49,8 @@ export interface WakeChannel {
 const WAITERS = H_WAITERS >> 2;
 const SEQ = H_WAKE_SEQ >> 2;
 const BUDGET = H_WAKE_BUDGET >> 2;
+const SPACE_WAITERS = H_SPACE_WAITERS >> 2;
+const SPACE_SEQ = H_SPACE_SEQ >> 2;
 
 /**
  * Writer side: count one commit against the watermark and wake the sleepers when it is reached
@@ -136,4 +138,47 @@ export function waitForSeqAsync(i32: Int32Array, seq: number, timeoutMs: number,
       poll = setInterval(() => Atomics.load(i32, SEQ) !== seq && finish(true), 1);
     }
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writers waiting for room (docs/FORMAT.md section 10.7). The mirror image of the readers' protocol:
+// a writer that found its lane full registers in H_SPACE_WAITERS, tries once more, and sleeps on
+// H_SPACE_SEQ; a consumer loads H_SPACE_WAITERS after each take (the tail compare-exchange) and
+// wakes only while someone waits. Sequentially consistent on both sides, so either the consumer's
+// load follows the writer's add (it wakes the writer) or the writer's second try follows the take
+// (it finds the room). Each sleep is at most SPACE_WAIT_SLICE_MS: what does not notify (a consumer
+// in another process, a page recycler, another producer finishing a page preparation) is polled.
+
+/** Longest single sleep of a writer waiting for room, in ms (the poll period of what does not notify). */
+export const SPACE_WAIT_SLICE_MS = 1;
+
+/** Writer side, step 1: announce a writer about to sleep for room; returns the sequence to wait on. Try once more after this. */
+export function registerSpaceWaiter(i32: Int32Array): number {
+  // The sequence our wait compares against, taken first (as registerWaiter()); pairs with wakeSpaceWaiters()'s add.
+  const seq = Atomics.load(i32, SPACE_SEQ);
+  // Announce ourselves before the last try; pairs with the consumer's Atomics.load in wakeSpaceWaiters().
+  Atomics.add(i32, SPACE_WAITERS, 1);
+  return seq;
+}
+
+/** Writer side, last step: no longer about to sleep. */
+export function unregisterSpaceWaiter(i32: Int32Array): void {
+  // Consumers stop paying for wakeups when this reaches 0; pairs with their Atomics.load.
+  Atomics.sub(i32, SPACE_WAITERS, 1);
+}
+
+/** Writer side: sleep while H_SPACE_SEQ holds `seq`, at most `timeoutMs`. Blocks the thread (a worker's). */
+export function waitForSpace(i32: Int32Array, seq: number, timeoutMs: number): void {
+  // Sleep while H_SPACE_SEQ still holds seq; woken by wakeSpaceWaiters()'s notify.
+  Atomics.wait(i32, SPACE_SEQ, seq, timeoutMs);
+}
+
+/** Consumer side, after a take that moved a lane's tail: wake the writers waiting for room, if any. */
+export function wakeSpaceWaiters(i32: Int32Array): void {
+  // Anyone waiting for room? Ordered after the take's compare-exchange: pairs with registerSpaceWaiter()'s add.
+  if (Atomics.load(i32, SPACE_WAITERS) === 0) return;
+  // Publish the wakeup (the writer's wait compares against the old value); pairs with its load.
+  Atomics.add(i32, SPACE_SEQ, 1);
+  // Wake every waiting writer; pairs with waitForSpace()'s Atomics.wait.
+  Atomics.notify(i32, SPACE_SEQ);
 }

@@ -158,3 +158,36 @@ test("overwrite mode: a lagging consumer sees an exact lost count, and stats agr
   const s = ring.stats().lanes[0];
   assert.deepEqual([s?.written, s?.read, s?.overrun, s?.inRing], [500, data.length, lost, 0]);
 });
+
+test("a shared-lane writer whose next page another producer is still preparing looks again instead of dropping", async () => {
+  const { laneOffset, slotOffset, PG_SEQ } = await import("../src/layout.js");
+  const { finishPrepare } = await import("../src/pages.js");
+  const ring = createRing({ lanes: 0, sharedLanes: 1, pageSize: 256, pagesPerLane: 4, clock: "none", metadataBytes: 0 });
+  const c = ring.core;
+  const slot = slotOffset(c.g, laneOffset(c.g, 0), 1);
+  const seqIdx = (slot + PG_SEQ) >> 2;
+  let calls = 0;
+  c.pageSwitchCheck = () => {
+    calls++;
+    // Another producer won the election for page 1 (the preparing marker: old page + 1) ...
+    if (calls === 1) Atomics.add(c.i32, seqIdx, 1);
+    // ... and finishes zeroing it while our writer is still looking.
+    if (calls === 4) finishPrepare(c, slot, 1, 0);
+  };
+  const w = ring.writer({ lane: "shared" });
+  let written = 0;
+  while (calls === 0) {
+    const at = w.reserve(1, 16);
+    assert.ok(at >= 0, `record ${written} dropped`);
+    w.commit(at);
+    written++;
+  }
+  assert.equal(w.dropped, 0, "the record at the page boundary waited for the preparation");
+  assert.ok(calls >= 4);
+  const got: number[] = [];
+  ring.consumer().read((r) => {
+    if (r.kind === "data") got.push(r.type);
+    else assert.fail(`loss marker ${r.cause} ${r.lost}`);
+  });
+  assert.equal(got.length, written);
+});

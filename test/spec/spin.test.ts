@@ -24,7 +24,7 @@ const cc = process.env.CC ?? 'gcc';
 const full = process.env.SPIN_FULL === '1';
 
 interface Run {
-  model: 'wakeup' | 'own-lane' | 'shared-lane' | 'producer-fold';
+  model: 'wakeup' | 'wakeup-mark' | 'space-wait' | 'own-lane' | 'shared-lane' | 'producer-fold';
   /** Promela macros (spin -D...). */
   defines: string[];
   /** verified: no error in the whole state space; violated: spin finds a counterexample. */
@@ -52,6 +52,27 @@ const runs: Run[] = [
   { model: 'wakeup', defines: ['MUT_BUDGET_OFF'], expect: 'violated', error: deadlock, what: 'mutation: budget off by one' },
   { model: 'wakeup', defines: ['MUT_NO_NOTIFY'], expect: 'violated', error: deadlock, what: 'mutation: SEQ moved without notify' },
   { model: 'wakeup', defines: ['RECORDS=2'], expect: 'verified', what: 'the code, two records per writer', slow: true },
+
+  // (c') The one-atomic-per-commit wakeup proposed for issue 15 item 3 (DESIGN.md 9d; not the code
+  // yet): commit = exchange of word0, a sleeping reader marks every lane's frontier word. Verified
+  // as proposed; the pitfall of today's reserve (a plain BUSY store into word0) loses the mark.
+  { model: 'wakeup-mark', defines: [], expect: 'verified', what: 'proposal: no lost wakeup, no notify without a sleeper' },
+  { model: 'wakeup-mark', defines: ['NESTED'], expect: 'verified', what: 'proposal, nested reservations committed out of order' },
+  { model: 'wakeup-mark', defines: ['MUT_RESERVE_STORES_WORD0'], expect: 'violated', error: deadlock, what: 'mutation: reserve plain-stores BUSY into word0 and erases a mark' },
+  { model: 'wakeup-mark', defines: ['MUT_COMMIT_STORE'], expect: 'violated', error: deadlock, what: 'mutation: commit stores word0 without looking at the old word' },
+  { model: 'wakeup-mark', defines: ['MUT_MARK_ONE_LANE'], expect: 'violated', error: deadlock, what: 'mutation: a merged reader marks one lane only' },
+  { model: 'wakeup-mark', defines: ['MUT_SEQ_AFTER_MARK'], expect: 'violated', error: deadlock, what: 'mutation: wake_seq loaded after marking' },
+  { model: 'wakeup-mark', defines: ['MUT_NO_PAGE_FALLBACK'], expect: 'violated', error: deadlock, what: 'mutation: a new page does not look at H_WAITERS' },
+  { model: 'wakeup-mark', defines: ['MUT_NO_UNMARK'], expect: 'violated', error: /assertion violated \(window==1\)/, what: 'mutation: marks left behind make a notify without a sleeper' },
+
+  // (c'') Writers waiting for room (issue 15 item 5, FORMAT.md 10.7): the code's reserveWaiting()
+  // and the consumer's wake after each take.
+  { model: 'space-wait', defines: [], expect: 'verified', what: 'the code: a writer asleep on a full lane is always woken by a take' },
+  { model: 'space-wait', defines: ['MUT_NO_RETRY'], expect: 'violated', error: deadlock, what: 'mutation: no second try after registering' },
+  { model: 'space-wait', defines: ['MUT_SEQ_LATE'], expect: 'violated', error: deadlock, what: 'mutation: H_SPACE_SEQ loaded after the last try' },
+  { model: 'space-wait', defines: ['MUT_LOAD_FIRST'], expect: 'violated', error: deadlock, what: 'mutation: the consumer loads H_SPACE_WAITERS before its take' },
+  { model: 'space-wait', defines: ['MUT_ALWAYS_NOTIFY'], expect: 'violated', error: /assertion violated saw/, what: 'mutation: a notify after every take' },
+  { model: 'space-wait', defines: ['RECORDS=4', 'CAP=2'], expect: 'verified', what: 'the code, four records per writer, two-record lanes', slow: true },
 
   // (a) Own lane: nested reservations across a page close, out-of-order commits, overwrite
   // recycling, a racing consumer and iterator. One lap verifies quickly; two laps (slow set) verify too, and find the page-0 finding in the old code.
@@ -161,7 +182,7 @@ if (missing !== undefined && process.env.CI !== 'true') {
   );
   outcomes.forEach((o) => o.catch(() => {})); // each is awaited by its test below
   selected.forEach((r, i) => {
-    const name = `${r.model} ${r.defines.join(' ') || '(as the code is)'}: ${r.what}`;
+    const name = `${r.model} ${r.defines.join(' ') || (r.model === 'wakeup-mark' ? '(as proposed)' : '(as the code is)')}: ${r.what}`;
     test(name, async () => {
       const o = await (outcomes[i] as Promise<Outcome>);
       const summary = `${o.states} states, ${o.errors} errors, ${o.seconds.toFixed(1)} s`;

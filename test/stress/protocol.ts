@@ -104,6 +104,11 @@ export interface WorkerConfig {
   holdProb: number;
   /** How long such a hold sleeps (ms, fractional; Atomics.wait on a private word). */
   holdMs: number;
+  /**
+   * Probability that a reservation uses reserveWaiting() (a wait of at most 2 ms for room, then a
+   * plain reserve(), which counts the drop) instead of reserve().
+   */
+  waitProb: number;
   /** Give up flushing pending drops after this many ms. */
   flushTimeoutMs: number;
   /**

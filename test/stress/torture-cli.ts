@@ -7,7 +7,8 @@
  * --mode overwrite|discard|both [both], --own N [2], --shared N [2], --shared-lanes N [1],
  * --page-size N [512], --pages N [4], --seed N [random], --reader-delay MS [1],
  * --read-batch N [all], --clock mono|counter [mono], --min-size N [16], --max-size N [200],
- * --nest P [0.15], --discard P [0.1], --hold P [0.002], --hold-ms MS [0.3], --repeat N [1], --json,
+ * --nest P [0.15], --discard P [0.1], --hold P [0.002], --hold-ms MS [0.3], --wait P [0.1] (reserveWaiting()),
+ * --repeat N [1], --json,
  * --inject checksum|seq-skip (self-test: the run must fail), --via reader|async|pipe|group [reader]
  * (async: `for await`; pipe: page hand-off to a trace file, checked after the run; group: consumer
  * group member threads), --members N [2], --iterators N [0], --snapshot-ms MS [0: none],
@@ -23,7 +24,7 @@ import { describe, runTorture, type TortureOptions } from "./torture.js";
 
 
 async function main(): Promise<number> {
-  const args = parseCliOptions(process.argv.slice(2), ["seconds", "records", "mode", "own", "shared", "shared-lanes", "page-size", "pages", "seed", "reader-delay", "read-batch", "clock", "min-size", "max-size", "nest", "discard", "hold", "hold-ms", "repeat", "json", "inject", "via", "members", "iterators", "snapshot-ms", "resize-ms", "processes", "process-attempts"]);
+  const args = parseCliOptions(process.argv.slice(2), ["seconds", "records", "mode", "own", "shared", "shared-lanes", "page-size", "pages", "seed", "reader-delay", "read-batch", "clock", "min-size", "max-size", "nest", "discard", "hold", "hold-ms", "wait", "repeat", "json", "inject", "via", "members", "iterators", "snapshot-ms", "resize-ms", "processes", "process-attempts"]);
   const num = args.num;
   const modeArg = args.get("mode") ?? "both";
   const modes: ("overwrite" | "discard")[] =
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
         discardProb: num("discard", 0.1),
         holdProb: num("hold", 0.002),
         holdMs: num("hold-ms", 0.3),
+        waitProb: num("wait", 0.1),
       };
       const inject = args.get("inject");
       if (inject === "checksum" || inject === "seq-skip") opts.inject = inject;

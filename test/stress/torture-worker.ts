@@ -27,6 +27,9 @@ import {
   writerSeed,
 } from "./protocol.js";
 
+/** Longest wait for room of a reservation that waits (cfg.waitProb) before it may drop. */
+const WAIT_FOR_ROOM_MS = 2;
+
 function run(port: MessagePort, cfg: WorkerConfig): void {
   const t0 = performance.now();
   const ring = cfg.fileRing ? attachFileRing(cfg.buffer) : attachRing(cfg.buffer);
@@ -139,7 +142,11 @@ function run(port: MessagePort, cfg: WorkerConfig): void {
     const len = rng.int(minSize, maxSize);
     let at: number;
     try {
-      at = w.reserve(commit ? typeFor(id, seq) : DISCARD_TYPE, len);
+      const type = commit ? typeFor(id, seq) : DISCARD_TYPE;
+      // Sometimes wait for room first (a full lane, or a shared lane's next page in preparation),
+      // then reserve(), which drops and counts as usual if the wait was not enough.
+      at = rng.float() < cfg.waitProb ? w.reserveWaiting(type, len, WAIT_FOR_ROOM_MS) : -1;
+      if (at < 0) at = w.reserve(type, len);
     } catch (e) {
       caught(`reserve(${commit ? typeFor(id, seq) : DISCARD_TYPE}, ${len})`, e);
       return -2;

@@ -83,6 +83,8 @@ export interface TortureOptions {
   writeProb?: number;
   holdProb?: number;
   holdMs?: number;
+  /** Probability that a reservation waits for room (reserveWaiting(), at most 2 ms) before it may drop. Default 0.1. */
+  waitProb?: number;
   /** Failures kept with details per check (all are counted). Default 5. */
   maxFailures?: number;
   /** Abort (and fail) if the writers have not all finished this long after the planned end. Default 60000. */
@@ -156,6 +158,7 @@ const DEFAULTS = {
   writeProb: 0.2,
   holdProb: 0.002,
   holdMs: 0.3,
+  waitProb: 0.1,
   maxFailures: 5,
   watchdogMs: 60_000,
   inject: "none" as const,
@@ -520,6 +523,7 @@ function spawnWriters(ring: RingBuffer, ringFile: string | undefined, ctrl: Shar
       writeProb: o.writeProb,
       holdProb: o.holdProb,
       holdMs: o.holdMs,
+      waitProb: o.waitProb,
       flushTimeoutMs: Math.max(1000, o.watchdogMs / 2),
       inject: o.inject,
       fileRing: ringFile !== undefined,
