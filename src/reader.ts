@@ -200,6 +200,8 @@ class LaneCursor {
   #nextTime = NO_TIME;
   #lostPending = 0;
   #lostTime = 0;
+  /** The cursor jumped over pages since the last takeLost() (with or without records lost): a page hand-off must say so. */
+  #jumped = false;
   /** Who wrote the records being decoded (IDENTITY records, FORMAT.md 8.3). */
   readonly #who = new IdentityTracker();
   /** The head record (loaded, not yet handed out). */
@@ -664,11 +666,15 @@ class LaneCursor {
     this.#nextTime = NO_TIME;
     this.#who.atPage(Number.NaN);
     this.#bPos = this.#bEnd = 0;
-    if (lost !== 0) {
-      this.#lostPending += lost;
+    if (lost !== 0 || (!this.#jumped && this.#lostPending === 0)) {
       const slot = slotOffset(this.#c.g, this.#laneBase, this.#pageNo);
       this.#lostTime = this.#c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
     }
+    this.#lostPending += lost;
+    // Even with nothing lost (the pages passed held no data record: all discarded, or internal
+    // records only), the position jumped: a page hand-off states it (a LOST chunk of 0), as a
+    // reader of the file cannot tell such a jump from missing pages without it.
+    this.#jumped = true;
     return true;
   }
 
@@ -959,10 +965,12 @@ class LaneCursor {
   runEnd = 0;
 
   /** Records lost (overwritten) since the last call, and the ring time where the loss stands; count 0 when none. */
-  takeLost(out: { count: number; time: number }): void {
+  takeLost(out: { count: number; time: number; jumped: boolean }): void {
     out.count = this.#lostPending;
     out.time = this.#lostTime;
+    out.jumped = this.#jumped;
     this.#lostPending = 0;
+    this.#jumped = false;
     if (this.#damageAt >= 0) {
       out.count += this.#damageLost; // a damaged page's skipped rest is lost to the hand-off too (NaN: unknown)
       this.#damageAt = -1;
@@ -1017,7 +1025,8 @@ export interface LaneHandoff {
   takePages(n: number): boolean;
   copyPage(dest: Uint8Array, at: number): number;
   takeRun(): boolean;
-  takeLost(out: { count: number; time: number }): void;
+  /** Records lost since the last call (`count`, 0 when none), where (`time`), and whether the cursor jumped over pages meanwhile (`jumped`: also with 0 lost). */
+  takeLost(out: { count: number; time: number; jumped: boolean }): void;
   takeUnreported(out: { count: number; time: number }): void;
   skipOverwritten(): void;
 }

@@ -108,7 +108,7 @@ export class TracePipe {
   readonly #hdv: DataView;
   readonly #iov: Uint8Array[] = [];
   readonly #takes: number[] = [];
-  readonly #lost = { count: 0, time: 0 };
+  readonly #lost = { count: 0, time: 0, jumped: false };
   #metaUsed = 0;
   /** Entries the last METADATA chunk held unfinished (see #metadataIfChanged). */
   #metaUnsettled = 0;
@@ -334,7 +334,7 @@ export class TracePipe {
   /** Queue a LOST chunk for what `lane` lost since the last look (overwritten before it was taken). True when it did. */
   #lostOf(lane: LaneHandoff): boolean {
     lane.takeLost(this.#lost);
-    return this.#queueLost(lane.lane);
+    return this.#queueLost(lane.lane, LOST_CAUSE_OVERRUN, this.#lost.jumped);
   }
 
   /**
@@ -347,9 +347,13 @@ export class TracePipe {
     this.#queueLost(lane.lane, LOST_CAUSE_DROPPED);
   }
 
-  #queueLost(lane: number, cause: number = LOST_CAUSE_OVERRUN): boolean {
+  /**
+   * Queue the LOST chunk of `this.#lost`. A count of 0 is written when the lane's position
+   * `jumped` (pages passed that held no data record): it tells readers the jump is no gap (13.4).
+   */
+  #queueLost(lane: number, cause: number, jumped = false): boolean {
     const { count, time } = this.#lost;
-    if (count === 0) return false;
+    if (count === 0 && !jumped) return false;
     this.#iov.push(lostChunk(lane, count, time, cause));
     if (count === count) this.stats.lost += count; // NaN (not knowable) is in the chunk, not in the sum
     return true;

@@ -239,6 +239,11 @@ export class TraceLaneCursor {
       this.#explained = true;
       this.#broken = false;
       this.#seq = Number.NaN;
+      if (value === 0) {
+        // The lane's position jumped over pages that held no data record (13.4): no gap, nothing lost.
+        if (missing) this.#queueGap(Number.NaN, time);
+        return false;
+      }
       if (!missing) return this.#lost(value, time, cause);
       // Chunks taken by damage came before this loss: their marker first, then this one.
       this.#queueGap(Number.NaN, time);

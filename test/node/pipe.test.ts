@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createRing, defineEvent, eventRegistry, t, type RingBuffer, type RingRecord } from '../../src/index.js';
 import * as M from '../../src/schema/metadata-layout.js';
 import { encodeProcessEntry } from '../../src/schema/process-entry.js';
+import { CHUNK_LOST, CH_VALUE } from '../../src/tracefile/file-layout.js';
+import { chunkList } from '../tracefile/chunks.js';
 import { dumpRing, openTraceFile, pipeToFile } from '../../src/node/index.js';
 import { PAYLOAD_HEADER, payloadChecksum } from '../stress/protocol.js';
 
@@ -100,6 +102,31 @@ test('pipe: a metadata entry published after a pump copied it unfinished reaches
   try {
     assert.deepEqual(trace.warnings, []);
     assert.equal(trace.registry?.processNames().get(4321), 'node late.js');
+  } finally {
+    trace.close();
+  }
+});
+
+test('pipe (overwrite mode): a jump over overwritten pages that held no data record is stated by a LOST chunk of 0, and the file reads without a gap', () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0, pageSize: 256, pagesPerLane: 4, mode: 'overwrite', clock: 'counter', metadataBytes: 0 });
+  const w = ring.writer();
+  const path = tmp();
+  const pipe = pipeToFile(ring, path);
+  w.write(1, new Uint8Array([1, 2, 3, 4]));
+  pipe.flush(); // a fragment of page 0: the pipe now stands inside page 0
+  // The rest of page 0 and the next pages hold discarded records only, until the ring laps page 0.
+  for (let i = 0; i < 40; i++) w.discard(w.reserve(2, 40));
+  for (let i = 0; i < 6; i++) w.write(3, new Uint8Array([i]));
+  pipe.close();
+  const file = new Uint8Array(readFileSync(path));
+  const lost = chunkList(file).filter((c) => c.kind === CHUNK_LOST);
+  assert.deepEqual(lost.map((c) => new DataView(file.buffer).getFloat64(c.at + CH_VALUE, true)), [0], 'one LOST chunk, of 0 records, where the pipe jumped');
+  const trace = openTraceFile(path);
+  try {
+    const rows: string[] = [];
+    trace.read((r) => rows.push(row(r)));
+    assert.deepEqual(trace.warnings, []);
+    assert.deepEqual(rows, ['data|0|1|01020304', ...[0, 1, 2, 3, 4, 5].map((i) => `data|0|3|0${i}`)], 'every data record, no loss marker');
   } finally {
     trace.close();
   }

@@ -517,7 +517,8 @@ def trace_records(t, lane):
             if missing:
                 yield ('lost', float('nan'), f64(b, pos + hb), 'damaged', unknown)
             explained, broken, missing, seq = True, False, False, float('nan')
-            yield ('lost', value, f64(b, pos + hb), 'dropped' if u32(b, pos + hb + 8) == 2 else 'overrun', unknown)   # LC_CAUSE
+            if value != 0:                               # 0: a jump over pages without data records, no loss (13.4)
+                yield ('lost', value, f64(b, pos + hb), 'dropped' if u32(b, pos + hb + 8) == 2 else 'overrun', unknown)   # LC_CAUSE
             continue
         k = length // ps if length > ps else 1           # pages in the chunk (13.3)
         for i in range(k):
