@@ -15,6 +15,7 @@ import { subscribeWorkers } from "./workers.js";
 import { observeGc } from "./gc.js";
 import { type EventLoopOptions, sampleEventLoop } from "./event-loop.js";
 import { checkOptions, optionKeys } from "../options.js";
+import { H_EPOCH_MONO_HI, H_EPOCH_MONO_LO, H_EPOCH_WALL_MS, H_TOTAL_BYTES } from "../layout.js";
 
 /** What to record. Name none of the subsystems to record all of them; name some to record only those set to true. */
 export interface InstrumentOptions {
@@ -57,8 +58,19 @@ export interface Instrumentation {
 
 const SUBSYSTEMS = ["http", "fetch", "net", "dns", "workers", "gc", "eventLoop"] as const;
 
-/** The subsystems this thread records into each ring's buffer, and the writer and sink of the first instrumentation. */
-const activeByBuffer = new WeakMap<SharedArrayBuffer, { subsystems: Set<string>; writer: RingWriter; sink: Sink }>();
+/** The subsystems this thread records into each ring, and the writer and sink of the first instrumentation. */
+const activeByRing = new Map<string, { subsystems: Set<string>; writer: RingWriter; sink: Sink }>();
+
+/**
+ * Which ring this is, whatever object maps it: a worker attaching the SharedArrayBuffer it was sent,
+ * or mapping a file ring again, holds another buffer object over the same memory (under `urb record`
+ * the preload instruments each worker thread, then the worker's own `instrument()` must see it).
+ * The creation stamp of the ring header (wall and monotonic clocks at creation) and its size.
+ */
+function ringKey(ring: RingBuffer): string {
+  const { i32, f64 } = ring.core;
+  return `${f64[H_EPOCH_WALL_MS >> 3]}/${i32[H_EPOCH_MONO_HI >> 2]}/${i32[H_EPOCH_MONO_LO >> 2]}/${i32[H_TOTAL_BYTES >> 2]}`;
+}
 
 /**
  * Record Node's subsystems into `ring` (which must use the `mono` clock) from this thread. A
@@ -82,7 +94,8 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
   const named = SUBSYSTEMS.filter((k) => options[k] !== undefined);
   // A subsystem this thread already records into this ring (e.g. `urb record`'s default
   // instrumentation, then the program's own call) is not subscribed twice: its events would double.
-  const active = activeByBuffer.get(ring.buffer);
+  const key = ringKey(ring);
+  const active = activeByRing.get(key);
   const on = (k: (typeof SUBSYSTEMS)[number]): boolean =>
     (named.length === 0 ? true : options[k] !== undefined && options[k] !== false) && active?.subsystems.has(k) !== true;
   const enabled = SUBSYSTEMS.filter(on);
@@ -115,9 +128,9 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
   const earlier = active !== undefined && options.writer !== undefined && options.writer !== active.sink.writer ? active.sink : undefined;
   const earlierWriter = earlier?.writer;
   if (earlier !== undefined) earlier.writer = writer;
-  const entry = activeByBuffer.get(ring.buffer) ?? { subsystems: new Set<string>(), writer, sink: s };
+  const entry = activeByRing.get(key) ?? { subsystems: new Set<string>(), writer, sink: s };
   for (const k of enabled) entry.subsystems.add(k);
-  activeByBuffer.set(ring.buffer, entry);
+  activeByRing.set(key, entry);
   return {
     enabled,
     writer,
@@ -133,7 +146,7 @@ export function instrument(ring: RingBuffer, options: InstrumentOptions = {}): I
       s.closed = true; // listeners still attached to live sockets and workers now do nothing
       if (earlier !== undefined && earlierWriter !== undefined && earlier.writer === writer) earlier.writer = earlierWriter;
       for (const k of enabled) entry.subsystems.delete(k);
-      if (entry.subsystems.size === 0) activeByBuffer.delete(ring.buffer);
+      if (entry.subsystems.size === 0) activeByRing.delete(key);
       if (owned) writer.close();
     },
   };

@@ -4,11 +4,11 @@ import http from "node:http";
 import net from "node:net";
 import dc from "node:diagnostics_channel";
 import { once } from "node:events";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker } from "node:worker_threads";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { AddressInfo } from "node:net";
-import { createRing, eventRegistry, type DecodedEvent, type RingBuffer } from "../../src/index.js";
+import { attachRing, createRing, eventRegistry, type DecodedEvent, type RingBuffer } from "../../src/index.js";
 import { NODE_EVENTS, instrument } from "../../src/node/index.js";
 
 function newRing(): RingBuffer {
@@ -340,6 +340,26 @@ test("a second instrument(ring, { writer }) of subsystems this thread already re
   assert.equal(byUrl.get("/theirs"), first.writer.lane, "after its close(), the first writer again");
   first.close();
   mine.close();
+});
+
+test("the same ring through another buffer object (a SharedArrayBuffer sent to a worker, a file ring mapped again) is known as the same: no subsystem subscribed twice", { timeout: 30_000 }, async () => {
+  const ring = newRing();
+  const first = instrument(ring, { gc: true, http: true }); // e.g. urb record's preload in a worker thread
+  // The same memory as another SharedArrayBuffer object, as a worker's workerData gives it.
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(ring.buffer);
+  const [sent] = (await once(port2, "message")) as [SharedArrayBuffer];
+  port1.close();
+  assert.notEqual(sent, ring.buffer);
+  const again = attachRing(sent);
+  const second = instrument(again, { gc: true, eventLoop: true });
+  assert.deepEqual(second.enabled, ["eventLoop"], "gc is recorded already: not observed twice (each pause would be two events)");
+  // Another ring is another ring.
+  const other = instrument(newRing(), { gc: true });
+  assert.deepEqual(other.enabled, ["gc"]);
+  other.close();
+  second.close();
+  first.close();
 });
 
 test("http instrumentation leaves Node's request and response objects as they are (no property added: their hidden class, and Node's inline caches, stay as without it)", async () => {
