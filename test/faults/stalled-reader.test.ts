@@ -38,15 +38,22 @@ for (const mode of ["overwrite", "discard"] as const) {
     const done: Promise<CountWriterReport>[] = [];
     const workers = LANES.map((lane, writerId) => {
       const wk = new Worker(new URL("./fixtures/count-writer.js", import.meta.url), { workerData: { buffer: ring.buffer, ctrl, writerId, lane, count: COUNT, maxSize: 60 } });
+      // One listener for both reports, attached before either can arrive: a writer that dropped
+      // nothing sends "done" right after "written", and both may be dispatched in one turn, before
+      // a listener added in first.then() exists (the test then waited forever: seen under CI on Node 24).
+      let onWritten: (r: CountWriterReport) => void = () => {};
+      let onDone: (r: CountWriterReport) => void = () => {};
       const first = new Promise<CountWriterReport>((resolve, reject) => {
-        wk.once("message", resolve);
+        onWritten = resolve;
         wk.once("error", reject);
       });
+      const last = new Promise<CountWriterReport>((resolve) => (onDone = resolve));
+      wk.on("message", (r: CountWriterReport) => (r.type === "written" ? onWritten(r) : onDone(r)));
       done.push(
         first.then((r) => {
           writerLane[writerId] = r.lane;
           written.push(r);
-          return new Promise<CountWriterReport>((resolve) => wk.once("message", resolve));
+          return last;
         }),
       );
       return first;
