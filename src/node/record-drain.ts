@@ -10,9 +10,9 @@
  * the lines out, an exporter answered). In discard mode nothing but the consumer frees a page, so
  * the pages between the tail and the iterator stay as they are. A drain killed mid-take leaves the
  * tail at the oldest page not wholly accepted, and the next drain delivers from there: nothing
- * committed is lost; what arrives twice is at most the records of the last two pages of each lane
- * it was reading (the iterator's page, and the one before it, whose records the iterator may hold
- * copied but not handed out). A drain that ends because no writer is left lets everything go
+ * committed is lost; what arrives twice is one run per lane: the records of the take in flight (which
+ * spans pages when the sink fell behind) and of the page before it, whose records the iterator may
+ * hold copied but not handed out. A drain that ends because no writer is left lets everything go
  * (no writer can commit behind it; what one might commit in that very instant is counted lost,
  * see {@link RecordDrainTarget.finish}); one stopped while writers live keeps those pages for the
  * next. The consumer's and the iterator's per-lane cursors are both in lane order (all lanes).
