@@ -14,6 +14,11 @@ export function ringPath(name: string): string {
   return join(dir, `urb-test-${name}-${process.pid}-${randomBytes(4).toString("hex")}`);
 }
 
+/** Remove a ring file and the files a drain keeps beside it (pid file, its log, the steal and start claims). */
+export function removeRingFiles(ring: string): void {
+  for (const s of ["", ".drain", ".drain.log", ".drain.steal", ".drain.starting"]) removeFile(ring + s);
+}
+
 /** Remove a file if it is there. */
 export function removeFile(path: string): void {
   try {

@@ -13,7 +13,7 @@ import { pino } from "pino";
 import { ringTransport } from "../../src/node/pino.js";
 import { serveDrain } from "../../src/node/drain-service.js";
 import { resolvePinoDrainConfig } from "../../src/node/pino-sink.js";
-import { ringPath, removeFile } from "./children.js";
+import { ringPath, removeRingFiles } from "./children.js";
 import { jsonLines } from "./drain-apps.js";
 
 test("serveDrain: two pino/file targets with their own levels get the lines pino.transport() would give them; the drain exits when the writer is gone", async () => {
@@ -40,7 +40,7 @@ test("serveDrain: two pino/file targets with their own levels get the lines pino
     assert.deepEqual(jsonLines(warn).map((l) => l.i), Array.from({ length: 100 }, (_, k) => 3 * k));
     assert.ok(jsonLines(warn).every((l) => l.level === 40));
   } finally {
-    for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+    removeRingFiles(ring);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -72,7 +72,7 @@ test("serveDrain: a pipeline (a pino-abstract-transport transform, then pino/fil
     assert.deepEqual(lines.map((l) => l.i), Array.from({ length: 200 }, (_, i) => i));
     assert.ok(lines.every((l) => l.msg === `LINE ${String(l.i)}`), "through the transform");
   } finally {
-    for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+    removeRingFiles(ring);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -96,7 +96,7 @@ test("serveDrain: a target that fails (ENOSPC) ends the drain with its error and
     assert.deepEqual(is, Array.from({ length: 10_000 }, (_, i) => i), "every line, once, in order: the failed drain's take too");
     assert.equal((await serveDrain(ring, { pino: resolvePinoDrainConfig(good, `${process.cwd()}/`) }, { lingerMs: 0 }))?.records, 0, "and nothing is left for a third");
   } finally {
-    for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+    removeRingFiles(ring);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -118,7 +118,7 @@ for (const mode of ["discard", "overwrite"] as const) {
       assert.equal((await serveDrain(ring, config, { lingerMs: 0 }))?.records, 0, "the second drain finds nothing");
       assert.deepEqual(jsonLines(out).map((l) => l.i), Array.from({ length: 5000 }, (_, i) => i));
     } finally {
-      for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+      removeRingFiles(ring);
       rmSync(dir, { recursive: true, force: true });
     }
   });

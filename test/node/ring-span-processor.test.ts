@@ -15,7 +15,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { createRing } from "../../src/index.js";
 import { RingSpanProcessor } from "../../src/otel/index.js";
 import { SpanSink, retryingExporter } from "../../src/node/span-sink.js";
-import { ringPath, removeFile } from "./children.js";
+import { ringPath, removeRingFiles } from "./children.js";
 import { arrival, drainFinished, jsonLines, runApp } from "./drain-apps.js";
 import type { Ending, SpanAppConfig } from "./fixtures/crash-protocol-log.js";
 import { FileSpanExporter } from "./fixtures/file-span-exporter.js";
@@ -51,7 +51,7 @@ for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]
       const report = `${end}: ringSpanProcessor ${a.arrived}/${N} spans + exit handler ${a.exitHandler}; BatchSpanProcessor ${b.arrived}/${N} spans + exit handler ${b.exitHandler}`;
       t.diagnostic(report);
     } finally {
-      for (const s of ["", ".drain", ".drain.log"]) removeFile(ring + s);
+      removeRingFiles(ring);
       rmSync(dir, { recursive: true, force: true });
     }
   });

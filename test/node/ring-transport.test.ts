@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ringPath, removeFile } from "./children.js";
+import { ringPath, removeRingFiles } from "./children.js";
 import { arrival, drainFinished, jsonLines, runApp } from "./drain-apps.js";
 import type { Ending, LogAppConfig } from "./fixtures/crash-protocol-log.js";
 
@@ -23,10 +23,6 @@ const LINE_BYTES = process.env.RING_TRANSPORT_LINE_BYTES === undefined ? undefin
 const sizes = LINE_BYTES === undefined ? "100 B-16 KiB" : `${LINE_BYTES} B`;
 /** A ring that holds the whole burst (N lines of 8 KB on average), so the test does not depend on how soon the drain starts. */
 const ROOMY = { pageSize: 32768, pagesPerLane: 1024 };
-
-function cleanRing(ring: string): void {
-  for (const s of ["", ".drain", ".drain.log", ".drain.steal", ".drain.starting"]) removeFile(ring + s);
-}
 
 for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]) {
   test(`ringTransport: ${N} lines of ${sizes} then ${end === "kill" ? "SIGKILL by the parent" : end === "exit" ? "process.exit(1)" : "a throw"}: every line (and the exit handler's) is in app.log, in order; pino.transport() beside it`, async (t) => {
@@ -53,7 +49,7 @@ for (const end of ["exit", "throw", "kill"] as const satisfies readonly Ending[]
       const report = `${end}: ringTransport ${a.arrived}/${N} lines + exit handler ${a.exitHandler}; pino.transport ${p.arrived}/${N} lines + exit handler ${p.exitHandler}`;
       t.diagnostic(report);
     } finally {
-      cleanRing(ring);
+      removeRingFiles(ring);
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -81,7 +77,7 @@ test("ringTransport: a cluster of 4 processes logs through one ring and one drai
     assert.equal((drainLog.match(/records delivered/g) ?? []).length, 1, `one drain process served them all: ${drainLog}`);
     assert.doesNotMatch(drainLog, /served by another drain/, "and only one was started (the start claim)");
   } finally {
-    cleanRing(ring);
+    removeRingFiles(ring);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -107,7 +103,7 @@ test("ringTransport: a drain that cannot keep up: the writer drops lines (discar
     assert.equal(lost, run.dropped + 1 - exitLine, "the drain reports exactly what the writer dropped");
     assert.match(drainLog, new RegExp(`${lost} records lost`), "and the drain says so on its stderr");
   } finally {
-    cleanRing(ring);
+    removeRingFiles(ring);
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -163,7 +159,7 @@ for (const slow of [false, true]) {
       t.diagnostic(`${twice} of ${n} lines delivered twice`);
       t.diagnostic(`drain killed (${what}): 0 of ${n} lines lost, ${twice} delivered twice`);
     } finally {
-      cleanRing(ring);
+      removeRingFiles(ring);
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -191,7 +187,7 @@ test("ringTransport: lines reach the file while the program lives on idle (the d
   } finally {
     app.kill("SIGKILL");
     await drainFinished(ring);
-    cleanRing(ring);
+    removeRingFiles(ring);
     rmSync(dir, { recursive: true, force: true });
   }
 });
