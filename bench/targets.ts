@@ -19,6 +19,7 @@ export const TARGETS: Readonly<Record<string, Target>> = {
   xthread_vs_limit_rps: { op: '>=', bound: 0.6, source: 'issue 2' },
   write_heap_growth_bytes: { op: '<', bound: 1, source: 'issue 2' },
   for_await_rps: { op: '>=', bound: 0.8, source: 'issue 3' },
+  for_await_batches_rps: { op: '>=', bound: 0.8, source: 'issue 15 item 4: one promise per batch' },
   page_to_file_Bps: { op: '>=', bound: 0.8, source: 'issue 3' },
   typed_event_ns: { op: '<=', bound: 1.5, source: 'issue 4' },
   typed_event_vs_pino_ns: { op: '<=', bound: 0.1, source: 'issue 4' },
