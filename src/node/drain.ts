@@ -135,7 +135,12 @@ export function liveWriters(ring: RingBuffer): LiveProducer[] {
  * at 300,000 lines/s), so a busy drain is still woken by the writers, not by its timer.
  */
 export const TAIL_WAIT_MS = 5;
-/** How long (ms) after the last early wake sleeps stay short: an idle ring costs about 20 short sleeps after each burst. */
+/**
+ * How long (ms) after the last early wake sleeps stay short: an idle ring costs about 20 short
+ * sleeps after each burst, and a steady stream of more than `wakeRecords` commits per ACTIVE_MS
+ * (10,000 a second with the default) is looked at every TAIL_WAIT_MS (moved in smaller takes,
+ * sooner).
+ */
 export const ACTIVE_MS = 100;
 
 /**
