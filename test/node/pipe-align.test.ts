@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRing } from '../../src/index.js';
@@ -93,4 +93,33 @@ test('pipe: small batches and a sink are not padded', () => {
     assert.deepEqual(chunkList(bytes).filter((c) => c.kind === CHUNK_PAD), [], target);
     if (target === 'small') assert.deepEqual(fileNumbers(path), expected);
   }
+});
+
+test('pipe: a damaged PAD chunk costs no record (a flipped header bit is reported and skipped over; its zeros carry nothing to check)', () => {
+  const { ring, expected } = filled('discard');
+  const path = tmp();
+  pipeToFile(ring, path, { batchPages: BATCH }).close();
+  const bytes = new Uint8Array(readFileSync(path));
+  const pad = chunkList(bytes).find((c) => c.kind === CHUNK_PAD);
+  assert.ok(pad !== undefined && pad.length > 0, 'the file has a PAD chunk with zeros');
+  const read = (copy: Uint8Array) => {
+    const damaged = join(dir, `damaged-${n++}.urb`);
+    writeFileSync(damaged, copy);
+    const trace = openTraceFile(damaged);
+    try {
+      const got: number[][] = [[], [], []];
+      trace.read((r) => {
+        if (r.kind === 'data') got[r.lane]!.push(new DataView(r.bytes.buffer, r.bytes.byteOffset + r.offset).getInt32(0, true));
+      });
+      return { got, warnings: trace.warnings.map((w) => w.byteOffset) };
+    } finally {
+      trace.close();
+    }
+  };
+  const header = bytes.slice();
+  header[pad.at + 4]! ^= 0x01; // its kind: the header checksum fails
+  assert.deepEqual(read(header), { got: expected, warnings: [pad.at] });
+  const zeros = bytes.slice();
+  zeros[pad.at + 40 + (pad.length >> 1)] = 0xff;
+  assert.deepEqual(read(zeros), { got: expected, warnings: [] });
 });
