@@ -424,7 +424,9 @@ export class TracePipe {
   /** Queue a PAD chunk of `bytes` in all (header included; a multiple of 8, at least the header). */
   #pad(bytes: number): void {
     const payload = bytes - CHUNK_HEADER_BYTES;
-    if (payload < 0) return; // exactly full
+    // Exactly full, or past the boundary already (fragments or LOST chunks queued before the pages
+    // took the room): no pad; the next full batch aligns again.
+    if (payload < 0) return;
     if (this.#zeros.length < payload) this.#zeros = new Uint8Array(payload);
     writeChunkHeader(this.#padHeaderView, 0, { kind: CHUNK_PAD, lane: 0, offset: 0, value: 0 }, payload, undefined);
     this.#iov.push(this.#padHeader, this.#zeros.subarray(0, payload));
