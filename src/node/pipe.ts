@@ -213,11 +213,11 @@ export class TracePipe {
               runPages++;
               continue;
             }
-            if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
+            if (runPages > 0) this.#queuePageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * ps));
             runSlot = slot;
             runPages = 1;
           }
-          if (runPages > 0) iov.push(...this.#pageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * this.#ps)));
+          if (runPages > 0) this.#queuePageRun(h++, lane.lane, lane.page + k - runPages, u8.subarray(runSlot, runSlot + runPages * ps));
           if (k > 0) takes.push(lane.lane, k);
         } else {
           // Copies of consecutive pages of a lane sit side by side in the staging buffer: one chunk
@@ -238,7 +238,7 @@ export class TracePipe {
               if ((page = lane.copyPage(this.#staging, n * ps)) < 0) break;
               if (firstPage < 0) firstPage = page;
             }
-            if (n > first) iov.push(...this.#pageRun(h++, lane.lane, firstPage, this.#staging.subarray(first * ps, n * ps)));
+            if (n > first) this.#queuePageRun(h++, lane.lane, firstPage, this.#staging.subarray(first * ps, n * ps));
             lane.skipOverwritten();
             if (full || !this.#lostOf(lane)) break; // no lap: every complete page of the lane is in this batch (or it is full)
           }
@@ -432,10 +432,10 @@ export class TracePipe {
     this.#iov.push(this.#padHeader, this.#zeros.subarray(0, payload));
   }
 
-  /** A chunk header (slot `h` of the header buffer) for whole pages `view` of `lane` from page counter `page` on. */
-  #pageRun(h: number, lane: number, page: number, view: Uint8Array): [Uint8Array, Uint8Array] {
+  /** Queue whole pages `view` of `lane` from page counter `page` on, behind their chunk header (slot `h` of the header buffer). */
+  #queuePageRun(h: number, lane: number, page: number, view: Uint8Array): void {
     writeChunkHeader(this.#hdv, h * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
-    return [this.#headerViews[h] as Uint8Array, view];
+    this.#iov.push(this.#headerViews[h] as Uint8Array, view);
   }
 
   /**
