@@ -51,7 +51,7 @@ export interface PipeStats {
   pages: number;
   /** Partial pages (fragments) written by flushes. */
   fragments: number;
-  /** Bytes written to the file, framing included. */
+  /** Bytes written to the file, framing included (chunk headers, PAD chunks of aligned batches). */
   bytes: number;
   /**
    * Records lost before they could be handed off, as written in LOST chunks: overwritten (overwrite
