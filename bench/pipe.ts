@@ -7,11 +7,20 @@
  * | page_to_file_overwrite_Bps   | the same from an overwrite-mode ring (copy, validate, writev) | raw_fs_write_Bps |
  *
  * The ring: 4 lanes x 64 pages x 4 KiB (1 MiB of pages), filled with 240-byte records before each
- * timed call (not timed). Ours counts page bytes per second of `pump()` (the framing's 32 bytes per
- * page are written but not counted). raw_fs_write_Bps writes the same number of bytes from an
+ * timed call (not timed). Ours counts page bytes per second of `pump()` (the framing, a 40-byte
+ * chunk header per run of a lane's pages and a PAD chunk per full batch, is written but not counted). raw_fs_write_Bps writes the same number of bytes from an
  * ordinary buffer with one `writeSync` per 256 KiB (the pipe's batch of 64 pages) into a fresh file in
  * the same directory. Both files are in the OS temp dir (page cache: this measures the hand-off's
  * CPU cost, not the disk).
+ *
+ * 60 alternated timed calls per sampler (12 per planned rep: a call is a quarter of a millisecond).
+ *
+ * Steady state: every sampler runs WARMUP_CALLS times untimed first. pump() is JavaScript that the
+ * engine compiles as it runs (about 60 calls of this size before it is fully optimized: 1.4 ms for
+ * the first call, 150 us by the tenth, 16-22 us when optimized, against about 200 us for the write
+ * itself), while the reference's writeSync is native from the start; with the harness's single
+ * warm-up call the figure was mostly the JIT's tier-up, a one-off cost of a few milliseconds per
+ * process, not the hand-off's throughput (bench/notes/page-to-file.md).
  */
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +32,8 @@ import { alternateMedians, metric, planFor, type Scenario } from './harness.js';
 const LANES = 4;
 const PAGES = 64;
 const PAGE = 4096;
+/** Untimed calls of every sampler before the timed ones (see above). */
+const WARMUP_CALLS = 100;
 
 function fill(ring: RingBuffer): number {
   const payload = new Uint8Array(240).fill(7);
@@ -71,7 +82,12 @@ export const pipeScenario: Scenario = {
         rmSync(path);
         return source.length / s;
       };
-      const m = await alternateMedians({ zero: handOff('discard'), copy: handOff('overwrite'), raw }, plan.reps * 4);
+      for (let i = 0; i < WARMUP_CALLS; i++) {
+        handOff('discard')();
+        handOff('overwrite')();
+        raw();
+      }
+      const m = await alternateMedians({ zero: handOff('discard'), copy: handOff('overwrite'), raw }, plan.reps * 12);
       return [
         metric('page_to_file_Bps', m.zero, 'B/s', { name: 'raw_fs_write_Bps', value: m.raw }),
         metric('page_to_file_overwrite_Bps', m.copy, 'B/s', { name: 'raw_fs_write_Bps', value: m.raw }),

@@ -38,7 +38,11 @@ export interface DrainOptions {
   flushMs?: number;
   /** Look for dead writers this often, in ms. Default 200. */
   checkMs?: number;
-  /** Sleep until this many commits ring-wide (or the next check). Default 1024. */
+  /**
+   * Sleep until this many commits ring-wide, or the next check; after a sleep that writers ended
+   * (records are coming), at most {@link TAIL_WAIT_MS}, so the tail of a burst (fewer records than
+   * this) is not left for the next check. Default 1024.
+   */
   wakeRecords?: number;
   /**
    * Also stop by itself when this returns true and no writer of the ring is known to be alive (see
@@ -123,6 +127,23 @@ export function liveWriters(ring: RingBuffer): LiveProducer[] {
 }
 
 /**
+ * Longest sleep (ms) while writers are committing (a sleep ended early, woken by `wakeRecords`
+ * commits, less than {@link ACTIVE_MS} ago): the last records of a burst, fewer than
+ * `wakeRecords`, which would not wake the drain, are moved this soon instead of at the end of a
+ * full sleep (100 ms in the drain process: 12 % of the ring_transport bench's end-to-end time,
+ * bench/notes/ring-transport.md). Above the time `wakeRecords` commits take at a high rate (3.4 ms
+ * at 300,000 lines/s), so a busy drain is still woken by the writers, not by its timer.
+ */
+export const TAIL_WAIT_MS = 5;
+/**
+ * How long (ms) after the last early wake sleeps stay short: an idle ring costs about 20 short
+ * sleeps after each burst, and a steady stream of more than `wakeRecords` commits per ACTIVE_MS
+ * (10,000 a second with the default) is looked at every TAIL_WAIT_MS (moved in smaller takes,
+ * sooner).
+ */
+export const ACTIVE_MS = 100;
+
+/**
  * Drain `ring` into `target` until `options.signal` aborts (or, with `stopWhenNoWriters`, the
  * writers are all gone): pages as they fill, unfinished pages every `flushMs`, dead writers
  * reclaimed every `checkMs`. On the way out it reclaims the dead once more and closes the target
@@ -167,6 +188,7 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
   };
   let lastFlush = performance.now();
   let lastCheck = lastFlush;
+  let activeUntil = 0; // sleeps are short until then (see TAIL_WAIT_MS)
   try {
     while (signal?.aborted !== true) {
       target.pump();
@@ -181,7 +203,12 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
         lastFlush = now;
         target.flush();
       }
-      await target.waitForPages({ timeoutMs: Math.min(100, flushMs, checkMs), wakeRecords, ...(signal ? { signal } : {}) });
+      const slept = performance.now();
+      const timeoutMs = Math.min(slept < activeUntil ? TAIL_WAIT_MS : 100, flushMs, checkMs);
+      await target.waitForPages({ timeoutMs, wakeRecords, ...(signal ? { signal } : {}) });
+      const woke = performance.now();
+      // Ended early: woken by commits (a timer may fire up to a millisecond before its time).
+      if (woke - slept < timeoutMs - 1) activeUntil = woke + ACTIVE_MS;
     }
   } finally {
     try {

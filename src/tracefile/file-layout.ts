@@ -98,6 +98,13 @@ export const MAX_CHUNK_PAGES = 512;
 export const CHUNK_LOST = 4;
 /** Payload: UTF-8 JSON with the writer's counters. Written last by a writer that closed the file cleanly. */
 export const CHUNK_END = 5;
+/**
+ * Payload: zeros that mean nothing. The page hand-off ends a large write with one so that the next
+ * write starts on a boundary where the page cache can use large folios (docs/DESIGN.md, "Page
+ * hand-off"); readers skip it like any kind they do not know.
+ */
+export const CHUNK_PAD = 6;
+/** The highest kind of framing version 1 (its resynchronization takes kinds 1..5 as plausible). */
 export const MAX_CHUNK_KIND = CHUNK_END;
 
 // LOST chunk payload.

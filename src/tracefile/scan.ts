@@ -70,7 +70,7 @@ export interface TraceIndex {
   readonly damage: number[];
 }
 
-const KIND_NAMES = ["", "ring", "metadata", "page", "lost", "end"];
+const KIND_NAMES = ["", "ring", "metadata", "page", "lost", "end", "pad"];
 
 /**
  * Does a PAGE chunk of `length` bytes from page offset `offset` frame (FORMAT.md 13.3)? Either part

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRing, defineEvent, t, type RingBuffer } from '../../src/index.js';
 import { createFileRing, dumpRing, pipeToFile } from '../../src/node/index.js';
-import { CHUNK_PAGE, CH_LENGTH, CH_SYNC } from '../../src/tracefile/file-layout.js';
+import { CHUNK_PAD, CHUNK_PAGE, CH_LENGTH, CH_SYNC } from '../../src/tracefile/file-layout.js';
 import { runCaptured } from '../cli/run-captured.js';
 import { APP, urb } from '../cli/urb-process.js';
 import { chunkList, toVersion1 } from '../tracefile/chunks.js';
@@ -134,6 +134,18 @@ for (const mode of ['discard', 'overwrite'] as const) {
     await agreeDamaged(path, `pipe-${mode}`);
   });
 }
+
+test('urb_read.py skips the PAD chunks of aligned batches (a full pump of 16-page batches) as urb dump --json does', { skip: !python && 'python3 not found' }, async () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 1, pageSize: 512, pagesPerLane: 64, mode: 'discard', clock: 'counter', metadataBytes: 2048 });
+  const path = join(dir, 'pipe-pad.urb');
+  const pipe = pipeToFile(ring, path, { batchPages: 16 });
+  mixer(ring)(400);
+  pipe.close();
+  assert.ok(chunkList(new Uint8Array(readFileSync(path))).some((c) => c.kind === CHUNK_PAD), 'the file has PAD chunks');
+  const r = await agree(path, 'pipe with PAD chunks');
+  assert.equal(r.code, 0);
+  assert.equal(r.lines.filter((l) => l.event === 'all_types').length, 400, 'every event of the mixer');
+});
 
 for (const mode of ['discard', 'overwrite'] as const) {
   test(`urb_read.py reads urb record traces (${mode} mode, a program with a burst that overfills the ring) as urb dump --json does`, { skip: !python && 'python3 not found', timeout: 60_000 }, async () => {

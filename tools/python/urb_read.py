@@ -373,7 +373,7 @@ def decode(schema, payload):
 FILE_MAGIC = 0x54425255
 CHUNK_SYNC = 0x4b435255
 CHUNK_RING, CHUNK_METADATA, CHUNK_PAGE, CHUNK_LOST, CHUNK_END = 1, 2, 3, 4, 5
-KIND_NAMES = {1: 'ring', 2: 'metadata', 3: 'page', 4: 'lost', 5: 'end'}
+KIND_NAMES = {1: 'ring', 2: 'metadata', 3: 'page', 4: 'lost', 5: 'end', 6: 'pad'}   # pad: filler, skipped like any other kind
 
 
 def crc32(b):
