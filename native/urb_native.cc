@@ -2,9 +2,10 @@
 //
 //   mapShared(fd, length)                   -> SharedArrayBuffer over mmap(fd, MAP_SHARED)
 //   futexWait(sab, byteOffset, value, ms)   -> "ok" | "not-equal" | "timed-out"   (blocks)
-//   futexWaitAsync(sab, byteOffset, value, ms, done) -> id; later done("ok" | ...)  (a thread waits)
+//   futexWaitAsync(sab, byteOffset, value, ms, done) -> id; later done("ok" | ...)  (a thread of the addon waits)
 //   futexCancel(id)                         -> ends an async wait with "cancelled"
 //   futexWake(sab, byteOffset)              -> number of waiters woken
+//   fileSize(fd)                            -> the open file's size in bytes (fstat, no Stats object)
 //
 // Why native: Node-API cannot make a SharedArrayBuffer over foreign memory, and Atomics.wait/notify
 // only reach threads of one process (V8 keeps its own waiter list). The futex calls are the
@@ -25,8 +26,10 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -184,24 +187,37 @@ void FutexWake(const FunctionCallbackInfo<Value>& args) {
 #endif
 }
 
-// ---- asynchronous waits: one thread per wait, completion through a uv_async_t -----------------
+// fileSize(fd): st_size of the open file. A file ring checks it at each page switch (a truncated
+// file under the mapping would be a SIGBUS); fs.fstatSync would build a Stats object with four Dates.
+void FileSize(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (!args[0]->IsInt32()) {
+    ThrowError(isolate, "fileSize: expected (fd)");
+    return;
+  }
+  struct stat st;
+  if (fstat(args[0].As<v8::Int32>()->Value(), &st) != 0) {
+    const int e = errno;
+    ThrowError(isolate, std::string("fstat failed: ") + std::strerror(e));
+    return;
+  }
+  args.GetReturnValue().Set(static_cast<double>(st.st_size));
+}
 
-struct Waiter;
+// ---- asynchronous waits: persistent wait threads, completion through one uv_async_t ----------
+//
+// A wait runs on a thread of the addon that stays for the next one: creating and joining an OS
+// thread per wait was half of a draining `urb record`'s CPU (the drain waits 10-20 times a second).
+// A thread that finished its wait goes back to the idle list at once and sleeps on its condition
+// variable; a wait takes an idle thread, or starts one when every thread is busy, so there are as
+// many threads as waits ever ran at the same time (one per ring a process drains, usually).
 
-// Per Node environment (main thread or worker): the async waits in flight.
-struct AddonState {
-  Isolate* isolate;
-  uv_loop_t* loop;
-  uint32_t next_id = 1;
-  std::unordered_map<uint32_t, Waiter*> waiters;
-};
+struct WaitThread;
 
+// One async wait: what the thread needs and what the event loop calls back.
 struct Waiter {
-  AddonState* state;
   uint32_t id;
-  uv_async_t async;
-  uv_thread_t thread;
-  std::shared_ptr<BackingStore> store;  // keeps the mapping alive while the thread waits on it
+  std::shared_ptr<BackingStore> store;  // keeps the mapping alive while a thread waits on it
   int32_t* word;
   int32_t value;
   double timeout_ms;
@@ -212,34 +228,95 @@ struct Waiter {
   node::async_context async_context;
 };
 
-void WaiterThread(void* arg) {
-  Waiter* w = static_cast<Waiter*>(arg);
-  w->result = WaitWhileEqual(w->word, w->value, w->timeout_ms, &w->cancelled);
-  // Hand the result to the event loop (uv_async_send is the one libuv call safe from any thread).
-  uv_async_send(&w->async);
+// Per Node environment (main thread or worker): its wait threads and the waits in flight.
+struct AddonState {
+  Isolate* isolate;
+  uv_loop_t* loop;
+  uint32_t next_id = 1;
+  std::unordered_map<uint32_t, Waiter*> waiters;  // event loop thread only
+  std::vector<WaitThread*> threads;               // event loop thread only: every thread, for Cleanup
+  uv_async_t* done_async = nullptr;               // wakes the event loop when waits finished
+  uv_mutex_t mu;                                  // guards idle, finished and each thread's job/stop
+  std::vector<WaitThread*> idle;
+  std::vector<Waiter*> finished;
+};
+
+struct WaitThread {
+  AddonState* state;
+  uv_thread_t thread;
+  uv_cond_t wake;            // signalled when job or stop is set
+  Waiter* job = nullptr;     // under state->mu
+  bool stop = false;         // under state->mu
+};
+
+void RunWaitThread(void* arg) {
+  WaitThread* t = static_cast<WaitThread*>(arg);
+  AddonState* s = t->state;
+  uv_mutex_lock(&s->mu);
+  for (;;) {
+    while (t->job == nullptr && !t->stop) uv_cond_wait(&t->wake, &s->mu);
+    if (t->job == nullptr) break;  // stop, nothing to finish
+    Waiter* w = t->job;
+    uv_mutex_unlock(&s->mu);
+    w->result = WaitWhileEqual(w->word, w->value, w->timeout_ms, &w->cancelled);
+    uv_mutex_lock(&s->mu);
+    // Hand the result to the event loop (the mutex orders the result before OnWaitsDone's read;
+    // uv_async_send is the one libuv call safe from any thread). This thread never touches w again.
+    t->job = nullptr;
+    s->finished.push_back(w);
+    s->idle.push_back(t);
+    uv_async_send(s->done_async);
+  }
+  uv_mutex_unlock(&s->mu);
 }
 
-void OnClosed(uv_handle_t* handle) {
-  delete static_cast<Waiter*>(handle->data);
-}
-
-// On the event loop: the wait thread finished (its result was written before uv_async_send).
-void OnWaitDone(uv_async_t* handle) {
-  Waiter* w = static_cast<Waiter*>(handle->data);
-  uv_thread_join(&w->thread);
-  w->state->waiters.erase(w->id);
-  Isolate* isolate = w->state->isolate;
-  HandleScope scope(isolate);
-  Local<Function> done = w->done.Get(isolate);
-  Local<Object> resource = w->resource.Get(isolate);
-  Local<Value> argv[1] = {String::NewFromUtf8(isolate, kResultNames[w->result]).ToLocalChecked()};
-  // MakeCallback runs the microtasks and nextTicks the callback queues (it settles a promise).
-  node::MakeCallback(isolate, resource, done, 1, argv, w->async_context).FromMaybe(Local<Value>());
-  node::EmitAsyncDestroy(isolate, w->async_context);
+void DeleteWaiter(Waiter* w) {
   w->done.Reset();
   w->resource.Reset();
-  w->store.reset();
-  uv_close(reinterpret_cast<uv_handle_t*>(&w->async), OnClosed);
+  delete w;
+}
+
+// On the event loop: one or more waits finished. Callbacks may start or cancel waits (re-entry).
+void OnWaitsDone(uv_async_t* handle) {
+  AddonState* s = static_cast<AddonState*>(handle->data);
+  std::vector<Waiter*> done;
+  uv_mutex_lock(&s->mu);
+  done.swap(s->finished);
+  uv_mutex_unlock(&s->mu);
+  for (Waiter* w : done) s->waiters.erase(w->id);  // a cancel from a callback below finds none of them
+  Isolate* isolate = s->isolate;
+  for (Waiter* w : done) {
+    HandleScope scope(isolate);
+    Local<Function> fn = w->done.Get(isolate);
+    Local<Object> resource = w->resource.Get(isolate);
+    Local<Value> argv[1] = {String::NewFromUtf8(isolate, kResultNames[w->result]).ToLocalChecked()};
+    // MakeCallback runs the microtasks and nextTicks the callback queues (it settles a promise).
+    node::MakeCallback(isolate, resource, fn, 1, argv, w->async_context).FromMaybe(Local<Value>());
+    node::EmitAsyncDestroy(isolate, w->async_context);
+    DeleteWaiter(w);
+  }
+}
+
+// An idle wait thread, or a new one (nullptr if the OS refuses a thread).
+WaitThread* TakeThread(AddonState* s) {
+  uv_mutex_lock(&s->mu);
+  WaitThread* t = nullptr;
+  if (!s->idle.empty()) {
+    t = s->idle.back();
+    s->idle.pop_back();
+  }
+  uv_mutex_unlock(&s->mu);
+  if (t != nullptr) return t;
+  t = new WaitThread();
+  t->state = s;
+  uv_cond_init(&t->wake);
+  if (uv_thread_create(&t->thread, RunWaitThread, t) != 0) {
+    uv_cond_destroy(&t->wake);
+    delete t;
+    return nullptr;
+  }
+  s->threads.push_back(t);
+  return t;
 }
 
 // futexWaitAsync(sab, byteOffset, value, timeoutMs, done): wait on another thread; done(result)
@@ -255,8 +332,12 @@ void FutexWaitAsync(const FunctionCallbackInfo<Value>& args) {
     ThrowError(isolate, "futexWaitAsync: expected (sab, byteOffset, int32 value, timeoutMs, done)");
     return;
   }
+  WaitThread* t = TakeThread(state);
+  if (t == nullptr) {
+    ThrowError(isolate, "futexWaitAsync: cannot start a thread");
+    return;
+  }
   Waiter* w = new Waiter();
-  w->state = state;
   w->id = state->next_id++;
   if (state->next_id == 0) state->next_id = 1;
   w->store = store;
@@ -267,18 +348,11 @@ void FutexWaitAsync(const FunctionCallbackInfo<Value>& args) {
   Local<Object> resource = Object::New(isolate);
   w->resource.Reset(isolate, resource);
   w->async_context = node::EmitAsyncInit(isolate, resource, "URB_FUTEX_WAIT");
-  w->async.data = w;
-  uv_async_init(state->loop, &w->async, OnWaitDone);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&w->async));
-  if (uv_thread_create(&w->thread, WaiterThread, w) != 0) {
-    node::EmitAsyncDestroy(isolate, w->async_context);
-    w->done.Reset();
-    w->resource.Reset();
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->async), OnClosed);
-    ThrowError(isolate, "futexWaitAsync: cannot start a thread");
-    return;
-  }
   state->waiters.emplace(w->id, w);
+  uv_mutex_lock(&state->mu);
+  t->job = w;
+  uv_cond_signal(&t->wake);
+  uv_mutex_unlock(&state->mu);
   args.GetReturnValue().Set(static_cast<double>(w->id));
 }
 
@@ -301,19 +375,31 @@ void FutexCancel(const FunctionCallbackInfo<Value>& args) {
   if (it != state->waiters.end()) CancelWaiter(it->second);
 }
 
-// The environment is going away (a worker terminates, the process exits): stop every wait
-// thread before the loop and the isolate are gone. Callbacks are not called any more.
+// The environment is going away (a worker terminates, the process exits): end every wait and
+// every wait thread before the loop and the isolate are gone. Callbacks are not called any more.
 void Cleanup(void* arg) {
   AddonState* state = static_cast<AddonState*>(arg);
-  for (auto& entry : state->waiters) {
-    Waiter* w = entry.second;
-    CancelWaiter(w);
-    uv_thread_join(&w->thread);
-    w->done.Reset();
-    w->resource.Reset();
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->async), OnClosed);
+  for (auto& entry : state->waiters) CancelWaiter(entry.second);
+  uv_mutex_lock(&state->mu);
+  for (WaitThread* t : state->threads) {
+    t->stop = true;
+    uv_cond_signal(&t->wake);
   }
+  uv_mutex_unlock(&state->mu);
+  for (WaitThread* t : state->threads) {
+    uv_thread_join(&t->thread);  // a waiting thread sees its cancel flag within kSliceNs
+    uv_cond_destroy(&t->wake);
+    delete t;
+  }
+  // Every wait in flight is in the map (finished ones until OnWaitsDone delivered them).
+  for (auto& entry : state->waiters) DeleteWaiter(entry.second);
   state->waiters.clear();
+  // No close callback, and the handle's memory is left to the process (one per environment that
+  // loaded the addon): a worker's environment unloads the addon right after this hook, before
+  // libuv finishes the close, and a callback here would be code that is gone (a SIGSEGV, as the
+  // per-wait handles of the old addon caused for a worker that ended with a wait in flight).
+  uv_close(reinterpret_cast<uv_handle_t*>(state->done_async), nullptr);
+  uv_mutex_destroy(&state->mu);
   delete state;
 }
 
@@ -331,6 +417,11 @@ NODE_MODULE_INIT() {
   AddonState* state = new AddonState();
   state->isolate = isolate;
   state->loop = node::GetCurrentEventLoop(isolate);
+  uv_mutex_init(&state->mu);
+  state->done_async = new uv_async_t();
+  state->done_async->data = state;
+  uv_async_init(state->loop, state->done_async, OnWaitsDone);
+  uv_unref(reinterpret_cast<uv_handle_t*>(state->done_async));  // waits do not keep the loop alive
   node::AddEnvironmentCleanupHook(isolate, Cleanup, state);
   Local<Value> data = v8::External::New(isolate, state);
   SetMethod(isolate, context, exports, "mapShared", MapShared, data);
@@ -338,6 +429,7 @@ NODE_MODULE_INIT() {
   SetMethod(isolate, context, exports, "futexWaitAsync", FutexWaitAsync, data);
   SetMethod(isolate, context, exports, "futexCancel", FutexCancel, data);
   SetMethod(isolate, context, exports, "futexWake", FutexWake, data);
+  SetMethod(isolate, context, exports, "fileSize", FileSize, data);
 #if defined(__linux__)
   exports->Set(context, String::NewFromUtf8(isolate, "futex").ToLocalChecked(), v8::True(isolate)).Check();
 #else

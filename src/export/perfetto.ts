@@ -259,6 +259,8 @@ export function exportPerfetto(trace: TimelineSource, out: ByteSink, options: Pe
     },
     options,
   );
+  // A named process that wrote nothing (timeline.ts#addSilentProcesses) is a process track alone.
+  for (const p of summary.processes) if (!processes.has(p)) describeProcess(p);
   // A process named after its first event (convention 6) is described again with its name: the
   // trace processor takes the latest descriptor of a track.
   for (const [p, name] of processes) if (p.name !== name) describeProcess(p);

@@ -111,7 +111,7 @@ export interface TimelineSummary {
   lastNs: number;
   unpaired: number;
   unfinished: number;
-  /** The processes and threads that have records, in order of appearance. */
+  /** The processes and threads that have records, in order of appearance; then the named processes that have none ({@link ThreadTable.addSilentProcesses}). */
   processes: TimelineProcess[];
   threads: TimelineThread[];
 }
@@ -183,6 +183,21 @@ export class ThreadTable {
     }
     this.#last = t;
     return t;
+  }
+
+  /**
+   * Add the processes the ring names (process entries, docs/FORMAT.md 12.6) that wrote no record
+   * (a process of the tree that ended, or was cut off, before its first event): every output then
+   * shows them, as a named process with no thread in it, rather than hiding that they ran.
+   */
+  addSilentProcesses(): void {
+    if (this.#processNames === undefined) return;
+    for (const [pid, name] of this.#processNames) {
+      if (this.#byPid.has(pid) || !(pid > 0)) continue;
+      const process: TimelineProcess = { index: this.processes.length, pid, name };
+      this.processes.push(process);
+      this.#byPid.set(pid, { process, threads: new Map() });
+    }
   }
 
   #laneThread(lane: number): ThreadState {
@@ -311,6 +326,7 @@ export function walkTimeline(trace: TimelineSource, visitor: TimelineVisitor, op
     visitor.instant(thread, t, note.unpaired || !labels ? s.name : shapes.label(s, v), bound, note);
   };
   trace.read(visit, readOptions);
+  table.addSilentProcesses();
 
   for (const thread of table.threads) {
     const stack = thread.open;

@@ -196,20 +196,20 @@ function start(data: ViewData): void {
   let query = "";
   let selected: Pick | undefined;
 
-  // The bands: a header per process, then its rows (in data order, grouped by process).
+  // The bands: a header per process (also one that wrote no record: a header alone), then its rows
+  // (in data order, grouped by process).
   const bands: Band[] = [];
   let y = AXIS;
-  let lastProcess = -1;
-  for (const row of rows) {
-    if (row.process !== lastProcess) {
-      bands.push({ y, h: PROCESS_ROW, process: row.process, row: undefined });
-      y += PROCESS_ROW;
-      lastProcess = row.process;
+  data.processes.forEach((_, process) => {
+    bands.push({ y, h: PROCESS_ROW, process, row: undefined });
+    y += PROCESS_ROW;
+    for (const row of rows) {
+      if (row.process !== process) continue;
+      const h = row.kind === "thread" ? THREAD_ROW : ASYNC_ROW;
+      bands.push({ y, h, process, row });
+      y += h;
     }
-    const h = row.kind === "thread" ? THREAD_ROW : ASYNC_ROW;
-    bands.push({ y, h, process: row.process, row });
-    y += h;
-  }
+  });
   const height = y + 4;
   const bandOf = (row: Row): Band => bands.find((b) => b.row === row) as Band;
 

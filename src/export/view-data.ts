@@ -297,7 +297,7 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
   };
 
   const shapes = new ShapeCache();
-  walkTimeline(
+  const summary = walkTimeline(
     trace,
     {
       slice: (thread, start, dur, _name, ev) => {
@@ -358,8 +358,16 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
   const processes: ViewProcess[] = [];
   const processIndex = new Map<number, number>();
   const ordered: RowAcc[] = [];
+  // Named processes without rows (timeline.ts#addSilentProcesses): a header alone, in pid order.
+  const withRows = new Set(threads.map((th) => th.process));
+  const silent = summary.processes.filter((p) => !withRows.has(p)).sort((x, y) => x.pid - y.pid);
+  let nextSilent = 0;
+  const silentUpTo = (pid: number): void => {
+    for (let p = silent[nextSilent]; p !== undefined && p.pid < pid; p = silent[++nextSilent]) processes.push({ pid: pidOf(p), name: p.name });
+  };
   for (const th of threads) {
     if (!processIndex.has(th.process.index)) {
+      silentUpTo(th.process.pid);
       processIndex.set(th.process.index, processes.length);
       processes.push({ pid: pidOf(th.process), name: th.process.name });
     }
@@ -367,6 +375,7 @@ export function buildViewData(trace: TimelineSource, options: ViewDataOptions = 
     const list = (byThread.get(th) ?? []).sort((x, y) => ((x.async as AsyncRow).kind < (y.async as AsyncRow).kind ? -1 : (x.async as AsyncRow).kind > (y.async as AsyncRow).kind ? 1 : (x.async as AsyncRow).n - (y.async as AsyncRow).n));
     ordered.push(...list);
   }
+  silentUpTo(Infinity);
   // Only the strings that kept events use, renumbered.
   const used = new Map<number, number>();
   const keptStrings: string[] = [];

@@ -18,6 +18,11 @@ import { waitForSeqAsync } from "../wakeup.js";
 import type { NativeAddon } from "./native.js";
 
 const SEQ_INDEX = H_WAKE_SEQ >> 2;
+/**
+ * The reason of every abort of the in-process half of a wait: `abort()` without one builds a
+ * DOMException (with its stack) per wait, and nobody reads it.
+ */
+const WAIT_ENDED = "wait ended";
 /** Where the addon has no futex (not Linux): how often a waiting reader looks at the word. */
 const POLL_MS = 1;
 
@@ -43,7 +48,7 @@ export function futexWakeChannel(addon: NativeAddon, buffer: SharedArrayBuffer):
           if (done) return;
           done = true;
           signal?.removeEventListener("abort", onAbort);
-          local.abort(); // ends the in-process wait (and its keep-alive timer)
+          local.abort(WAIT_ENDED); // ends the in-process wait (and its keep-alive timer)
           if (byFutex) {
             // Flush the in-process Atomics.waitAsync waiter we leave behind (no writer of this
             // process may ever notify it): a spurious wakeup for this process's other sleepers.

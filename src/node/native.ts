@@ -28,6 +28,8 @@ export interface NativeAddon {
   futexCancel(id: number): void;
   /** Wake every waiter on the i32 at `byteOffset`, in every process. Returns how many woke. */
   futexWake(buffer: SharedArrayBuffer, byteOffset: number): number;
+  /** The size in bytes of the open file `fd` (an fstat without a Stats object). Missing from addons built before it existed. */
+  fileSize?(fd: number): number;
 }
 
 const DEFAULT_PATH = fileURLToPath(new URL("../../../build/Release/urb_native.node", import.meta.url));

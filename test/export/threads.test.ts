@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { defineEvent, t } from '../../src/index.js';
+import { defineEvent, eventRegistry, t } from '../../src/index.js';
 import { PF } from '../../src/export/perfetto.js';
 import { buildViewData } from '../../src/export/view-data.js';
 import type { TimelineSource } from '../../src/export/timeline.js';
@@ -198,4 +198,27 @@ test('threads: a process named by a later process_name event has that name in bo
   assert.deepEqual(processes.map((x) => text(get(x.process!, PF.PROCESS_NAME))), ['late name']);
   // It was described first as "pid 77", then again with its name.
   assert.equal(v.perfetto.packets.filter((q) => get(q, PF.PACKET_TRACK_DESCRIPTOR) !== undefined).length, 3, 'process, thread, process again');
+});
+
+test('threads: a process the ring names (process entry, FORMAT.md 12.6) that wrote no record is a named process in both formats and the view, with nothing in it', () => {
+  const p = new ProducerRing(1);
+  eventRegistry(p.ring).nameProcess(88, 'node primary.js (idle)');
+  eventRegistry(p.ring).nameProcess(77, 'node server.js');
+  eventRegistry(p.ring).nameProcess(99, 'node late.js');
+  const who: Producer = { pid: 77, threadId: 0, threadName: 'main', lane: 0 };
+  defineEvent(p.ring, 'note', { msg: t.string(16) }).write(p.as(who), { msg: 'hello' });
+  const trace = p.traces().threads;
+  const v = validateExports(trace);
+  assert.deepEqual(exportViolations(v), []);
+  assert.deepEqual(Object.fromEntries(named(v.chrome.traceEvents, 'process_name')), { '77/0': 'node server.js', '88/0': 'node primary.js (idle)', '99/0': 'node late.js' });
+  assert.deepEqual(Object.keys(Object.fromEntries(named(v.chrome.traceEvents, 'thread_name'))), ['77/77'], 'threads only where records are');
+  assert.deepEqual(v.chrome.traceEvents.filter((e) => e.ph !== 'M').map((e) => e.pid), [77], 'no event of the silent processes');
+  const tracks = [...v.perfetto.tracks.values()];
+  const processes = tracks.filter((x) => x.process);
+  assert.deepEqual(processes.map((x) => text(get(x.process!, PF.PROCESS_NAME))).sort(), ['node late.js', 'node primary.js (idle)', 'node server.js']);
+  const silentUuids = new Set(processes.filter((x) => text(get(x.process!, PF.PROCESS_NAME)) !== 'node server.js').map((x) => x.uuid));
+  assert.equal(tracks.filter((x) => x.parent !== undefined && silentUuids.has(x.parent)).length, 0, 'no track under a silent process');
+  const data = buildViewData(trace, { title: 'silent' });
+  assert.deepEqual(data.processes, [{ pid: 77, name: 'node server.js' }, { pid: 88, name: 'node primary.js (idle)' }, { pid: 99, name: 'node late.js' }]);
+  assert.deepEqual(data.rows.map((r) => `${data.processes[r.process]!.pid} ${r.kind} ${r.name}`), ['77 thread main']);
 });
