@@ -6,6 +6,7 @@
  * | --------------------------- | -------------------------------------------------------- | ------------------------ |
  * | ring_transport_lines_ps     | lines/s of `log.info({ 3 fields }, msg)` on the app thread over a burst, with ringTransport (the line into a file ring; the drain process writes the file) | pino_transport_lines_ps: the same with pino.transport() (thread-stream to a worker thread) |
  * | ring_transport_e2e_lines_ps | lines/s from the burst's first log call until its last line is in the file | pino_transport_e2e_lines_ps |
+ * | pino_noop_lines_ps          | the same log calls into a destination that does nothing: pino's own cost, the ceiling of ring_transport_lines_ps | pino_transport_lines_ps |
  *
  * Both warm up first (20,000 lines, until they are in the file: the drain process or the worker
  * runs). The ring holds the whole burst (64 MiB per lane, one per-thread lane and one shared: less
@@ -24,7 +25,7 @@ interface Session {
   dropped: number;
 }
 
-function session(transport: 'ring' | 'pino', n: number, dir: string, k: number): Promise<Session> {
+function session(transport: 'ring' | 'pino' | 'noop', n: number, dir: string, k: number): Promise<Session> {
   const log = join(dir, `${transport}-${k}.log`);
   const ring = join('/dev/shm', `urb-bench-transport-${process.pid}-${k}.ring`);
   const cp = spawn(process.execPath, [new URL('./ring-transport-app.js', import.meta.url).pathname, JSON.stringify({ transport, n, log, ring })], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -53,6 +54,7 @@ export const ringTransportScenario: Scenario = {
     const dir = mkdtempSync(join(tmpdir(), 'urb-bench-transport-'));
     const ours: Session[] = [];
     const ref: Session[] = [];
+    const noop: Session[] = [];
     try {
       for (let k = 0; k < reps; k++) {
         // Alternate which one runs first.
@@ -63,6 +65,7 @@ export const ringTransportScenario: Scenario = {
           ref.push(await session('pino', n, dir, k));
           ours.push(await session('ring', n, dir, k));
         }
+        noop.push(await session('noop', n, dir, k));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -73,6 +76,7 @@ export const ringTransportScenario: Scenario = {
     return [
       metric('ring_transport_lines_ps', m(ours, (s) => s.appLinesPs), 'lines/s', { name: 'pino_transport_lines_ps', value: m(ref, (s) => s.appLinesPs) }),
       metric('ring_transport_e2e_lines_ps', m(ours, (s) => s.e2eLinesPs), 'lines/s', { name: 'pino_transport_e2e_lines_ps', value: m(ref, (s) => s.e2eLinesPs) }),
+      metric('pino_noop_lines_ps', m(noop, (s) => s.appLinesPs), 'lines/s', { name: 'pino_transport_lines_ps', value: m(ref, (s) => s.appLinesPs) }),
     ];
   },
 };
