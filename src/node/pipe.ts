@@ -19,7 +19,7 @@ import { PAGE_HEADER_BYTES } from "../layout.js";
 import type { LaneHandoff, RingReader } from "../reader.js";
 import type { RingBuffer } from "../ring.js";
 import { crc32 } from "../tracefile/crc32.js";
-import { encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
+import { LaneChunkNumbers, encodeChunk, encodeFileHeader, lostChunk, writeChunkHeader } from "../tracefile/encode.js";
 import { CHUNK_END, CHUNK_HEADER_BYTES, CHUNK_PAD, CHUNK_PAGE, LOST_CAUSE_DROPPED, LOST_CAUSE_OVERRUN } from "../tracefile/file-layout.js";
 import { metadataChunk, metadataUnsettled, metadataUsed, ringHeaderChunk } from "../tracefile/ring-chunks.js";
 import { registerWaiter, unregisterWaiter, waitForSeqAsync } from "../wakeup.js";
@@ -128,6 +128,8 @@ export class TracePipe {
   #closed = false;
   /** Bytes a failed write left, retried first. */
   #pending: Uint8Array[] | null = null;
+  /** CH_NUMBER of each lane's PAGE and LOST chunks, in the order they are queued (= file order): a reader sees a chunk that damage took (FORMAT.md 13.5). */
+  readonly #numbers = new LaneChunkNumbers();
 
   /** @param target a path (created, mode 0600), an open file descriptor, or a {@link PageSink}. */
   constructor(ring: RingBuffer, target: string | number | PageSink, options: PipeOptions = {}) {
@@ -317,7 +319,7 @@ export class TracePipe {
    * in-band (a drain reports them for a writer that died or stopped first). Counted in stats.lost.
    */
   lost(lane: number, count: number, time: number): void {
-    this.#writeAll([lostChunk(lane, count, time, LOST_CAUSE_DROPPED)]);
+    this.#writeAll([lostChunk(lane, count, time, LOST_CAUSE_DROPPED, this.#numbers.next(lane))]);
     this.stats.lost += count;
   }
 
@@ -388,7 +390,7 @@ export class TracePipe {
   #queueLost(lane: number, cause: number, jumped = false): boolean {
     const { count, time } = this.#lost;
     if (count === 0 && !jumped) return false;
-    this.#iov.push(lostChunk(lane, count, time, cause));
+    this.#iov.push(lostChunk(lane, count, time, cause, this.#numbers.next(lane)));
     if (count === count) this.stats.lost += count; // NaN (not knowable) is in the chunk, not in the sum
     return true;
   }
@@ -403,7 +405,7 @@ export class TracePipe {
       payload.set(lane.bytes.subarray(0, PAGE_HEADER_BYTES));
       payload.set(run, PAGE_HEADER_BYTES);
       const chunk = new Uint8Array(CHUNK_HEADER_BYTES + payload.length);
-      writeChunkHeader(new DataView(chunk.buffer), 0, { kind: CHUNK_PAGE, lane: lane.lane, offset: lane.runStart, value: lane.runPage }, payload.length, crc32(payload));
+      writeChunkHeader(new DataView(chunk.buffer), 0, { kind: CHUNK_PAGE, lane: lane.lane, offset: lane.runStart, value: lane.runPage, number: this.#numbers.next(lane.lane) }, payload.length, crc32(payload));
       chunk.set(payload, CHUNK_HEADER_BYTES);
       this.#iov.push(chunk);
       this.stats.fragments++;
@@ -434,7 +436,7 @@ export class TracePipe {
 
   /** Queue whole pages `view` of `lane` from page counter `page` on, behind their chunk header (slot `h` of the header buffer). */
   #queuePageRun(h: number, lane: number, page: number, view: Uint8Array): void {
-    writeChunkHeader(this.#hdv, h * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page }, view.length, this.#checksum ? crc32(view) : undefined);
+    writeChunkHeader(this.#hdv, h * CHUNK_HEADER_BYTES, { kind: CHUNK_PAGE, lane, offset: PAGE_HEADER_BYTES, value: page, number: this.#numbers.next(lane) }, view.length, this.#checksum ? crc32(view) : undefined);
     this.#iov.push(this.#headerViews[h] as Uint8Array, view);
   }
 

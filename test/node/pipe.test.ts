@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createRing, defineEvent, eventRegistry, t, type RingBuffer, type RingRecord } from '../../src/index.js';
 import * as M from '../../src/schema/metadata-layout.js';
 import { encodeProcessEntry } from '../../src/schema/process-entry.js';
-import { CHUNK_LOST, CH_VALUE } from '../../src/tracefile/file-layout.js';
+import { CHUNK_LOST, CHUNK_PAGE, CH_VALUE } from '../../src/tracefile/file-layout.js';
 import { chunkList } from '../tracefile/chunks.js';
 import { dumpRing, openTraceFile, pipeToFile } from '../../src/node/index.js';
 import { PAYLOAD_HEADER, payloadChecksum } from '../stress/protocol.js';
@@ -55,6 +55,49 @@ for (const mode of ['discard', 'overwrite'] as const) {
     assert.equal(ring.stats().total.read, 3000);
   });
 }
+
+test('pipe: each lane\'s PAGE and LOST chunks are numbered 1, 2, 3, ... (CH_NUMBER); a chunk cut out of the file is reported as damage in its lane only', () => {
+  const ring = createRing({ lanes: 2, sharedLanes: 0, pageSize: 512, pagesPerLane: 4, mode: 'overwrite', clock: 'counter' });
+  const ws = [ring.writer({ lane: 0 }), ring.writer({ lane: 1 })];
+  const path = tmp();
+  const pipe = pipeToFile(ring, path, { batchPages: 2 });
+  const payload = new Uint8Array(40).fill(9);
+  for (let i = 0; i < 600; i++) {
+    ws[i % 2]!.write(1, payload);
+    if (i % 50 === 0) pipe.pump();
+    if (i === 300) for (let k = 0; k < 200; k++) ws[0]!.write(2, payload); // laps lane 0: a LOST chunk
+    if (i % 170 === 0) pipe.flush(); // fragments: PAGE chunks of part of a page
+  }
+  pipe.close();
+  const bytes = new Uint8Array(readFileSync(path));
+  const chunks = chunkList(bytes);
+  for (const lane of [0, 1]) {
+    const numbers = chunks.filter((c) => c.lane === lane && (c.kind === CHUNK_PAGE || c.kind === CHUNK_LOST)).map((c) => c.number);
+    assert.deepEqual(numbers, numbers.map((_, k) => k + 1), `lane ${lane}`);
+    assert.ok(numbers.length >= 4, `lane ${lane}: ${numbers.length} chunks`);
+  }
+  assert.ok(chunks.some((c) => c.lane === 0 && c.kind === CHUNK_LOST), 'lane 0 was lapped');
+  // Cut lane 0's second PAGE chunk out: lane 0 gets a damaged marker where it was, lane 1 reads as before.
+  const cut = chunks.filter((c) => c.lane === 0 && c.kind === CHUNK_PAGE)[1]!;
+  const damaged = new Uint8Array(bytes.length - cut.size);
+  damaged.set(bytes.subarray(0, cut.at));
+  damaged.set(bytes.subarray(cut.at + cut.size), cut.at);
+  const cutPath = tmp();
+  writeFileSync(cutPath, damaged);
+  const trace = openTraceFile(cutPath);
+  try {
+    const lane0: RingRecord[] = [];
+    trace.read((r) => {
+      if (r.lane === 0 && r.kind === 'lost') lane0.push({ ...r } as RingRecord);
+    }, { lanes: [0] });
+    assert.ok(lane0.some((r) => r.cause === 'damaged'), `a damaged marker in lane 0: ${JSON.stringify(lane0.map((r) => [r.lost, r.cause]))}`);
+    assert.ok(trace.warnings.some((w) => /lane 0/.test(w.message)), trace.warnings.map((w) => w.message).join('; '));
+    assert.ok(trace.warnings.every((w) => !/lane 1/.test(w.message)));
+  } finally {
+    trace.close();
+  }
+  assert.deepEqual(fileRows(cutPath, 1), fileRows(path, 1));
+});
 
 test('pipe: typed events written after the pipe started decode from the file (metadata follows)', () => {
   const ring = createRing({ lanes: 1, sharedLanes: 0 });

@@ -13,6 +13,7 @@ import {
   CH_KIND,
   CH_LANE,
   CH_LENGTH,
+  CH_NUMBER,
   FH_HEADER_BYTES,
   FH_VERSION,
   padded,
@@ -23,6 +24,8 @@ export interface ChunkAt {
   kind: number;
   lane: number;
   length: number;
+  /** CH_NUMBER (0 in a version 1 file, or where the writer did not number the chunk). */
+  number: number;
   /** Bytes the chunk occupies (header, payload, padding). */
   size: number;
 }
@@ -35,7 +38,8 @@ export function chunkList(bytes: Uint8Array): ChunkAt[] {
   for (let at = dv.getUint32(FH_HEADER_BYTES, true); at < bytes.length; ) {
     const length = dv.getUint32(at + CH_LENGTH, true);
     const size = h + padded(length);
-    out.push({ at, kind: dv.getUint16(at + CH_KIND, true), lane: dv.getUint32(at + CH_LANE, true), length, size });
+    const number = h === CHUNK_HEADER_BYTES ? dv.getUint32(at + CH_NUMBER, true) : 0;
+    out.push({ at, kind: dv.getUint16(at + CH_KIND, true), lane: dv.getUint32(at + CH_LANE, true), length, number, size });
     at += size;
   }
   return out;
