@@ -197,6 +197,9 @@ async function runRecorded(config: RecordConfig, command: string[], io: CliIo): 
   const drained = drainRing(ring, pipe, {
     signal: stopDrain.signal,
     flushMs: config.flushMs,
+    // The pipe moves whole pages between flushes: short sleeps after a wake would find nothing to
+    // move, and cost the recorded tree a wakeup every few ms of a steady stream (bench/notes/record-tree.md).
+    tailWaitMs: 0,
     // Writers that did not tag themselves with their pid cannot be told dead: also wait for every
     // process of the tree that was seen.
     stopWhenNoWriters: () => commandDone && tree?.anyAlive() !== true,

@@ -45,6 +45,13 @@ export interface DrainOptions {
    */
   wakeRecords?: number;
   /**
+   * Longest sleep (ms) for {@link ACTIVE_MS} after a sleep that writers' commits ended. Default
+   * {@link TAIL_WAIT_MS}; 0: no short sleeps. A target that moves only whole pages between flushes
+   * (a page hand-off, `urb record`) finds nothing to move in them and should pass 0: they cost a
+   * wakeup every few ms while a steady stream is written.
+   */
+  tailWaitMs?: number;
+  /**
    * Also stop by itself when this returns true and no writer of the ring is known to be alive (see
    * {@link liveWriters}): e.g. `() => programExited` to drain until the whole process tree ended.
    */
@@ -162,6 +169,8 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
   const flushMs = options.flushMs ?? 1000;
   const checkMs = options.checkMs ?? 200;
   const wakeRecords = options.wakeRecords ?? 1024;
+  const tailWaitMs = options.tailWaitMs ?? TAIL_WAIT_MS;
+  if (!(tailWaitMs >= 0)) throw new RangeError(`Cannot drain: tailWaitMs must be a number >= 0 (ms), received ${String(tailWaitMs)}`);
   const { signal, stopWhenNoWriters, onReclaimed } = options;
   let reclaimed = 0;
   let abandoned = 0;
@@ -204,7 +213,7 @@ export async function drainRing(ring: RingBuffer, target: DrainTarget, options: 
         target.flush();
       }
       const slept = performance.now();
-      const timeoutMs = Math.min(slept < activeUntil ? TAIL_WAIT_MS : 100, flushMs, checkMs);
+      const timeoutMs = Math.min(tailWaitMs > 0 && slept < activeUntil ? tailWaitMs : 100, flushMs, checkMs);
       await target.waitForPages({ timeoutMs, wakeRecords, ...(signal ? { signal } : {}) });
       const woke = performance.now();
       // Ended early: woken by commits (a timer may fire up to a millisecond before its time).

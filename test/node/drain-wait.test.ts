@@ -37,3 +37,23 @@ test('drainRing: sleeps are short right after a sleep that writers ended, and fu
   assert.ok(short.length >= 2 && short.length <= ACTIVE_MS / TAIL_WAIT_MS + 2, `${short.length} short sleeps`);
   assert.equal(timeouts.at(-1), 100, 'full sleeps once the writers stopped');
 });
+
+test('drainRing with tailWaitMs: 0 (a page hand-off, urb record) sleeps in full even right after a sleep that writers ended', async () => {
+  const ring = createRing({ lanes: 1, sharedLanes: 0 });
+  const ac = new AbortController();
+  const timeouts: number[] = [];
+  const target: DrainTarget = {
+    pump: () => 0,
+    flush: () => 0,
+    close: () => {},
+    lost: () => {},
+    async waitForPages({ timeoutMs }) {
+      timeouts.push(timeoutMs);
+      // Every sleep is ended by commits at once: the writers keep writing.
+      if (timeouts.length >= 6) ac.abort();
+    },
+  };
+  await drainRing(ring, target, { signal: ac.signal, flushMs: 1000, checkMs: 1000, tailWaitMs: 0 });
+  assert.deepEqual(timeouts, [100, 100, 100, 100, 100, 100]);
+  await assert.rejects(drainRing(ring, target, { tailWaitMs: -1 }), /tailWaitMs must be a number >= 0/);
+});
