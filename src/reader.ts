@@ -175,10 +175,11 @@ const LAPPED_ATTEMPTS = 256;
  * reports before going on. A small object of its own (as is {@link CursorBook}) rather than
  * fields of LaneCursor: V8 keeps an object's properties in a hash table (dictionary mode) once
  * more than about 15 of them lie outside the object, and after a full GC it has been seen to give
- * new objects of a class no room inside at all. In the bench process every LaneCursor created after
- * the ring_heap scenario's gc() (and no other) was born in dictionary mode (41 fields), and read() cost
- * 150 to 250 ns a record instead of 22: the curve's `ring_own` series, 4x below `xthread_rps`.
- * Each of these classes keeps to 14 fields or fewer (LaneCursor too).
+ * new objects of a class no room inside at all. In the bench process, every LaneCursor created after
+ * the ring_heap scenario's gc() (run after the xthread, xthread_batch and for_await scenarios) was
+ * born in dictionary mode (41 fields), and read() cost 150 to 250 ns a record instead of 22: the
+ * curve's `ring_own` series, 4x below `xthread_rps`. Each of these classes keeps to 14 fields or
+ * fewer, LaneCursor too (test/reader-shape.test.ts counts them; docs/DESIGN.md section 7).
  */
 class CopiedRun {
   /** The private copy (the run at its page offsets). */
