@@ -170,60 +170,120 @@ function copyWords(src: Int32Array, from: number, dst: Int32Array, to: number, b
 export type ReaderRole = "consumer" | "group" | "iterator";
 const LAPPED_ATTEMPTS = 256;
 
+/**
+ * The run a lane cursor copied out of the ring and decodes record by record, and the loss it
+ * reports before going on. A small object of its own (as is {@link CursorBook}) rather than
+ * fields of LaneCursor: V8 keeps an object's properties in a hash table (dictionary mode) once
+ * more than about 15 of them lie outside the object, and after a full GC it has been seen to give
+ * new objects of a class no room inside at all. In the bench process, every LaneCursor created after
+ * the ring_heap scenario's gc() (run after the xthread, xthread_batch and for_await scenarios) was
+ * born in dictionary mode (41 fields), and read() cost 150 to 250 ns a record instead of 22: the
+ * curve's `ring_own` series, 4x below `xthread_rps`. Each of these classes keeps to 14 fields or
+ * fewer, LaneCursor too (test/reader-shape.test.ts counts them; docs/DESIGN.md section 7).
+ */
+class CopiedRun {
+  /** The private copy (the run at its page offsets). */
+  readonly bytes: Uint8Array;
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  /** Next record to decode, and the run's end: byte offsets in `bytes`. */
+  pos = 0;
+  end = 0;
+  /** The run's page base time. */
+  base = 0;
+  /** Time of the TIME record just passed, for the record right after it; else NaN. */
+  nextTime = NO_TIME;
+  /** Who wrote the records being decoded (IDENTITY records, FORMAT.md 8.3). */
+  readonly who = new IdentityTracker();
+  /** Overwritten records not reported yet, and the ring time where they stand. */
+  lostPending = 0;
+  lostTime = 0;
+  /** The cursor jumped over pages since the last takeLost() (with or without records lost): a page hand-off must say so. */
+  jumped = false;
+  /** Byte offset of the corrupt word a `damaged` marker is pending for, else -1. */
+  damageAt = -1;
+  /** Records skipped with the damaged page's rest (NaN when unknown). */
+  damageLost = 0;
+
+  constructor(pageSize: number) {
+    this.bytes = new Uint8Array(pageSize);
+    this.i32 = new Int32Array(this.bytes.buffer);
+    this.f64 = new Float64Array(this.bytes.buffer);
+  }
+}
+
+/** A lane cursor's bookkeeping off the per-record path (see {@link CopiedRun} for why it is its own object). */
+class CursorBook {
+  /** A member of a consumer group: re-reads the shared tail before each run; takes are exactly-once by the tail exchange. */
+  group = false;
+  /** A single consumer of a discard-mode ring: nobody but it frees (recycles) a page of its lane. */
+  holdsPages = false;
+  /** The page #fill() found in its slot last, when holdsPages (it stays there until we move past it); else -1. */
+  heldPage = -1;
+  /** Data records consumed (or passed, for an iterator) so far, in lane order; NaN when unknown. */
+  seq = 0;
+  readCount = 0;
+  /** Set while clear() takes runs: they count as cleared, not read. */
+  clearing = false;
+  clearedNow = 0;
+  readonly cum = { records: 0, bytes: 0 };
+  readonly unreported = { count: 0, time: 0 };
+  /** H_FOLDS_ENDED when takeUnreported() last loaded L_UNREPORTED (NaN: never). */
+  foldsSeen = Number.NaN;
+  /** The tail #startAtTail() last stood on. */
+  tailSeen = 0;
+  /**
+   * The tail when #lapped() last found no way past our page, or NaN. Until the tail moves, looking
+   * again finds the same: what lets us past is the recycler's push of the tail. Remembering it spares
+   * a lane that stays that way (a stalled recycler, a corrupt image) LAPPED_ATTEMPTS cumulative walks
+   * on every read; found by the fuzzer, where a merged read paid them for every record of its other lanes.
+   */
+  stuckAt = Number.NaN;
+  /** The run takeRun() handed off last: its page and byte range. */
+  readonly handed = { page: 0, start: 0, end: 0 };
+}
+
 class LaneCursor {
-  readonly lane: number;
   readonly #c: RingCore;
   readonly #laneBase: number;
   readonly #consuming: boolean;
-  /** A member of a consumer group: re-reads the shared tail before each run; takes are exactly-once by the tail exchange. */
-  readonly #group: boolean;
   /** A per-thread lane (records published by PG_COMMITTED) rather than a shared one. */
   readonly #own: boolean;
   readonly #ps: number;
   readonly #walk = new PageWalk();
   /** Records in the pages found by completePageSlot(k), by k. */
   readonly #pendingRecords: number[] = [];
-  readonly #cum = { records: 0, bytes: 0 };
   /** Next page and offset to copy from. */
   #pageNo = 0;
   #off = PAGE_HEADER_BYTES;
-  /** Data records consumed (or passed, for an iterator) so far, in lane order; NaN when unknown. */
-  #seq = 0;
-  #readCount = 0;
-  /** Private copy of the current run. */
-  readonly bytes: Uint8Array;
-  readonly #i32: Int32Array;
-  readonly #f64: Float64Array;
-  #bPos = 0;
-  #bEnd = 0;
-  #base = 0;
-  #nextTime = NO_TIME;
-  #lostPending = 0;
-  #lostTime = 0;
-  /** The cursor jumped over pages since the last takeLost() (with or without records lost): a page hand-off must say so. */
-  #jumped = false;
-  /** Who wrote the records being decoded (IDENTITY records, FORMAT.md 8.3). */
-  readonly #who = new IdentityTracker();
   /** The head record (loaded, not yet handed out). */
   hasHead = false;
   /** The head record, handed to visitors as it is (no copy per record). */
   readonly record = new RingRecord();
+  readonly #run: CopiedRun;
+  readonly #st = new CursorBook();
+
+  get lane(): number {
+    return this.record.lane;
+  }
+
+  /** The private copy of the current run. */
+  get bytes(): Uint8Array {
+    return this.#run.bytes;
+  }
 
   constructor(ring: RingBuffer, lane: number, role: ReaderRole) {
-    this.lane = lane;
     this.#c = ring.core;
     this.#laneBase = laneOffset(ring.geometry, lane);
     const consuming = role !== "iterator";
     this.#consuming = consuming;
-    this.#group = role === "group";
+    this.#st.group = role === "group";
     this.#own = lane < ring.geometry.ownLanes;
     this.#ps = ring.geometry.pageSize;
-    this.#holdsPages = role === "consumer" && !ring.geometry.overwrite;
-    this.bytes = new Uint8Array(this.#ps);
+    this.#st.holdsPages = role === "consumer" && !ring.geometry.overwrite;
+    this.#run = new CopiedRun(this.#ps);
     this.record.lane = lane;
-    this.record.bytes = this.bytes;
-    this.#i32 = new Int32Array(this.bytes.buffer);
-    this.#f64 = new Float64Array(this.bytes.buffer);
+    this.record.bytes = this.#run.bytes;
     if (role === "consumer") {
       // Claim the lane's consumer role; pairs with the release in close().
       const was = Atomics.compareExchange(this.#c.i32, (this.#laneBase + L_CONSUMER) >> 2, 0, CONSUMER_SINGLE);
@@ -232,7 +292,7 @@ class LaneCursor {
           `Cannot create consumer: lane ${lane} already has ${(was & CONSUMER_GROUP) !== 0 ? "a consumer group" : "a consumer"} (close it first)`,
         );
       }
-      this.#readCount = this.#c.f64[(this.#laneBase + L_READ) >> 3] ?? 0;
+      this.#st.readCount = this.#c.f64[(this.#laneBase + L_READ) >> 3] ?? 0;
     } else if (role === "group") {
       this.#joinGroup();
     }
@@ -249,25 +309,22 @@ class LaneCursor {
   #overrunBeforeAttach(): void {
     const c = this.#c;
     const lb = this.#laneBase;
-    for (let i = 0; i < LAPPED_ATTEMPTS && Number.isNaN(this.#seq); i++) {
+    for (let i = 0; i < LAPPED_ATTEMPTS && Number.isNaN(this.#st.seq); i++) {
       if (!this.#passRecycledTailPage()) this.#startAtTail();
     }
     const told = c.f64[(lb + L_OVERRUN_TOLD) >> 3] ?? 0;
-    const taken = this.#readCount + loadPair(c.i32, lb + L_GROUP_READ_LO, lb + L_GROUP_READ_HI) + loadPair(c.i32, lb + L_CLEARED_LO, lb + L_CLEARED_HI);
-    const lost = this.#seq - taken - told;
+    const taken = this.#st.readCount + loadPair(c.i32, lb + L_GROUP_READ_LO, lb + L_GROUP_READ_HI) + loadPair(c.i32, lb + L_CLEARED_LO, lb + L_CLEARED_HI);
+    const lost = this.#st.seq - taken - told;
     if (!(lost > 0)) return; // none, or not knowable (a ring lapping faster than we can look): NaN is not reported as a count
     this.#tellOverrun(lost);
-    this.#lostPending = lost;
-    this.#lostTime = c.f64[(slotOffset(c.g, lb, this.#pageNo) + PG_BASE_TIME) >> 3] ?? 0;
+    this.#run.lostPending = lost;
+    this.#run.lostTime = c.f64[(slotOffset(c.g, lb, this.#pageNo) + PG_BASE_TIME) >> 3] ?? 0;
   }
 
-  readonly #unreported = { count: 0, time: 0 };
-  /** H_FOLDS_ENDED when takeUnreported() last loaded L_UNREPORTED (NaN: never). */
-  #foldsSeen = Number.NaN;
 
   /** Record (single consumer) that the consumers were told of `lost` overwritten records. */
   #tellOverrun(lost: number): void {
-    if (this.#group || !this.#consuming || !(lost > 0)) return;
+    if (this.#st.group || !this.#consuming || !(lost > 0)) return;
     const f = (this.#laneBase + L_OVERRUN_TOLD) >> 3;
     this.#c.f64[f] = (this.#c.f64[f] ?? 0) + lost; // single writer: the lane's consumer
   }
@@ -278,8 +335,8 @@ class LaneCursor {
    */
   takeUnreported(out: { count: number; time: number }): void {
     out.count = 0;
-    out.time = this.#base; // where the cursor is: the drops happened after the writer's last record, somewhere before
-    if (this.#group || !this.#consuming) return;
+    out.time = this.#run.base; // where the cursor is: the drops happened after the writer's last record, somewhere before
+    if (this.#st.group || !this.#consuming) return;
     const c = this.#c;
     const lb = this.#laneBase;
     // L_UNREPORTED grows only inside a retire's fold, which ends with an add to H_FOLDS_ENDED: while
@@ -288,8 +345,8 @@ class LaneCursor {
     // lane most of the time). Plain: a hint only (a change seen late is seen at a later poll); the
     // counts themselves are then read with acquire loads, after the retire's adds.
     const folds = c.i32[H_FOLDS_ENDED >> 2] ?? 0;
-    if (folds === this.#foldsSeen) return;
-    this.#foldsSeen = folds;
+    if (folds === this.#st.foldsSeen) return;
+    this.#st.foldsSeen = folds;
     const all = loadPair(c.i32, lb + L_UNREPORTED_LO, lb + L_UNREPORTED_HI);
     const f = (lb + L_UNREPORTED_TOLD) >> 3;
     const told = c.f64[f] ?? 0;
@@ -304,7 +361,7 @@ class LaneCursor {
    * it can be handed off whole again (completePageSlot() does not move the cursor).
    */
   skipOverwritten(): void {
-    if (!this.#consuming || this.#group || this.hasHead || this.#bPos < this.#bEnd) return;
+    if (!this.#consuming || this.#st.group || this.hasHead || this.#run.pos < this.#run.end) return;
     const c = this.#c;
     if (pageState(c, slotOffset(c.g, this.#laneBase, this.#pageNo), this.#pageNo) > 0) this.#lapped();
   }
@@ -316,14 +373,14 @@ class LaneCursor {
       // The lane's consumer word; pairs with the other members' exchanges and the single consumer's claim.
       const v = Atomics.load(this.#c.i32, idx);
       if (v !== 0 && (v & CONSUMER_GROUP) === 0) {
-        throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.lane} has a single consumer (close it first)`);
+        throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.record.lane} has a single consumer (close it first)`);
       }
       const next = v === 0 ? CONSUMER_GROUP | 1 : v + 1;
-      if ((next & CONSUMER_MEMBERS_MASK) === 0) throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.lane} has too many members`);
+      if ((next & CONSUMER_MEMBERS_MASK) === 0) throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.record.lane} has too many members`);
       // Count ourselves in; pairs with #leaveGroup() and other joiners.
       if (Atomics.compareExchange(this.#c.i32, idx, v, next) === v) return;
     }
-    throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.lane}'s consumer word keeps changing`);
+    throw new ConsumerClaimError(`Cannot join consumer group: lane ${this.record.lane}'s consumer word keeps changing`);
   }
 
   #leaveGroup(): void {
@@ -346,28 +403,25 @@ class LaneCursor {
     this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
     const off = pos8Offset(g, tail);
     this.#off = off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
-    this.#seq = Number.NaN;
+    this.#st.seq = Number.NaN;
   }
 
   /** Count `records` taken: delivered (the single consumer's own f64, or the group's shared counter), or cleared while clear() runs. */
   #countRead(records: number): void {
     wakeSpaceWaiters(this.#c.i32); // the take moved the tail: writers waiting for room (wakeup.ts) may go on
-    if (this.#clearing) {
-      this.#clearedNow += records;
+    if (this.#st.clearing) {
+      this.#st.clearedNow += records;
       addPair(this.#c.i32, this.#laneBase + L_CLEARED_LO, this.#laneBase + L_CLEARED_HI, records);
       return;
     }
-    if (this.#group) {
+    if (this.#st.group) {
       addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, records);
       return;
     }
-    this.#readCount += records;
-    this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+    this.#st.readCount += records;
+    this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#st.readCount; // single writer: the consumer
   }
 
-  /** Set while clear() takes runs: they count as cleared, not read. */
-  #clearing = false;
-  #clearedNow = 0;
 
   /**
    * Reset (consumers and group members): take every committed record from the cursor on without
@@ -384,37 +438,37 @@ class LaneCursor {
     const taken = this.#takenNotHandedOut();
     const g = this.#c.g;
     const stopAfter = laneHeadPage(this.#c, this.#laneBase);
-    this.#clearedNow = 0;
-    this.#clearing = true; // #countRead() now counts takes as cleared
+    this.#st.clearedNow = 0;
+    this.#st.clearing = true; // #countRead() now counts takes as cleared
     try {
       if (taken > 0) {
         // They were counted as read when their run was taken: count them as cleared instead.
-        if (this.#group) addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, -taken);
+        if (this.#st.group) addPair(this.#c.i32, this.#laneBase + L_GROUP_READ_LO, this.#laneBase + L_GROUP_READ_HI, -taken);
         else {
-          this.#readCount -= taken;
-          this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#readCount; // single writer: the consumer
+          this.#st.readCount -= taken;
+          this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#st.readCount; // single writer: the consumer
         }
         this.#countRead(taken);
       }
       this.hasHead = false;
-      this.#bPos = this.#bEnd;
+      this.#run.pos = this.#run.end;
       // Bounded: a lap of pages, plus one run per record a page can hold (a writer filling the last page).
       const cap = g.lanePages + (g.pageSize >> 3) + 8;
-      for (let i = 0; i < cap && this.#pageNo <= stopAfter && this.#fill(); i++) this.#bPos = this.#bEnd;
+      for (let i = 0; i < cap && this.#pageNo <= stopAfter && this.#fill(); i++) this.#run.pos = this.#run.end;
     } finally {
-      this.#clearing = false;
+      this.#st.clearing = false;
     }
-    this.#bPos = this.#bEnd;
-    this.#lostPending = 0;
-    this.#nextTime = NO_TIME;
-    return this.#clearedNow;
+    this.#run.pos = this.#run.end;
+    this.#run.lostPending = 0;
+    this.#run.nextTime = NO_TIME;
+    return this.#st.clearedNow;
   }
 
   /** Data records in the run in hand (taken from the ring) that were not handed out yet. */
   #takenNotHandedOut(): number {
     let n = this.hasHead && this.record.kind === "data" ? 1 : 0;
-    for (let at = this.#bPos; at < this.#bEnd; ) {
-      const h = this.#i32[at >> 2] ?? 0; // private copy: plain
+    for (let at = this.#run.pos; at < this.#run.end; ) {
+      const h = this.#run.i32[at >> 2] ?? 0; // private copy: plain
       if (h >>> STATE_SHIFT === STATE_COMMITTED && (h & INTERNAL_BIT) === 0) n++;
       at += (RECORD_HEADER_BYTES + ((h >>> LENGTH_SHIFT) & LENGTH_MASK) + 7) & ~7;
     }
@@ -430,31 +484,18 @@ class LaneCursor {
     const g = this.#c.g;
     // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
     const tail = Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2);
-    this.#tailSeen = tail;
+    this.#st.tailSeen = tail;
     this.#pageNo = Math.max(0, pos8Page(g, tail, laneHeadPage(this.#c, this.#laneBase)));
     const off = pos8Offset(g, tail);
     this.#off = off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
-    this.#seq = this.#seqAt(this.#pageNo, this.#off);
+    this.#st.seq = this.#seqAt(this.#pageNo, this.#off);
   }
 
-  /** A single consumer of a discard-mode ring: nobody but it frees (recycles) a page of its lane. */
-  readonly #holdsPages: boolean;
-  /** The page #fill() found in its slot last, when #holdsPages (it stays there until we move past it); else -1. */
-  #heldPage = -1;
 
-  /** The tail #startAtTail() last stood on. */
-  #tailSeen = 0;
-  /**
-   * The tail when #lapped() last found no way past our page, or NaN. Until the tail moves, looking
-   * again finds the same: what lets us past is the recycler's push of the tail. Remembering it spares
-   * a lane that stays that way (a stalled recycler, a corrupt image) LAPPED_ATTEMPTS cumulative walks
-   * on every read; found by the fuzzer, where a merged read paid them for every record of its other lanes.
-   */
-  #stuckAt = Number.NaN;
 
   /** Data records in the lane before (page, offset), or NaN if that cannot be known any more. */
   #seqAt(pageNo: number, off: number): number {
-    return recordsBefore(this.#c, this.#laneBase, pageNo, off, this.#walk, this.#cum);
+    return recordsBefore(this.#c, this.#laneBase, pageNo, off, this.#walk, this.#st.cum);
   }
 
   /**
@@ -467,16 +508,16 @@ class LaneCursor {
     const i32 = c.i32;
     const ps = this.#ps;
     for (let guard = 0; guard < g.lanePages + 8; guard++) {
-      if (this.#group) this.#syncToGroupTail();
+      if (this.#st.group) this.#syncToGroupTail();
       const pageNo = this.#pageNo;
       const slot = slotOffset(g, this.#laneBase, pageNo);
-      const where = pageNo === this.#heldPage ? 0 : pageState(c, slot, pageNo);
+      const where = pageNo === this.#st.heldPage ? 0 : pageState(c, slot, pageNo);
       if (where < 0) return false; // the writers have not reached this page yet
       // Discard mode: only this consumer frees a page (by moving the tail past it), so the slot
       // holds our page until we leave it: two atomic loads less per poll of a lane keeping up.
-      if (where === 0 && this.#holdsPages) this.#heldPage = pageNo;
+      if (where === 0 && this.#st.holdsPages) this.#st.heldPage = pageNo;
       if (where > 0) {
-        if (this.#group) continue; // recycled under us: start again from the group's tail
+        if (this.#st.group) continue; // recycled under us: start again from the group's tail
         if (!this.#lapped()) return false;
         continue;
       }
@@ -542,12 +583,12 @@ class LaneCursor {
       }
       // Copy the run (plain reads: made safe by the validation below). One memcpy-like set()
       // (about 0.25 ns a word here, against 0.9 for a word loop); the subarray is one small object per run.
-      if (withHeader) copyWords(i32, slot, this.#i32, 0, PAGE_HEADER_BYTES); // validated with the run
+      if (withHeader) copyWords(i32, slot, this.#run.i32, 0, PAGE_HEADER_BYTES); // validated with the run
       // Starting in the middle of a page not read from its start: copy the records before the run
       // too (validated with it), for the IDENTITY record that says who wrote the run.
-      const from = start > PAGE_HEADER_BYTES && !this.#who.isAt(pageNo) ? PAGE_HEADER_BYTES : start;
-      if (end - from <= WORD_COPY_MAX_BYTES) copyWords(i32, slot + from, this.#i32, from, end - from);
-      else this.bytes.set(c.u8.subarray(slot + from, slot + end), from);
+      const from = start > PAGE_HEADER_BYTES && !this.#run.who.isAt(pageNo) ? PAGE_HEADER_BYTES : start;
+      if (end - from <= WORD_COPY_MAX_BYTES) copyWords(i32, slot + from, this.#run.i32, from, end - from);
+      else this.#run.bytes.set(c.u8.subarray(slot + from, slot + end), from);
       const nextPage = end >= ps;
       if (this.#consuming) {
         const tailIdx = (this.#laneBase + L_TAIL_POS8) >> 2;
@@ -555,7 +596,7 @@ class LaneCursor {
         const to = nextPage ? toPos8(g, pageNo + 1, PAGE_HEADER_BYTES) : toPos8(g, pageNo, end);
         // Take the run: pairs with the page recyclers' compareExchange of the tail in pages.ts#pushTail().
         if (Atomics.compareExchange(i32, tailIdx, from, to) !== from) {
-          if (this.#group) continue; // another member (or a recycler) moved the tail: start from it again
+          if (this.#st.group) continue; // another member (or a recycler) moved the tail: start from it again
           if (!this.#lapped()) return false;
           continue;
         }
@@ -568,14 +609,14 @@ class LaneCursor {
           continue;
         }
       }
-      this.#seq += records;
-      this.#base = base;
-      if (!this.#who.isAt(pageNo)) {
-        this.#who.atPage(pageNo);
-        if (from < start) this.#who.scan(this.bytes, from, start);
+      this.#st.seq += records;
+      this.#run.base = base;
+      if (!this.#run.who.isAt(pageNo)) {
+        this.#run.who.atPage(pageNo);
+        if (from < start) this.#run.who.scan(this.#run.bytes, from, start);
       }
-      this.#bPos = start;
-      this.#bEnd = end;
+      this.#run.pos = start;
+      this.#run.end = end;
       if (nextPage) {
         if (c.pageSwitchCheck !== undefined) c.pageSwitchCheck(); // a file ring's file still holds the next page
         this.#pageNo = pageNo + 1;
@@ -588,10 +629,6 @@ class LaneCursor {
     return false;
   }
 
-  /** Byte offset of the corrupt word a `damaged` marker is pending for, else -1. */
-  #damageAt = -1;
-  /** Records skipped with the damaged page's rest (NaN when unknown). */
-  #damageLost = 0;
 
   /**
    * Damage is contained to the page it is in: the word at byte `at` of page `pageNo` (at or after
@@ -610,7 +647,7 @@ class LaneCursor {
       const was = toPos8(g, pageNo, from) | 0; // signed, as compareExchange returns it
       // Take the damaged rest of the page; pairs with the recyclers' compareExchange in pages.ts#pushTail().
       if (Atomics.compareExchange(c.i32, tailIdx, was, toPos8(g, next, PAGE_HEADER_BYTES)) !== was) {
-        return this.#group ? true : this.#lapped();
+        return this.#st.group ? true : this.#lapped();
       }
     }
     let after: number;
@@ -620,16 +657,16 @@ class LaneCursor {
       if (!(e instanceof RingFormatError)) throw e;
       after = Number.NaN; // counting needs a walk of the damaged page: unknown
     }
-    const lost = after - this.#seq;
+    const lost = after - this.#st.seq;
     this.#tellOverrun(lost); // a consumer leaves them before the tail, which stats count as overrun
-    this.#seq = after;
+    this.#st.seq = after;
     this.#pageNo = next;
     this.#off = PAGE_HEADER_BYTES;
-    this.#bPos = this.#bEnd = 0;
-    this.#nextTime = NO_TIME;
-    this.#damageAt = at;
-    this.#damageLost = lost;
-    this.#lostTime = this.#base;
+    this.#run.pos = this.#run.end = 0;
+    this.#run.nextTime = NO_TIME;
+    this.#run.damageAt = at;
+    this.#run.damageLost = lost;
+    this.#run.lostTime = this.#run.base;
     return true;
   }
 
@@ -639,9 +676,9 @@ class LaneCursor {
    */
   #lapped(): boolean {
     // Acquire the tail; pairs with the consumer's and the page recyclers' compareExchange.
-    if (Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2) === this.#stuckAt) return false;
-    this.#stuckAt = Number.NaN;
-    const before = this.#seq;
+    if (Atomics.load(this.#c.i32, (this.#laneBase + L_TAIL_POS8) >> 2) === this.#st.stuckAt) return false;
+    this.#st.stuckAt = Number.NaN;
+    const before = this.#st.seq;
     const g = this.#c.g;
     const was = toPos8(g, this.#pageNo, this.#off);
     const wasPage = this.#pageNo;
@@ -650,31 +687,31 @@ class LaneCursor {
     // look (a lap in microseconds on a tiny ring), follow the tail. Bounded: NaN after that.
     for (let i = 0; i < LAPPED_ATTEMPTS; i++) {
       this.#startAtTail();
-      if (!Number.isNaN(this.#seq) || this.#passRecycledTailPage()) break;
+      if (!Number.isNaN(this.#st.seq) || this.#passRecycledTailPage()) break;
     }
     // Writers move the tail past a page right after claiming it: a tail not ahead of us yet means
     // the recycling of our page is in progress. Stay where we are and look again later.
     if (this.#pageNo < wasPage || (this.#pageNo === wasPage && pos8Diff(toPos8(g, this.#pageNo, this.#off), was) <= 0)) {
       this.#pageNo = wasPage;
       this.#off = wasOff;
-      this.#seq = before;
-      this.#stuckAt = this.#tailSeen;
+      this.#st.seq = before;
+      this.#st.stuckAt = this.#st.tailSeen;
       return false;
     }
-    const lost = this.#seq - before;
+    const lost = this.#st.seq - before;
     this.#tellOverrun(lost);
-    this.#nextTime = NO_TIME;
-    this.#who.atPage(Number.NaN);
-    this.#bPos = this.#bEnd = 0;
-    if (lost !== 0 || (!this.#jumped && this.#lostPending === 0)) {
+    this.#run.nextTime = NO_TIME;
+    this.#run.who.atPage(Number.NaN);
+    this.#run.pos = this.#run.end = 0;
+    if (lost !== 0 || (!this.#run.jumped && this.#run.lostPending === 0)) {
       const slot = slotOffset(this.#c.g, this.#laneBase, this.#pageNo);
-      this.#lostTime = this.#c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
+      this.#run.lostTime = this.#c.f64[(slot + PG_BASE_TIME) >> 3] ?? 0;
     }
-    this.#lostPending += lost;
+    this.#run.lostPending += lost;
     // Even with nothing lost (the pages passed held no data record: all discarded, or internal
     // records only), the position jumped: a page hand-off states it (a LOST chunk of 0), as a
     // reader of the file cannot tell such a jump from missing pages without it.
-    this.#jumped = true;
+    this.#run.jumped = true;
     return true;
   }
 
@@ -714,61 +751,63 @@ class LaneCursor {
     if (this.#consuming && Atomics.compareExchange(c.i32, tailIdx, tail, toPos8(g, q + 1, PAGE_HEADER_BYTES) | 0) !== tail) return false;
     this.#pageNo = q + 1;
     this.#off = PAGE_HEADER_BYTES;
-    this.#seq = before + this.#walk.records;
+    this.#st.seq = before + this.#walk.records;
     return true;
   }
 
   /** Load the next record or loss marker into the head fields. */
   head(): boolean {
     if (this.hasHead) return true;
-    if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
-    if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
+    const run = this.#run;
+    const rec = this.record;
+    if (run.damageAt >= 0) return this.#headLost(run.damageLost, run.lostTime, "damaged");
+    if (run.lostPending !== 0) return this.#headLost(run.lostPending, run.lostTime, "overrun");
     for (;;) {
-      while (this.#bPos < this.#bEnd) {
-        const at = this.#bPos;
-        const h = this.#i32[at >> 2] ?? 0; // private copy: plain
+      while (run.pos < run.end) {
+        const at = run.pos;
+        const h = run.i32[at >> 2] ?? 0; // private copy: plain
         const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
-        this.#bPos = at + ((RECORD_HEADER_BYTES + len + 7) & ~7);
+        run.pos = at + ((RECORD_HEADER_BYTES + len + 7) & ~7);
         if (h >>> STATE_SHIFT !== STATE_COMMITTED) {
-          this.#nextTime = NO_TIME; // a TIME record belongs to the record right after it, even a discarded one
+          run.nextTime = NO_TIME; // a TIME record belongs to the record right after it, even a discarded one
           continue;
         }
         if ((h & INTERNAL_BIT) !== 0) {
           const kind = h & TYPE_MASK;
           if (kind === INTERNAL_TIME && len >= 8) {
-            this.#nextTime = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+            run.nextTime = run.f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
           } else if (kind === INTERNAL_IDENTITY) {
-            this.#who.read(this.bytes, at + RECORD_HEADER_BYTES, len);
+            run.who.read(run.bytes, at + RECORD_HEADER_BYTES, len);
           } else if (kind === INTERNAL_LOST && len >= 8) {
-            return this.#headLost(this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0), "dropped");
+            return this.#headLost(run.f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0, run.base + ((run.i32[(at >> 2) + 1] ?? 0) >>> 0), "dropped");
           }
           continue; // padding, or an internal kind this version does not know
         }
-        this.#who.stamp(this.record);
-        this.record.kind = "data";
-        this.record.cause = "";
-        this.record.type = h & TYPE_MASK;
-        const next = this.#nextTime;
+        run.who.stamp(rec);
+        rec.kind = "data";
+        rec.cause = "";
+        rec.type = h & TYPE_MASK;
+        const next = run.nextTime;
         if (next === next) {
-          this.record.timestamp = next;
-          this.#nextTime = NO_TIME;
+          rec.timestamp = next;
+          run.nextTime = NO_TIME;
         } else {
-          this.record.timestamp = this.#base + ((this.#i32[(at >> 2) + 1] ?? 0) >>> 0);
+          rec.timestamp = run.base + ((run.i32[(at >> 2) + 1] ?? 0) >>> 0);
         }
-        this.record.offset = at + RECORD_HEADER_BYTES;
-        this.record.length = len;
+        rec.offset = at + RECORD_HEADER_BYTES;
+        rec.length = len;
         this.hasHead = true;
         return true;
       }
       if (!this.#fill()) {
-        if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
+        if (this.#run.damageAt >= 0) return this.#headLost(this.#run.damageLost, this.#run.lostTime, "damaged");
         // Caught up: now is the time to report the drops retired writers left unreported.
-        const u = this.#unreported;
+        const u = this.#st.unreported;
         this.takeUnreported(u);
         return u.count > 0 && this.#headLost(u.count, u.time, "dropped");
       }
-      if (this.#damageAt >= 0) return this.#headLost(this.#damageLost, this.#lostTime, "damaged");
-      if (this.#lostPending !== 0) return this.#headLost(this.#lostPending, this.#lostTime, "overrun");
+      if (this.#run.damageAt >= 0) return this.#headLost(this.#run.damageLost, this.#run.lostTime, "damaged");
+      if (this.#run.lostPending !== 0) return this.#headLost(this.#run.lostPending, this.#run.lostTime, "overrun");
     }
   }
 
@@ -780,16 +819,17 @@ class LaneCursor {
    * loads as usual. The same decoding as head(), without the record object. Returns the new count.
    */
   decodeInto(b: RecordBatch, k: number, most: number, boundKey: number, boundIdx: number, selfIdx: number): number {
-    if (this.hasHead || this.#lostPending !== 0) return k;
-    const i32 = this.#i32;
+    if (this.hasHead || this.#run.lostPending !== 0) return k;
+    const i32 = this.#run.i32;
+    const f64 = this.#run.f64;
     const offsets = b.offsets;
     const lengths = b.lengths;
     const types = b.types;
     const times = b.timestamps;
-    const end = this.#bEnd;
-    const base = this.#base;
-    let at = this.#bPos;
-    let next = this.#nextTime;
+    const end = this.#run.end;
+    const base = this.#run.base;
+    let at = this.#run.pos;
+    let next = this.#run.nextTime;
     while (k < most && at < end) {
       const h = i32[at >> 2] ?? 0; // private copy: plain
       const len = (h >>> LENGTH_SHIFT) & LENGTH_MASK;
@@ -799,7 +839,7 @@ class LaneCursor {
       } else if ((h & INTERNAL_BIT) !== 0) {
         const kind = h & TYPE_MASK;
         if (kind === INTERNAL_LOST && len >= 8) break; // a loss marker: head() hands it out
-        if (kind === INTERNAL_TIME && len >= 8) next = this.#f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
+        if (kind === INTERNAL_TIME && len >= 8) next = f64[(at + RECORD_HEADER_BYTES) >> 3] ?? 0;
       } else {
         let t: number;
         if (next === next) {
@@ -819,24 +859,24 @@ class LaneCursor {
       }
       at += size;
     }
-    this.#bPos = at;
-    this.#nextTime = next;
+    this.#run.pos = at;
+    this.#run.nextTime = next;
     return k;
   }
 
   #headLost(count: number, time: number, cause: "overrun" | "dropped" | "damaged"): boolean {
     if (cause === "dropped") {
-      this.#who.stamp(this.record); // a writer's drops are that writer's
+      this.#run.who.stamp(this.record); // a writer's drops are that writer's
     } else {
-      if (cause === "overrun") this.#lostPending = 0;
+      if (cause === "overrun") this.#run.lostPending = 0;
       // Records of any writers may be in the gap: the marker is the lane's, nobody's in particular.
       this.record.pid = 0;
       this.record.threadId = -1;
       this.record.threadName = "";
     }
     this.record.cause = cause;
-    this.record.damageOffset = cause === "damaged" ? this.#damageAt : -1;
-    this.#damageAt = -1;
+    this.record.damageOffset = cause === "damaged" ? this.#run.damageAt : -1;
+    this.#run.damageAt = -1;
     this.record.kind = "lost";
     this.record.lost = count;
     this.record.timestamp = time;
@@ -849,7 +889,7 @@ class LaneCursor {
 
   /** Can whole pages be handed off from here (a consumer at a page start with nothing pending)? */
   #atPageStart(): boolean {
-    return this.#consuming && !this.#group && !this.hasHead && this.#bPos >= this.#bEnd && this.#off === PAGE_HEADER_BYTES;
+    return this.#consuming && !this.#st.group && !this.hasHead && this.#run.pos >= this.#run.end && this.#off === PAGE_HEADER_BYTES;
   }
 
   /**
@@ -948,32 +988,40 @@ class LaneCursor {
    * when there is nothing new. The run is `[runStart, runEnd)` of page `runPage`.
    */
   takeRun(): boolean {
-    if (!this.#consuming || this.#group || this.hasHead) return false;
-    this.#bPos = this.#bEnd;
+    if (!this.#consuming || this.#st.group || this.hasHead) return false;
+    this.#run.pos = this.#run.end;
     if (!this.#fill(true)) return false;
     // #fill() moved to the next page when the run reached the page's end.
-    this.runPage = this.#bEnd >= this.#ps ? this.#pageNo - 1 : this.#pageNo;
-    markHeldCopy(this.bytes, 0, this.runPage);
-    this.runStart = this.#bPos;
-    this.runEnd = this.#bEnd;
-    this.#bPos = this.#bEnd; // handed off as bytes, not as records
-    this.#nextTime = NO_TIME;
+    this.#st.handed.page = this.#run.end >= this.#ps ? this.#pageNo - 1 : this.#pageNo;
+    markHeldCopy(this.#run.bytes, 0, this.#st.handed.page);
+    this.#st.handed.start = this.#run.pos;
+    this.#st.handed.end = this.#run.end;
+    this.#run.pos = this.#run.end; // handed off as bytes, not as records
+    this.#run.nextTime = NO_TIME;
     return true;
   }
-  runPage = 0;
-  runStart = 0;
-  runEnd = 0;
+
+  /** The run takeRun() handed off last: its page counter and byte range in {@link bytes}. */
+  get runPage(): number {
+    return this.#st.handed.page;
+  }
+  get runStart(): number {
+    return this.#st.handed.start;
+  }
+  get runEnd(): number {
+    return this.#st.handed.end;
+  }
 
   /** Records lost (overwritten) since the last call, and the ring time where the loss stands; count 0 when none. */
   takeLost(out: { count: number; time: number; jumped: boolean }): void {
-    out.count = this.#lostPending;
-    out.time = this.#lostTime;
-    out.jumped = this.#jumped;
-    this.#lostPending = 0;
-    this.#jumped = false;
-    if (this.#damageAt >= 0) {
-      out.count += this.#damageLost; // a damaged page's skipped rest is lost to the hand-off too (NaN: unknown)
-      this.#damageAt = -1;
+    out.count = this.#run.lostPending;
+    out.time = this.#run.lostTime;
+    out.jumped = this.#run.jumped;
+    this.#run.lostPending = 0;
+    this.#run.jumped = false;
+    if (this.#run.damageAt >= 0) {
+      out.count += this.#run.damageLost; // a damaged page's skipped rest is lost to the hand-off too (NaN: unknown)
+      this.#run.damageAt = -1;
     }
   }
 
@@ -984,12 +1032,12 @@ class LaneCursor {
 
   #took(records: number, pages: number): void {
     this.#countRead(records);
-    this.#seq += records;
+    this.#st.seq += records;
     this.#pageNo += pages;
   }
 
   close(): void {
-    if (this.#group) {
+    if (this.#st.group) {
       this.#leaveGroup();
     } else if (this.#consuming) {
       // Release the consumer role; pairs with the claim in the constructor.
