@@ -9,24 +9,23 @@ import assert from 'node:assert/strict';
 import { createRing } from '../../src/index.js';
 import { ACTIVE_MS, TAIL_WAIT_MS, drainRing, type DrainTarget } from '../../src/node/drain.js';
 
+/** A drain target that moves nothing and sleeps as `wait` says (the test scripts its sleeps). */
+function scriptedTarget(wait: DrainTarget['waitForPages']): DrainTarget {
+  return { pump: () => 0, flush: () => 0, close: () => {}, lost: () => {}, waitForPages: wait };
+}
+
 test('drainRing: sleeps are short right after a sleep that writers ended, and full again once the writers stopped', async () => {
   const ring = createRing({ lanes: 1, sharedLanes: 0 });
   const ac = new AbortController();
   const timeouts: number[] = [];
   const started = performance.now();
-  const target: DrainTarget = {
-    pump: () => 0,
-    flush: () => 0,
-    close: () => {},
-    lost: () => {},
-    async waitForPages({ timeoutMs }) {
-      timeouts.push(timeoutMs);
-      // The first two sleeps are ended by commits at once; the rest run out (the writers stopped).
-      if (timeouts.length > 2) await new Promise((r) => setTimeout(r, timeoutMs));
-      if (timeouts.at(-1) === 100 && timeouts.length > 3) ac.abort();
-      if (performance.now() - started > 5_000) ac.abort(); // bounded whatever the code does
-    },
-  };
+  const target = scriptedTarget(async ({ timeoutMs }) => {
+    timeouts.push(timeoutMs);
+    // The first two sleeps are ended by commits at once; the rest run out (the writers stopped).
+    if (timeouts.length > 2) await new Promise((r) => setTimeout(r, timeoutMs));
+    if (timeouts.at(-1) === 100 && timeouts.length > 3) ac.abort();
+    if (performance.now() - started > 5_000) ac.abort(); // bounded whatever the code does
+  });
   await drainRing(ring, target, { signal: ac.signal, flushMs: 1000, checkMs: 1000 });
   assert.equal(timeouts[0], 100, 'a drain starts with full sleeps');
   assert.equal(timeouts[1], TAIL_WAIT_MS, 'after an early wake');
@@ -42,17 +41,11 @@ test('drainRing with tailWaitMs: 0 (a page hand-off, urb record) sleeps in full 
   const ring = createRing({ lanes: 1, sharedLanes: 0 });
   const ac = new AbortController();
   const timeouts: number[] = [];
-  const target: DrainTarget = {
-    pump: () => 0,
-    flush: () => 0,
-    close: () => {},
-    lost: () => {},
-    async waitForPages({ timeoutMs }) {
-      timeouts.push(timeoutMs);
-      // Every sleep is ended by commits at once: the writers keep writing.
-      if (timeouts.length >= 6) ac.abort();
-    },
-  };
+  const target = scriptedTarget(async ({ timeoutMs }) => {
+    timeouts.push(timeoutMs);
+    // Every sleep is ended by commits at once: the writers keep writing.
+    if (timeouts.length >= 6) ac.abort();
+  });
   await drainRing(ring, target, { signal: ac.signal, flushMs: 1000, checkMs: 1000, tailWaitMs: 0 });
   assert.deepEqual(timeouts, [100, 100, 100, 100, 100, 100]);
   await assert.rejects(drainRing(ring, target, { tailWaitMs: -1 }), /tailWaitMs must be a number >= 0/);
