@@ -100,8 +100,9 @@ WaitResult WaitWhileEqual(int32_t* word, int32_t value, double timeout_ms, const
     // check; pairs with FUTEX_WAKE in Wake() after the writer changed the word.
     long r = Futex(word, FUTEX_WAIT, value, wait_ns < 0 ? nullptr : &ts);
     if (r == 0) continue;  // woken: look at the word again
-    if (errno == EAGAIN) return kNotEqual;
-    if (errno == EINTR || errno == ETIMEDOUT) continue;  // the loop re-checks deadline and word
+    // EAGAIN: the word moved between our load and the kernel's, the same news as our load seeing it
+    // moved (kOk at the top of the loop, which looks again: a word moved back means wait again).
+    if (errno == EAGAIN || errno == EINTR || errno == ETIMEDOUT) continue;  // the loop re-checks deadline and word
     return kNotEqual;  // EFAULT/EINVAL cannot happen on a checked, aligned address; do not spin
   }
 #else
