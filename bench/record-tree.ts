@@ -10,13 +10,13 @@
  */
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeAddonAvailable } from '../src/node/native.js';
-import { descendantPids } from '../src/node/process-tree.js';
+import { descendantPids, procStat } from '../src/node/process-tree.js';
 import { metric, planFor, type Scenario } from './harness.js';
 import { pairedFigures } from './integrations.js';
 
@@ -64,14 +64,9 @@ async function load(port: number, ms: number): Promise<number> {
 function cpuTicks(pids: readonly (number | 'self')[]): number | null {
   let sum = 0;
   for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      sum += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return null;
-    }
+    const stat = procStat(pid);
+    if (stat === undefined) return null;
+    sum += Number(stat.fields[11]) + Number(stat.fields[12]); // utime, stime
   }
   return Number.isFinite(sum) ? sum : null;
 }

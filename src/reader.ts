@@ -321,7 +321,6 @@ class LaneCursor {
     this.#run.lostTime = c.f64[(slotOffset(c.g, lb, this.#pageNo) + PG_BASE_TIME) >> 3] ?? 0;
   }
 
-
   /** Record (single consumer) that the consumers were told of `lost` overwritten records. */
   #tellOverrun(lost: number): void {
     if (this.#st.group || !this.#consuming || !(lost > 0)) return;
@@ -422,7 +421,6 @@ class LaneCursor {
     this.#c.f64[(this.#laneBase + L_READ) >> 3] = this.#st.readCount; // single writer: the consumer
   }
 
-
   /**
    * Reset (consumers and group members): take every committed record from the cursor on without
    * handing it out, as ftrace's `echo > trace` empties a buffer, and count them as cleared
@@ -490,8 +488,6 @@ class LaneCursor {
     this.#off = off >= PAGE_HEADER_BYTES ? off : PAGE_HEADER_BYTES;
     this.#st.seq = this.#seqAt(this.#pageNo, this.#off);
   }
-
-
 
   /** Data records in the lane before (page, offset), or NaN if that cannot be known any more. */
   #seqAt(pageNo: number, off: number): number {
@@ -629,7 +625,6 @@ class LaneCursor {
     return false;
   }
 
-
   /**
    * Damage is contained to the page it is in: the word at byte `at` of page `pageNo` (at or after
    * the cursor's offset `from`) does not parse while the page is still the lane's. Skip the rest of
@@ -760,8 +755,7 @@ class LaneCursor {
     if (this.hasHead) return true;
     const run = this.#run;
     const rec = this.record;
-    if (run.damageAt >= 0) return this.#headLost(run.damageLost, run.lostTime, "damaged");
-    if (run.lostPending !== 0) return this.#headLost(run.lostPending, run.lostTime, "overrun");
+    if (run.damageAt >= 0 || run.lostPending !== 0) return this.#headPendingLoss();
     for (;;) {
       while (run.pos < run.end) {
         const at = run.pos;
@@ -800,15 +794,21 @@ class LaneCursor {
         return true;
       }
       if (!this.#fill()) {
-        if (this.#run.damageAt >= 0) return this.#headLost(this.#run.damageLost, this.#run.lostTime, "damaged");
+        if (run.damageAt >= 0) return this.#headPendingLoss();
         // Caught up: now is the time to report the drops retired writers left unreported.
         const u = this.#st.unreported;
         this.takeUnreported(u);
         return u.count > 0 && this.#headLost(u.count, u.time, "dropped");
       }
-      if (this.#run.damageAt >= 0) return this.#headLost(this.#run.damageLost, this.#run.lostTime, "damaged");
-      if (this.#run.lostPending !== 0) return this.#headLost(this.#run.lostPending, this.#run.lostTime, "overrun");
+      if (run.damageAt >= 0 || run.lostPending !== 0) return this.#headPendingLoss();
     }
+  }
+
+  /** Load the loss the run has pending as the head: a damaged page's rest first, then overwritten records. */
+  #headPendingLoss(): boolean {
+    const run = this.#run;
+    if (run.damageAt >= 0) return this.#headLost(run.damageLost, run.lostTime, "damaged");
+    return this.#headLost(run.lostPending, run.lostTime, "overrun");
   }
 
   /**

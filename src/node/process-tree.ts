@@ -22,17 +22,27 @@ export interface TreeProcess {
   readonly exe: string;
 }
 
-/** `comm` and the parent id from /proc/PID/stat, or undefined when the process is gone. */
-function readStat(pid: number): { comm: string; ppid: number } | undefined {
+/**
+ * /proc/PID/stat of `pid` (or "self"): `comm`, and the fields after it (`fields[0]` is field 3 of
+ * proc(5), the state; `fields[1]` the ppid; `fields[11]` and `fields[12]` utime and stime, in clock
+ * ticks); undefined when the process is gone or there is no /proc. The comm may hold spaces and
+ * parentheses: the fields start after the last ")".
+ */
+export function procStat(pid: number | "self"): { comm: string; fields: string[] } | undefined {
+  let stat: string;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const close = stat.lastIndexOf(")");
-    // After "pid (comm) ": state, then ppid.
-    const ppid = Number(stat.slice(close + 2).split(" ", 2)[1]);
-    return { comm: stat.slice(stat.indexOf("(") + 1, close), ppid };
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   } catch {
     return undefined;
   }
+  const close = stat.lastIndexOf(")");
+  return { comm: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+}
+
+/** `comm` and the parent id from /proc/PID/stat, or undefined when the process is gone. */
+function readStat(pid: number): { comm: string; ppid: number } | undefined {
+  const s = procStat(pid);
+  return s === undefined ? undefined : { comm: s.comm, ppid: Number(s.fields[1]) };
 }
 
 /** The children of `pid` from the kernel's per-thread lists, or undefined where the kernel keeps none. */

@@ -3,7 +3,7 @@
  * that are gone. Writers of a file ring tag themselves with their pid
  * (`ring.writer({ tag: process.pid })`); a tag that names no running process is a dead producer.
  */
-import { readFileSync } from "node:fs";
+import { procStat } from "./process-tree.js";
 import { P_LANE, P_STATE, P_TAG, PRODUCER_ALIVE, producerOffset } from "../layout.js";
 import type { RingBuffer } from "../ring.js";
 
@@ -46,11 +46,7 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, owned by another user
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.charAt(stat.lastIndexOf(")") + 2); // the field after "(comm)"
-    return state !== "Z" && state !== "X";
-  } catch {
-    return true; // no /proc (not Linux): kill(pid, 0) said it exists
-  }
+  const state = procStat(pid)?.fields[0];
+  if (state === undefined) return true; // no /proc (not Linux): kill(pid, 0) said it exists
+  return state !== "Z" && state !== "X";
 }
